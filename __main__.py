@@ -1,0 +1,32 @@
+"""The Pulumi program: read the stack config once, validate it, wire the components."""
+
+import pulumi
+
+from components import images
+from components.config import PROJECT, REGION_KEY, SECTIONS, ConfigError, StackConfig, parse
+from components.model_endpoint import ModelEndpoint, ModelEndpointArgs
+from components.ratings_api import RatingsApi, RatingsApiArgs
+
+
+def read_stack_config() -> tuple[StackConfig, dict[str, str]]:
+    """The validated config and resolved images; a bad config stops before any resource."""
+    project = pulumi.Config(PROJECT)
+    values = {f"{PROJECT}:{key}": project.get_object(key) for key in SECTIONS}
+    values[REGION_KEY] = pulumi.Config("aws").get("region")
+    try:
+        config = parse(values)
+        return config, images.resolve_all(config)
+    except ConfigError as error:
+        raise pulumi.RunError(str(error)) from None
+
+
+config, image_uris = read_stack_config()
+endpoint = ModelEndpoint(config.endpoint.name, ModelEndpointArgs(config, image_uris))
+api = RatingsApi(f"{config.endpoint.name}-api",
+                 RatingsApiArgs(config, endpoint.endpoint_name, endpoint.endpoint_arn))
+
+pulumi.export("invoke_url", api.invoke_url)
+pulumi.export("ratings_url", api.invoke_url.apply(lambda url: f"{url}/predicted-ratings/{{user_id}}?items="))
+pulumi.export("endpoint_name", endpoint.endpoint_name)
+pulumi.export("live_version", config.routing.live)
+pulumi.export("canary_version", config.routing.canary.version if config.routing.canary else None)

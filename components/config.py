@@ -1,0 +1,327 @@
+"""The typed stack config: one validated model read by the Pulumi program, the local runtime
+and the ``canary`` CLI.
+
+It is parsed from the plain values of a ``Pulumi.<stack>.yaml`` ``config:`` mapping
+(``ratings:models``, ``aws:region`` ...), never from ``pulumi.Config``, so the same rules hold
+with or without the Pulumi engine. Every problem is collected and raised once as ConfigError.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from components import sagemaker_rules
+from components.config_fields import REQUIRED, ConfigError, Section, describe
+from components.config_rules import check_cross_field, check_image, check_model_data, check_name
+
+PROJECT = "ratings"
+SECTIONS = ("endpoint", "models", "routing", "api")
+REGION_KEY = "aws:region"
+
+MSG_NO_REGION = "aws:region: missing; run `pulumi config set aws:region <region>`"
+MSG_NO_MODELS = "models: at least one model version is needed; add an entry under ratings:models"
+MSG_MODELS_NOT_LIST = "models: expected a list of model versions, got {got}"
+MSG_ENV_VALUE = "{field}: environment values must be text, got {got}; quote the value"
+MSG_ENV_KEY = "{field}: {key!r} is not a valid environment variable name (letters, digits, _)"
+MSG_ENV_SIZE = "{field}: at most {limit} variables are allowed, got {count}"
+MSG_STAGE_NAME = "api.stageName: {value!r} may use only letters, digits, '-' and '_' (1-128)"
+MSG_INSTANCE_TYPE = "{field}: {value!r} is not a SageMaker hosting instance type (e.g. ml.m5.large)"
+MSG_MIN_OVER_MAX = "endpoint.autoscaling: minCapacity {low} exceeds maxCapacity {high}; raise maxCapacity"
+MSG_BURST = "api.throttle.burstLimit: {burst} is below rateLimit {rate}; a burst must cover one second of rate"
+MSG_QUOTA_NEEDS_KEY = "api.quota: quotas are enforced per API key; set api.auth to api_key or remove api.quota"
+MSG_CANARY_ZERO = "routing.canary.percent: 0 sends no traffic; use a percent in (0, 100] or remove routing.canary"
+MSG_RETENTION = "api.logging.accessLogRetentionDays: {value} is not a CloudWatch retention; use one of {allowed}"
+
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192,
+                      2557, 2922, 3288, 3653)
+
+
+class AuthMode(str, Enum):
+    IAM = "iam"
+    API_KEY = "api_key"
+    NONE = "none"
+
+
+class CanaryMode(str, Enum):
+    """``request``: API Gateway's per-request draw; ``sticky``: a user always sees one version."""
+
+    REQUEST = "request"
+    STICKY = "sticky"
+
+
+class QuotaPeriod(str, Enum):
+    DAY = "DAY"
+    WEEK = "WEEK"
+    MONTH = "MONTH"
+
+
+class LogLevel(str, Enum):
+    OFF = "OFF"
+    ERROR = "ERROR"
+    INFO = "INFO"
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    name: str
+    image: str
+    model_data: str
+    instance_type: str = "ml.m5.large"
+    instance_count: int = 1
+    environment: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Canary:
+    version: str
+    percent: float
+    mode: CanaryMode = CanaryMode.REQUEST
+
+
+@dataclass(frozen=True)
+class Routing:
+    live: str
+    canary: Canary | None = None
+
+
+@dataclass(frozen=True)
+class Autoscaling:
+    min_capacity: int
+    max_capacity: int
+    invocations_per_instance: float
+
+
+@dataclass(frozen=True)
+class Alarms:
+    """Thresholds of the per-variant alarms; they also drive blue/green auto-rollback."""
+
+    errors_5xx: int = 5
+    latency_p99_ms: int = 500
+    evaluation_minutes: int = 3
+
+
+@dataclass(frozen=True)
+class EndpointSettings:
+    name: str
+    default_variant: str
+    autoscaling: Autoscaling | None = None
+    alarms: Alarms = Alarms()
+
+
+@dataclass(frozen=True)
+class Throttle:
+    rate_limit: float = 100.0
+    burst_limit: int = 200
+
+
+@dataclass(frozen=True)
+class Quota:
+    limit: int
+    period: QuotaPeriod
+
+
+@dataclass(frozen=True)
+class Logging:
+    access_log_retention_days: int = 30
+    execution_level: LogLevel = LogLevel.ERROR
+    manage_account_role: bool = True
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    stage_name: str
+    auth: AuthMode = AuthMode.IAM
+    throttle: Throttle = Throttle()
+    quota: Quota | None = None
+    max_items: int = 100
+    logging: Logging = Logging()
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    region: str
+    models: tuple[ModelVersion, ...]
+    routing: Routing
+    api: ApiSettings
+    endpoint: EndpointSettings
+
+    @property
+    def model_names(self) -> tuple[str, ...]:
+        return tuple(model.name for model in self.models)
+
+    def model(self, name: str) -> ModelVersion:
+        return next(model for model in self.models if model.name == name)
+
+
+def parse(values: Mapping[str, Any]) -> StackConfig:
+    """Parse the ``config:`` mapping of a stack file; raise ConfigError listing every problem."""
+    problems: list[str] = []
+    region = values.get(REGION_KEY)
+    if not isinstance(region, str) or not region:
+        problems.append(MSG_NO_REGION)
+    root = Section({key: values.get(f"{PROJECT}:{key}") for key in SECTIONS}, "", problems)
+    models = _models(values.get(f"{PROJECT}:models"), problems)
+    routing = _routing(root.section("routing") or Section({}, "routing", problems))
+    api = _api(root.section("api") or Section({}, "api", problems))
+    endpoint = _endpoint(root.section("endpoint") or Section({}, "endpoint", problems), models)
+    if not problems:
+        check_cross_field(models, routing, endpoint, problems)
+    if problems:
+        raise ConfigError(problems)
+    return StackConfig(region=region, models=tuple(models), routing=routing, api=api, endpoint=endpoint)
+
+
+def _models(raw: Any, problems: list[str]) -> list[ModelVersion]:
+    if raw is None or raw == []:
+        problems.append(MSG_NO_MODELS)
+        return []
+    if not isinstance(raw, list):
+        problems.append(MSG_MODELS_NOT_LIST.format(got=describe(raw)))
+        return []
+    return [model for index, item in enumerate(raw) if (model := _model(Section(item, f"models[{index}]", problems)))]
+
+
+def _model(section: Section) -> ModelVersion | None:
+    section.check_known(("name", "image", "modelData", "instanceType", "instanceCount", "environment"))
+    before = len(section.problems)
+    name = section.text("name")
+    check_name(section, "name", name, sagemaker_rules.rule("VariantName"))
+    image = section.text("image")
+    check_image(section, image)
+    model_data = section.text("modelData")
+    check_model_data(section, model_data)
+    instance_type = section.text("instanceType", "ml.m5.large")
+    if instance_type and instance_type not in sagemaker_rules.instance_types():
+        section.problem(MSG_INSTANCE_TYPE.format(field=section.field("instanceType"), value=instance_type))
+    count = section.integer("instanceCount", 1, 1, 100)
+    environment = _environment(section)
+    if len(section.problems) > before:
+        return None
+    return ModelVersion(name, image, model_data, instance_type, count, environment)
+
+
+def _environment(section: Section) -> dict[str, str]:
+    env = section.section("environment")
+    if env is None:
+        return {}
+    rule = sagemaker_rules.rule("EnvironmentKey")
+    for key, value in env.raw.items():
+        if not isinstance(key, str) or not rule.accepts(key):
+            env.problem(MSG_ENV_KEY.format(field=env.path, key=key))
+        if not isinstance(value, str):
+            env.problem(MSG_ENV_VALUE.format(field=env.field(str(key)), got=describe(value)))
+    limit = sagemaker_rules.max_environment_entries()
+    if len(env.raw) > limit:
+        env.problem(MSG_ENV_SIZE.format(field=env.path, limit=limit, count=len(env.raw)))
+    return dict(env.raw)
+
+
+def _routing(section: Section) -> Routing:
+    section.check_known(("live", "canary"))
+    live = section.text("live")
+    canary_section = section.section("canary")
+    canary = None
+    if canary_section is not None:
+        canary_section.check_known(("version", "percent", "mode"))
+        version = canary_section.text("version")
+        percent = canary_section.number("percent", REQUIRED, 0.0, 100.0)
+        if percent == 0.0:
+            canary_section.problem(MSG_CANARY_ZERO)
+        mode = canary_section.choice("mode", CanaryMode, CanaryMode.REQUEST)
+        canary = Canary(version, percent, mode)
+    return Routing(live, canary)
+
+
+def _api(section: Section) -> ApiSettings:
+    section.check_known(("stageName", "auth", "throttle", "quota", "maxItems", "logging"))
+    stage = section.text("stageName")
+    if stage is not None and not _valid_stage_name(stage):
+        section.problem(MSG_STAGE_NAME.format(value=stage))
+    auth = section.choice("auth", AuthMode, AuthMode.IAM)
+    quota = _quota(section.section("quota"))
+    if quota is not None and auth is not AuthMode.API_KEY:
+        section.problem(MSG_QUOTA_NEEDS_KEY)
+    return ApiSettings(
+        stage_name=stage,
+        auth=auth,
+        throttle=_throttle(section.section("throttle")),
+        quota=quota,
+        max_items=section.integer("maxItems", 100, 1, 1000),
+        logging=_logging(section.section("logging")),
+    )
+
+
+def _valid_stage_name(stage: str) -> bool:
+    return 0 < len(stage) <= 128 and all(ch.isascii() and (ch.isalnum() or ch in "-_") for ch in stage)
+
+
+def _throttle(section: Section | None) -> Throttle:
+    if section is None:
+        return Throttle()
+    section.check_known(("rateLimit", "burstLimit"))
+    rate = section.number("rateLimit", Throttle.rate_limit, 1.0, 1_000_000.0)
+    burst = section.integer("burstLimit", Throttle.burst_limit, 1, 1_000_000)
+    if rate is not None and burst is not None and burst < rate:
+        section.problem(MSG_BURST.format(burst=burst, rate=rate))
+    return Throttle(rate, burst)
+
+
+def _quota(section: Section | None) -> Quota | None:
+    if section is None:
+        return None
+    section.check_known(("limit", "period"))
+    return Quota(section.integer("limit", REQUIRED, 1, 2**31 - 1), section.choice("period", QuotaPeriod))
+
+
+def _logging(section: Section | None) -> Logging:
+    if section is None:
+        return Logging()
+    section.check_known(("accessLogRetentionDays", "executionLevel", "manageAccountRole"))
+    days = section.integer("accessLogRetentionDays", Logging.access_log_retention_days, 1, 3653)
+    if days is not None and days not in LOG_RETENTION_DAYS:
+        section.problem(MSG_RETENTION.format(value=days, allowed=", ".join(map(str, LOG_RETENTION_DAYS))))
+    level = section.choice("executionLevel", LogLevel, Logging.execution_level)
+    return Logging(days, level, section.flag("manageAccountRole", Logging.manage_account_role))
+
+
+def _endpoint(section: Section, models: list[ModelVersion]) -> EndpointSettings:
+    section.check_known(("name", "defaultVariant", "autoscaling", "alarms"))
+    name = section.text("name")
+    check_name(section, "name", name, sagemaker_rules.rule("EndpointName"))
+    first = models[0].name if models else None
+    default_variant = section.text("defaultVariant", first)
+    return EndpointSettings(name, default_variant, _autoscaling(section.section("autoscaling")),
+                            _alarms(section.section("alarms")))
+
+
+def _autoscaling(section: Section | None) -> Autoscaling | None:
+    if section is None:
+        return None
+    section.check_known(("minCapacity", "maxCapacity", "invocationsPerInstance"))
+    low = section.integer("minCapacity", 1, 1, 100)
+    high = section.integer("maxCapacity", REQUIRED, 1, 100)
+    target = section.number("invocationsPerInstance", REQUIRED, 1.0, 1_000_000.0)
+    if low is not None and high is not None and low > high:
+        section.problem(MSG_MIN_OVER_MAX.format(low=low, high=high))
+    return Autoscaling(low, high, target)
+
+
+def _alarms(section: Section | None) -> Alarms:
+    if section is None:
+        return Alarms()
+    section.check_known(("errors5xx", "latencyP99Ms", "evaluationMinutes"))
+    return Alarms(
+        errors_5xx=section.integer("errors5xx", Alarms.errors_5xx, 1, 1_000_000),
+        latency_p99_ms=section.integer("latencyP99Ms", Alarms.latency_p99_ms, 1, 60_000),
+        evaluation_minutes=section.integer("evaluationMinutes", Alarms.evaluation_minutes, 1, 60),
+    )
+
+
+__all__ = [
+    "AuthMode", "Alarms", "ApiSettings", "Autoscaling", "Canary", "CanaryMode", "ConfigError",
+    "EndpointSettings", "Logging", "LogLevel", "ModelVersion", "Quota", "QuotaPeriod", "Routing",
+    "StackConfig", "Throttle", "parse",
+]

@@ -1,0 +1,92 @@
+"""Rules of the stack config that span a value's format or several fields.
+
+Each message names the field and the fix; tests assert on these constants.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import TYPE_CHECKING
+
+from components import sagemaker_rules
+from components.config_fields import Section
+
+if TYPE_CHECKING:
+    from components.config import EndpointSettings, ModelVersion, Routing
+
+# Pulumi auto-names each SageMaker Model "<endpoint>-<version>-<7 random chars>".
+AUTONAME_SUFFIX = 8
+
+ECR_IMAGE = re.compile(
+    r"(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?"
+    r"/(?P<repository>[a-z0-9][a-z0-9._/-]*)(?::[\w][\w.-]{0,127}|@sha256:[0-9a-f]{64})"
+)
+ALGORITHM_IMAGE = re.compile(r"(?P<framework>[a-z][a-z0-9-]*)(?::(?P<version>[\w.-]+))?")
+S3_MODEL_DATA = re.compile(r"s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(?P<key>\S+\.tar\.gz)")
+
+MSG_NAME = "{field}: {value!r} is not accepted by SageMaker ({rule}); use letters, digits and single hyphens"
+MSG_IMAGE = ("{field}: {value!r} is neither an ECR image URI (<account>.dkr.ecr.<region>.amazonaws.com/"
+             "<repository>:<tag>) nor a built-in algorithm name such as object2vec or sklearn:1.2-1")
+MSG_MODEL_DATA = ("{field}: {value!r} must be the S3 URL of a model archive, s3://<bucket>/<key>.tar.gz "
+                  "(at most {limit} characters)")
+MSG_DUPLICATE = "models[{index}].name: {name!r} is listed more than once; give each version its own name"
+MSG_NOT_A_MODEL = "{field}: {value!r} is not a configured model version; use one of {names} or add it under models"
+MSG_CANARY_IS_LIVE = "routing.canary.version: {value!r} is already live; canary another version or remove routing.canary"
+MSG_MODEL_NAME_LENGTH = ("models[{index}].name: SageMaker model '{endpoint}-{name}' plus Pulumi's "
+                         "{suffix}-character suffix exceeds {limit} characters; shorten endpoint.name or the version")
+
+
+def check_name(section: Section, key: str, value: str | None, rule: sagemaker_rules.NameRule) -> None:
+    if value is not None and not rule.accepts(value):
+        section.problem(MSG_NAME.format(field=section.field(key), value=value, rule=rule.describe))
+
+
+def check_image(section: Section, image: str | None) -> None:
+    if image is None:
+        return
+    limit = sagemaker_rules.rule("ContainerImage").max_length
+    if len(image) > limit or not (ECR_IMAGE.fullmatch(image) or ALGORITHM_IMAGE.fullmatch(image)):
+        section.problem(MSG_IMAGE.format(field=section.field("image"), value=image))
+
+
+def check_model_data(section: Section, url: str | None) -> None:
+    if url is None:
+        return
+    limit = sagemaker_rules.rule("Url").max_length
+    if len(url) > limit or not S3_MODEL_DATA.fullmatch(url):
+        section.problem(MSG_MODEL_DATA.format(field=section.field("modelData"), value=url, limit=limit))
+
+
+def check_cross_field(models: list[ModelVersion], routing: Routing, endpoint: EndpointSettings,
+                      problems: list[str]) -> None:
+    """Rules between sections; run only once every field parsed on its own."""
+    names = [model.name for model in models]
+    for name, count in Counter(names).items():
+        if count > 1:
+            problems.append(MSG_DUPLICATE.format(index=_last_index(names, name), name=name))
+    listed = ", ".join(dict.fromkeys(names))
+
+    def known(field: str, value: str | None) -> None:
+        if value is not None and value not in names:
+            problems.append(MSG_NOT_A_MODEL.format(field=field, value=value, names=listed))
+
+    known("routing.live", routing.live)
+    known("endpoint.defaultVariant", endpoint.default_variant)
+    if routing.canary is not None:
+        known("routing.canary.version", routing.canary.version)
+        if routing.canary.version == routing.live:
+            problems.append(MSG_CANARY_IS_LIVE.format(value=routing.live))
+    _check_model_name_lengths(names, endpoint.name, problems)
+
+
+def _check_model_name_lengths(names: list[str], endpoint: str, problems: list[str]) -> None:
+    limit = sagemaker_rules.rule("ModelName").max_length
+    for index, name in enumerate(names):
+        if len(endpoint) + 1 + len(name) + AUTONAME_SUFFIX > limit:
+            problems.append(MSG_MODEL_NAME_LENGTH.format(
+                index=index, endpoint=endpoint, name=name, suffix=AUTONAME_SUFFIX, limit=limit))
+
+
+def _last_index(names: list[str], name: str) -> int:
+    return len(names) - 1 - names[::-1].index(name)

@@ -1,0 +1,153 @@
+"""ModelEndpoint: one SageMaker endpoint holding every model version as a production variant."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components import aws_account, policies, routing
+from components.config import StackConfig
+
+SAGEMAKER_SERVICE = "sagemaker.amazonaws.com"
+SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
+BAKE_SECONDS = 300
+ROLLBACK_TIMEOUT_SECONDS = 3600
+
+
+@dataclass(frozen=True)
+class ModelEndpointArgs:
+    config: StackConfig
+    images: Mapping[str, str]  # resolved ECR image URI per model version
+
+
+class ModelEndpoint(pulumi.ComponentResource):
+    """Execution role, a Model per version, the endpoint configuration, the endpoint, its
+    per-variant alarms (also the blue/green auto-rollback triggers) and autoscaling."""
+
+    endpoint_name: pulumi.Output[str]
+    endpoint_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: ModelEndpointArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("ratings:model_endpoint:ModelEndpoint", name, None, opts)
+        config = args.config
+        self._name = name
+        role, role_policy = self._execution_role(config, args.images)
+        models = {
+            model.name: aws.sagemaker.Model(
+                f"{name}-{model.name}",
+                execution_role_arn=role.arn,
+                primary_container=aws.sagemaker.ModelPrimaryContainerArgs(
+                    image=args.images[model.name], model_data_url=model.model_data,
+                    environment=dict(model.environment) or None),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy]))
+            for model in config.models
+        }
+        endpoint_config = self._endpoint_configuration(config, models)
+        alarms = [alarm for version in config.model_names for alarm in self._alarms(config, version)]
+        endpoint = aws.sagemaker.Endpoint(
+            f"{name}-endpoint",
+            name=config.endpoint.name,
+            endpoint_config_name=endpoint_config.name,
+            deployment_config=self._deployment_config(alarms),
+            opts=pulumi.ResourceOptions(parent=self))
+        for version in routing.autoscaled_variants(config):
+            self._autoscaling(config, version, endpoint)
+        self.endpoint_name = endpoint.name
+        self.endpoint_arn = endpoint.arn
+        self.register_outputs({"endpoint_name": endpoint.name, "endpoint_arn": endpoint.arn})
+
+    def _execution_role(self, config: StackConfig, images: Mapping[str, str]):
+        name = self._name
+        account = aws_account.current(config.region, self)
+        role = aws.iam.Role(
+            f"{name}-execution-role",
+            assume_role_policy=account.apply(
+                lambda acct: json.dumps(policies.assume_role(SAGEMAKER_SERVICE, acct))),
+            description=f"SageMaker execution role of endpoint {config.endpoint.name}",
+            opts=pulumi.ResourceOptions(parent=self))
+        policy = aws.iam.RolePolicy(
+            f"{name}-execution-policy",
+            role=role.id,
+            policy=account.apply(lambda acct: json.dumps(policies.sagemaker_execution(
+                acct, config.endpoint.name, [m.model_data for m in config.models],
+                [images[m.name] for m in config.models]))),
+            opts=pulumi.ResourceOptions(parent=self))
+        return role, policy
+
+    def _endpoint_configuration(self, config: StackConfig, models: Mapping[str, aws.sagemaker.Model]):
+        weights = routing.variant_weights(config)
+        variants = [
+            aws.sagemaker.EndpointConfigurationProductionVariantArgs(
+                variant_name=model.name,
+                model_name=models[model.name].name,
+                initial_instance_count=model.instance_count,
+                instance_type=model.instance_type,
+                initial_variant_weight=weights[model.name])
+            for model in config.models
+        ]
+        return aws.sagemaker.EndpointConfiguration(
+            f"{self._name}-config", production_variants=variants,
+            opts=pulumi.ResourceOptions(parent=self))
+
+    def _alarms(self, config: StackConfig, version: str) -> list[aws.cloudwatch.MetricAlarm]:
+        alarms = config.endpoint.alarms
+        common = dict(
+            namespace="AWS/SageMaker", period=60, evaluation_periods=alarms.evaluation_minutes,
+            dimensions={"EndpointName": config.endpoint.name, "VariantName": version},
+            treat_missing_data="notBreaching")
+        errors = aws.cloudwatch.MetricAlarm(
+            f"{self._name}-{version}-5xx",
+            alarm_description=f"{version}: model 5xx errors per minute reached {alarms.errors_5xx}",
+            metric_name="Invocation5XXErrors", statistic="Sum", threshold=alarms.errors_5xx,
+            comparison_operator="GreaterThanOrEqualToThreshold",
+            opts=pulumi.ResourceOptions(parent=self), **common)
+        latency = aws.cloudwatch.MetricAlarm(
+            f"{self._name}-{version}-latency",
+            alarm_description=f"{version}: model latency p99 above {alarms.latency_p99_ms} ms",
+            metric_name="ModelLatency", extended_statistic="p99",
+            threshold=alarms.latency_p99_ms * 1000,  # ModelLatency is in microseconds
+            comparison_operator="GreaterThanThreshold",
+            opts=pulumi.ResourceOptions(parent=self), **common)
+        return [errors, latency]
+
+    @staticmethod
+    def _deployment_config(alarms: list[aws.cloudwatch.MetricAlarm]):
+        """Blue/green updates that bake, watching the alarms, and roll back on their own."""
+        return aws.sagemaker.EndpointDeploymentConfigArgs(
+            blue_green_update_policy=aws.sagemaker.EndpointDeploymentConfigBlueGreenUpdatePolicyArgs(
+                traffic_routing_configuration=aws.sagemaker.
+                EndpointDeploymentConfigBlueGreenUpdatePolicyTrafficRoutingConfigurationArgs(
+                    type="ALL_AT_ONCE", wait_interval_in_seconds=BAKE_SECONDS),
+                maximum_execution_timeout_in_seconds=ROLLBACK_TIMEOUT_SECONDS),
+            auto_rollback_configuration=aws.sagemaker.EndpointDeploymentConfigAutoRollbackConfigurationArgs(
+                alarms=[aws.sagemaker.EndpointDeploymentConfigAutoRollbackConfigurationAlarmArgs(
+                    alarm_name=alarm.name) for alarm in alarms]))
+
+    def _autoscaling(self, config: StackConfig, version: str, endpoint: aws.sagemaker.Endpoint) -> None:
+        scaling = config.endpoint.autoscaling
+        target = aws.appautoscaling.Target(
+            f"{self._name}-{version}-scaling-target",
+            service_namespace="sagemaker",
+            scalable_dimension=SCALABLE_DIMENSION,
+            resource_id=endpoint.name.apply(lambda n: f"endpoint/{n}/variant/{version}"),
+            min_capacity=scaling.min_capacity,
+            max_capacity=scaling.max_capacity,
+            opts=pulumi.ResourceOptions(parent=self))
+        aws.appautoscaling.Policy(
+            f"{self._name}-{version}-scaling-policy",
+            policy_type="TargetTrackingScaling",
+            service_namespace=target.service_namespace,
+            scalable_dimension=target.scalable_dimension,
+            resource_id=target.resource_id,
+            target_tracking_scaling_policy_configuration=aws.appautoscaling.
+            PolicyTargetTrackingScalingPolicyConfigurationArgs(
+                target_value=scaling.invocations_per_instance,
+                predefined_metric_specification=aws.appautoscaling.
+                PolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecificationArgs(
+                    predefined_metric_type="SageMakerVariantInvocationsPerInstance"),
+                scale_in_cooldown=300, scale_out_cooldown=60),
+            opts=pulumi.ResourceOptions(parent=self))

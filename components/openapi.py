@@ -1,0 +1,210 @@
+"""The ONE OpenAPI document of the ratings API, built by a pure function.
+
+Pulumi deploys it as the RestApi ``body``, the local runtime serves it, and ``ratings openapi``
+exports it for clients. Templates are embedded byte for byte from ``vtl/``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from components import arns, routing
+from components.config import AuthMode, StackConfig
+
+VTL_DIR = Path(__file__).resolve().parent.parent / "vtl"
+RESOURCE_PATH = "/predicted-ratings/{user_id}"
+JSON = "application/json"
+MODEL_VERSION_HEADER = "X-Model-Version"
+VALIDATOR = "params-only"
+API_KEY_SCHEME = "api_key"
+SIGV4_SCHEME = "sigv4"
+
+# Integration response selection on SageMaker's status (ModelError is 424, throttling 429).
+CLIENT_ERROR_PATTERN = r"4(?!29)\d{2}"
+THROTTLED_PATTERN = "429"
+SERVER_ERROR_PATTERN = r"5\d{2}"
+
+ERROR_BODY = '{"message": $context.error.messageString, "type": "$context.error.responseType"}'
+GATEWAY_RESPONSES = {
+    "BAD_REQUEST_PARAMETERS": "400",
+    "BAD_REQUEST_BODY": "400",
+    "MISSING_AUTHENTICATION_TOKEN": "404",
+    "UNAUTHORIZED": "401",
+    "ACCESS_DENIED": "403",
+    "INVALID_API_KEY": "403",
+    "INVALID_SIGNATURE": "403",
+    "EXPIRED_TOKEN": "403",
+    "REQUEST_TOO_LARGE": "413",
+    "UNSUPPORTED_MEDIA_TYPE": "415",
+    "THROTTLED": "429",
+    "QUOTA_EXCEEDED": "429",
+    "INTEGRATION_FAILURE": "502",
+    "INTEGRATION_TIMEOUT": "504",
+    "DEFAULT_4XX": None,
+    "DEFAULT_5XX": None,
+}
+
+
+@dataclass(frozen=True)
+class Templates:
+    """The mapping templates, exactly as stored in ``vtl/``."""
+
+    request: str
+    response: str
+    error: str
+
+    @classmethod
+    def load(cls, config: StackConfig, vtl_dir: Path = VTL_DIR) -> Templates:
+        def read(name: str) -> str:
+            return (vtl_dir / name).read_bytes().decode("utf-8")
+
+        return cls(read(routing.request_template_name(config)), read(routing.RESPONSE_TEMPLATE),
+                   read(routing.ERROR_TEMPLATE))
+
+
+@dataclass(frozen=True)
+class Integration:
+    """Where the API sends requests: the endpoint, and the role API Gateway assumes for it."""
+
+    endpoint_name: str
+    credentials_role_arn: str
+    region: str
+    partition: str = "aws"
+
+
+def build_document(config: StackConfig, templates: Templates, integration: Integration) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "openapi": "3.0.1",
+        "info": {"title": f"{config.endpoint.name}-api", "version": "1.0.0",
+                 "description": "Predicted movie ratings for a user, served by a SageMaker endpoint."},
+        "paths": {RESOURCE_PATH: {"get": _get_operation(config, templates, integration)}},
+        "components": {"schemas": _schemas(config), "securitySchemes": _security_schemes(config.api.auth)},
+        "x-amazon-apigateway-request-validators": {
+            VALIDATOR: {"validateRequestParameters": True, "validateRequestBody": False}},
+        "x-amazon-apigateway-gateway-responses": _gateway_responses(),
+    }
+    if config.api.auth is AuthMode.API_KEY:
+        document["x-amazon-apigateway-api-key-source"] = "HEADER"
+    if not document["components"]["securitySchemes"]:
+        del document["components"]["securitySchemes"]
+    return document
+
+
+def render(document: dict[str, Any]) -> str:
+    """Canonical JSON text: the deployed body, the exported file and the redeployment hash agree."""
+    return json.dumps(document, indent=2, sort_keys=True) + "\n"
+
+
+def digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _get_operation(config: StackConfig, templates: Templates, integration: Integration) -> dict[str, Any]:
+    operation: dict[str, Any] = {
+        "operationId": "getPredictedRatings",
+        "summary": "Predicted ratings (1 to 5) of the given items for one user, in request order.",
+        "parameters": _parameters(config),
+        "responses": _method_responses(),
+        "x-amazon-apigateway-request-validator": VALIDATOR,
+        "x-amazon-apigateway-integration": _integration(templates, integration),
+    }
+    scheme = {AuthMode.API_KEY: API_KEY_SCHEME, AuthMode.IAM: SIGV4_SCHEME}.get(config.api.auth)
+    if scheme:
+        operation["security"] = [{scheme: []}]
+    return operation
+
+
+def _parameters(config: StackConfig) -> list[dict[str, Any]]:
+    return [
+        {"name": "user_id", "in": "path", "required": True, "description": "Numeric user id.",
+         "schema": {"type": "string", "pattern": "^[0-9]+$"}},
+        {"name": "items", "in": "query", "required": True,
+         "description": f"Comma-separated numeric item ids, at most {config.api.max_items}.",
+         "schema": {"type": "string"}},
+    ]
+
+
+def _json_response(description: str, schema: str, with_version: bool) -> dict[str, Any]:
+    response: dict[str, Any] = {
+        "description": description,
+        "content": {JSON: {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
+    }
+    if with_version:
+        response["headers"] = {MODEL_VERSION_HEADER: {
+            "description": "The model version (production variant) that answered.",
+            "schema": {"type": "string"}}}
+    return response
+
+
+def _method_responses() -> dict[str, Any]:
+    return {
+        "200": _json_response("One rating per requested item.", "Ratings", True),
+        "400": _json_response("Invalid user id or items.", "Error", True),
+        "502": _json_response("The model failed.", "Error", True),
+        "503": _json_response("The model is busy or not ready; retry later.", "Error", True),
+    }
+
+
+def _schemas(config: StackConfig) -> dict[str, Any]:
+    rating = {"type": "number", "minimum": 1, "maximum": 5}
+    return {
+        "Ratings": {"type": "object", "required": ["ratings"], "additionalProperties": False,
+                    "properties": {"ratings": {"type": "array", "items": rating,
+                                               "maxItems": config.api.max_items}}},
+        "Error": {"type": "object", "required": ["message"],
+                  "properties": {"message": {"type": "string"}, "type": {"type": "string"}}},
+    }
+
+
+def _security_schemes(auth: AuthMode) -> dict[str, Any]:
+    if auth is AuthMode.API_KEY:
+        return {API_KEY_SCHEME: {"type": "apiKey", "name": "x-api-key", "in": "header"}}
+    if auth is AuthMode.IAM:
+        return {SIGV4_SCHEME: {"type": "apiKey", "name": "Authorization", "in": "header",
+                               "x-amazon-apigateway-authtype": "awsSigv4"}}
+    return {}
+
+
+def _integration(templates: Templates, integration: Integration) -> dict[str, Any]:
+    version_header = {f"method.response.header.{MODEL_VERSION_HEADER}":
+                      f"integration.response.header.{routing.INVOKED_VARIANT_HEADER}"}
+
+    def response(status: str, template: str) -> dict[str, Any]:
+        return {"statusCode": status, "responseParameters": dict(version_header),
+                "responseTemplates": {JSON: template}}
+
+    return {
+        "type": "aws",
+        "httpMethod": "POST",
+        "uri": arns.sagemaker_runtime_integration(integration.partition, integration.region,
+                                                  integration.endpoint_name),
+        "credentials": integration.credentials_role_arn,
+        "passthroughBehavior": "never",
+        "requestParameters": {
+            f"integration.request.header.{routing.TARGET_VARIANT_HEADER}":
+                f"stageVariables.{routing.VARIANT_STAGE_VARIABLE}",
+            "integration.request.header.Content-Type": f"'{JSON}'",
+            "integration.request.header.Accept": f"'{JSON}'",
+        },
+        "requestTemplates": {JSON: templates.request},
+        "responses": {
+            "default": response("200", templates.response),
+            CLIENT_ERROR_PATTERN: response("400", templates.error),
+            THROTTLED_PATTERN: response("503", templates.error),
+            SERVER_ERROR_PATTERN: response("502", templates.error),
+        },
+    }
+
+
+def _gateway_responses() -> dict[str, Any]:
+    responses = {}
+    for kind, status in GATEWAY_RESPONSES.items():
+        response: dict[str, Any] = {"responseTemplates": {JSON: ERROR_BODY}}
+        if status:
+            response["statusCode"] = status
+        responses[kind] = response
+    return responses

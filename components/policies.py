@@ -1,0 +1,73 @@
+"""IAM policy documents, built from exact ARNs.
+
+A wildcard resource appears only for actions that have no resource-level permissions
+(listed in ``ACTIONS_WITHOUT_RESOURCES``), and then with a condition where IAM offers one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from components import arns
+
+Policy = dict[str, Any]
+
+ACTIONS_WITHOUT_RESOURCES = frozenset({"ecr:GetAuthorizationToken", "cloudwatch:PutMetricData"})
+SAGEMAKER_METRICS_NAMESPACE = "/aws/sagemaker/Endpoints"
+ECR_PULL_ACTIONS = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+LOG_WRITE_ACTIONS = ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"]
+
+
+def _document(*statements: Policy) -> Policy:
+    return {"Version": "2012-10-17", "Statement": list(statements)}
+
+
+def _allow(sid: str, actions: list[str], resources: list[str], condition: Policy | None = None) -> Policy:
+    statement: Policy = {"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resources}
+    if condition:
+        statement["Condition"] = condition
+    return statement
+
+
+def assume_role(service: str, account: arns.Account | None = None) -> Policy:
+    """Trust policy for an AWS service; scoped to our account when one is given (confused deputy)."""
+    statement: Policy = {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
+    if account is not None:
+        statement["Condition"] = {"StringEquals": {"aws:SourceAccount": account.account_id}}
+    return _document(statement)
+
+
+def sagemaker_execution(account: arns.Account, endpoint_name: str, model_data_urls: list[str],
+                        image_uris: list[str]) -> Policy:
+    """What SageMaker needs to host the models: read each archive, pull each image, write logs."""
+    objects = sorted({arns.s3_object(account.partition, url) for url in model_data_urls})
+    repositories = sorted({arns.ecr_repository(account.partition, uri) for uri in image_uris})
+    group = arns.log_group(account, f"/aws/sagemaker/Endpoints/{endpoint_name}")
+    return _document(
+        _allow("ReadModelArchives", ["s3:GetObject"], objects),
+        _allow("PullModelImages", ECR_PULL_ACTIONS, repositories),
+        _allow("EcrLogin", ["ecr:GetAuthorizationToken"], ["*"]),
+        _allow("CreateEndpointLogGroup", ["logs:CreateLogGroup"], [group]),
+        _allow("WriteEndpointLogs", LOG_WRITE_ACTIONS, [f"{group}:log-stream:*"]),
+        _allow("PublishEndpointMetrics", ["cloudwatch:PutMetricData"], ["*"],
+               {"StringEquals": {"cloudwatch:namespace": SAGEMAKER_METRICS_NAMESPACE}}),
+    )
+
+
+def invoke_endpoint(endpoint_arn: str) -> Policy:
+    """API Gateway's integration credentials: invoke exactly one endpoint."""
+    return _document(_allow("InvokeRatingsEndpoint", ["sagemaker:InvokeEndpoint"], [endpoint_arn]))
+
+
+def api_gateway_account_logging(account: arns.Account) -> Policy:
+    """The account-wide role API Gateway uses for execution and access logs in this region.
+
+    It serves every REST API of the account and region, so it is scoped to the account's log
+    groups there rather than to this API's.
+    """
+    groups = arns.log_group(account, "*")
+    return _document(
+        _allow("ApiGatewayLogGroups", ["logs:CreateLogGroup", "logs:DescribeLogGroups"], [groups]),
+        _allow("ApiGatewayLogStreams", LOG_WRITE_ACTIONS + ["logs:FilterLogEvents", "logs:GetLogEvents"],
+               [f"{groups}:log-stream:*"]),
+    )

@@ -1,0 +1,177 @@
+"""RatingsApi: the REST API in front of the endpoint, its stage, canary, logs and auth."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components import aws_account, openapi, policies, routing
+from components.config import AuthMode, StackConfig
+
+API_GATEWAY_SERVICE = "apigateway.amazonaws.com"
+
+
+def access_log_format(config: StackConfig) -> str:
+    """One JSON line per request. Access logs see only ``$context``, not stage variables, so the
+    versions are written in as literals and ``isCanary`` tells which of them answered."""
+    canary = config.routing.canary
+    fields = {
+        "requestId": "$context.requestId",
+        "extendedRequestId": "$context.extendedRequestId",
+        "time": "$context.requestTimeEpoch",
+        "ip": "$context.identity.sourceIp",
+        "method": "$context.httpMethod",
+        "path": "$context.path",
+        "stage": "$context.stage",
+        "status": "$context.status",
+        "latencyMs": "$context.responseLatency",
+        "integrationStatus": "$context.integration.status",
+        "integrationLatencyMs": "$context.integration.latency",
+        "errorType": "$context.error.responseType",
+        "liveVersion": config.routing.live,
+        "canaryVersion": canary.version if canary else "",
+        "canaryMode": canary.mode.value if canary else "",
+        "isCanary": "$context.isCanaryRequest",
+    }
+    return json.dumps(fields, separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class RatingsApiArgs:
+    config: StackConfig
+    endpoint_name: pulumi.Input[str]
+    endpoint_arn: pulumi.Input[str]
+
+
+class RatingsApi(pulumi.ComponentResource):
+    """Invoke role, RestApi from the OpenAPI document, Deployment, Stage (variant, canary,
+    access logs, X-Ray), method settings and the configured auth."""
+
+    invoke_url: pulumi.Output[str]
+    rest_api_id: pulumi.Output[str]
+    document: pulumi.Output[str]
+
+    def __init__(self, name: str, args: RatingsApiArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("ratings:ratings_api:RatingsApi", name, None, opts)
+        config = args.config
+        self._name = name
+        account = aws_account.current(config.region, self)
+        invoke_role = self._invoke_role(account, args.endpoint_arn)
+        templates = openapi.Templates.load(config)
+        document = pulumi.Output.all(args.endpoint_name, invoke_role.arn, account).apply(
+            lambda values: openapi.render(openapi.build_document(config, templates, openapi.Integration(
+                endpoint_name=values[0], credentials_role_arn=values[1], region=config.region,
+                partition=values[2].partition))))
+        rest_api = aws.apigateway.RestApi(
+            f"{name}-rest-api",
+            description=f"Predicted ratings from SageMaker endpoint {config.endpoint.name}",
+            body=document,
+            put_rest_api_mode="overwrite",
+            endpoint_configuration=aws.apigateway.RestApiEndpointConfigurationArgs(types="REGIONAL"),
+            api_key_source="HEADER" if config.api.auth is AuthMode.API_KEY else None,
+            opts=pulumi.ResourceOptions(parent=self))
+        deployment = aws.apigateway.Deployment(
+            f"{name}-deployment",
+            rest_api=rest_api.id,
+            triggers={"document": document.apply(openapi.digest)},
+            description="Deployment of the ratings API document",
+            opts=pulumi.ResourceOptions(parent=self))
+        stage = self._stage(config, account, rest_api, deployment)
+        self._method_settings(config, rest_api, stage)
+        if config.api.auth is AuthMode.API_KEY:
+            self._usage_plan(config, rest_api, stage)
+        self.invoke_url = stage.invoke_url
+        self.rest_api_id = rest_api.id
+        self.document = document
+        self.register_outputs({"invoke_url": stage.invoke_url, "rest_api_id": rest_api.id})
+
+    def _invoke_role(self, account, endpoint_arn) -> aws.iam.Role:
+        role = aws.iam.Role(
+            f"{self._name}-invoke-role",
+            assume_role_policy=account.apply(
+                lambda acct: json.dumps(policies.assume_role(API_GATEWAY_SERVICE, acct))),
+            description="API Gateway integration credentials for the ratings endpoint",
+            opts=pulumi.ResourceOptions(parent=self))
+        aws.iam.RolePolicy(
+            f"{self._name}-invoke-policy",
+            role=role.id,
+            policy=pulumi.Output.from_input(endpoint_arn).apply(
+                lambda arn: json.dumps(policies.invoke_endpoint(arn))),
+            opts=pulumi.ResourceOptions(parent=self))
+        return role
+
+    def _account_logging(self, account) -> list[pulumi.Resource]:
+        """API Gateway's account-wide CloudWatch role, without which no stage can log."""
+        role = aws.iam.Role(
+            f"{self._name}-cloudwatch-role",
+            assume_role_policy=account.apply(
+                lambda acct: json.dumps(policies.assume_role(API_GATEWAY_SERVICE, acct))),
+            description="API Gateway account role for execution and access logs",
+            opts=pulumi.ResourceOptions(parent=self))
+        policy = aws.iam.RolePolicy(
+            f"{self._name}-cloudwatch-policy",
+            role=role.id,
+            policy=account.apply(lambda acct: json.dumps(policies.api_gateway_account_logging(acct))),
+            opts=pulumi.ResourceOptions(parent=self))
+        settings = aws.apigateway.Account(
+            f"{self._name}-account", cloudwatch_role_arn=role.arn,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]))
+        return [settings]
+
+    def _stage(self, config: StackConfig, account, rest_api, deployment) -> aws.apigateway.Stage:
+        logging = config.api.logging
+        log_group = aws.cloudwatch.LogGroup(
+            f"{self._name}-access-logs", retention_in_days=logging.access_log_retention_days,
+            opts=pulumi.ResourceOptions(parent=self))
+        depends_on = self._account_logging(account) if logging.manage_account_role else []
+        plan = routing.canary_plan(config)
+        canary = aws.apigateway.StageCanarySettingsArgs(
+            deployment_id=deployment.id, percent_traffic=plan.percent_traffic,
+            stage_variable_overrides=plan.stage_variable_overrides,
+            use_stage_cache=False) if plan else None
+        return aws.apigateway.Stage(
+            f"{self._name}-stage",
+            rest_api=rest_api.id,
+            deployment=deployment.id,
+            stage_name=config.api.stage_name,
+            variables=routing.stage_variables(config),
+            canary_settings=canary,
+            access_log_settings=aws.apigateway.StageAccessLogSettingsArgs(
+                destination_arn=log_group.arn, format=access_log_format(config)),
+            xray_tracing_enabled=True,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on))
+
+    def _method_settings(self, config: StackConfig, rest_api, stage) -> None:
+        throttle = config.api.throttle
+        aws.apigateway.MethodSettings(
+            f"{self._name}-method-settings",
+            rest_api=rest_api.id,
+            stage_name=stage.stage_name,
+            method_path="*/*",
+            settings=aws.apigateway.MethodSettingsSettingsArgs(
+                metrics_enabled=True,
+                logging_level=config.api.logging.execution_level.value,
+                data_trace_enabled=False,  # full bodies in logs would leak user data
+                throttling_rate_limit=throttle.rate_limit,
+                throttling_burst_limit=throttle.burst_limit),
+            opts=pulumi.ResourceOptions(parent=self))
+
+    def _usage_plan(self, config: StackConfig, rest_api, stage) -> None:
+        throttle, quota = config.api.throttle, config.api.quota
+        key = aws.apigateway.ApiKey(
+            f"{self._name}-api-key", description="Client key of the ratings API",
+            opts=pulumi.ResourceOptions(parent=self))
+        plan = aws.apigateway.UsagePlan(
+            f"{self._name}-usage-plan",
+            api_stages=[aws.apigateway.UsagePlanApiStageArgs(api_id=rest_api.id, stage=stage.stage_name)],
+            throttle_settings=aws.apigateway.UsagePlanThrottleSettingsArgs(
+                rate_limit=throttle.rate_limit, burst_limit=throttle.burst_limit),
+            quota_settings=aws.apigateway.UsagePlanQuotaSettingsArgs(
+                limit=quota.limit, period=quota.period.value) if quota else None,
+            opts=pulumi.ResourceOptions(parent=self))
+        aws.apigateway.UsagePlanKey(
+            f"{self._name}-usage-plan-key", key_id=key.id, key_type="API_KEY", usage_plan_id=plan.id,
+            opts=pulumi.ResourceOptions(parent=self))

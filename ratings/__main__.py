@@ -1,0 +1,3 @@
+from ratings.cli import main
+
+main()

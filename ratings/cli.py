@@ -1,0 +1,19 @@
+"""``ratings``: one entry point; each area of the project contributes its commands."""
+
+from __future__ import annotations
+
+import click
+
+from components.commands import openapi_command
+
+
+@click.group()
+@click.version_option(package_name="ratings-api")
+def main() -> None:
+    """Movie-rating predictions behind API Gateway and SageMaker, with canary model rollouts."""
+
+
+main.add_command(openapi_command)
+
+if __name__ == "__main__":
+    main()
