@@ -242,7 +242,7 @@ def _api(section: Section) -> ApiSettings:
         section.problem(MSG_STAGE_NAME.format(value=stage))
     auth = section.choice("auth", AuthMode, AuthMode.IAM)
     quota = _quota(section.section("quota"))
-    if quota is not None and auth is not AuthMode.API_KEY:
+    if quota is not None and auth not in (AuthMode.API_KEY, None):
         section.problem(MSG_QUOTA_NEEDS_KEY)
     return ApiSettings(
         stage_name=stage,

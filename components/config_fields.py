@@ -45,10 +45,10 @@ class Section:
     def __init__(self, raw: Any, path: str, problems: list[str]):
         self.path = path
         self.problems = problems
-        if raw is None:
-            raw = {}
-        if not isinstance(raw, Mapping):
+        self.broken = raw is not None and not isinstance(raw, Mapping)
+        if self.broken:
             problems.append(MSG_NOT_MAPPING.format(field=path, got=describe(raw)))
+        if raw is None or self.broken:
             raw = {}
         self.raw: Mapping[str, Any] = raw
 
@@ -63,7 +63,8 @@ class Section:
         if key in self.raw and self.raw[key] is not None:
             return True, self.raw[key]
         if default is REQUIRED:
-            self.problem(MSG_MISSING.format(field=self.field(key)))
+            if not self.broken:  # a section that is not a mapping is reported once
+                self.problem(MSG_MISSING.format(field=self.field(key)))
             return False, None
         return False, default
 

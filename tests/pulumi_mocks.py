@@ -1,0 +1,96 @@
+"""Run the Pulumi program (``__main__.py``) under Pulumi mocks and record every resource.
+
+Resources are collected in ``Mocks.new_resource`` and examined after the program settles, so
+assertions never race the registrations still in flight.
+"""
+
+from __future__ import annotations
+
+import json
+import runpy
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+
+from tests.stacks import ROOT
+
+ACCOUNT_ID = "123456789012"
+REGION = "eu-west-1"
+
+
+@dataclass
+class Registered:
+    type: str
+    name: str
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]
+
+
+def _physical_name(args: pulumi.runtime.MockResourceArgs) -> str:
+    return args.inputs.get("name") or f"{args.name}-a1b2c3d"
+
+
+def realistic_outputs(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
+    """Outputs AWS would report for a resource of this type token."""
+    name = _physical_name(args)
+    arn_prefix = f"arn:aws:{{}}:{REGION}:{ACCOUNT_ID}"
+    by_type = {
+        "aws:iam/role:Role": {"name": name, "arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{name}"},
+        "aws:sagemaker/model:Model": {"name": name, "arn": f"{arn_prefix.format('sagemaker')}:model/{name}"},
+        "aws:sagemaker/endpointConfiguration:EndpointConfiguration": {
+            "name": name, "arn": f"{arn_prefix.format('sagemaker')}:endpoint-config/{name}"},
+        "aws:sagemaker/endpoint:Endpoint": {
+            "name": name, "arn": f"{arn_prefix.format('sagemaker')}:endpoint/{name.lower()}"},
+        "aws:cloudwatch/metricAlarm:MetricAlarm": {
+            "name": name, "arn": f"{arn_prefix.format('cloudwatch')}:alarm:{name}"},
+        "aws:cloudwatch/logGroup:LogGroup": {"name": name, "arn": f"{arn_prefix.format('logs')}:log-group:{name}"},
+        "aws:apigateway/restApi:RestApi": {"rootResourceId": "root0123",
+                                           "executionArn": f"{arn_prefix.format('execute-api')}:abc123"},
+        "aws:apigateway/stage:Stage": {
+            "invokeUrl": f"https://abc123.execute-api.{REGION}.amazonaws.com/{args.inputs.get('stageName')}"},
+        "aws:apigateway/apiKey:ApiKey": {"value": "k" * 40},
+    }
+    return {**args.inputs, **by_type.get(args.typ, {})}
+
+
+class RecordingMocks(pulumi.runtime.Mocks):
+    def __init__(self) -> None:
+        self.resources: list[Registered] = []
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        outputs = realistic_outputs(args)
+        self.resources.append(Registered(args.typ, args.name, dict(args.inputs), outputs))
+        return f"{args.name}-id", outputs
+
+    def call(self, args: pulumi.runtime.MockCallArgs):
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {"accountId": ACCOUNT_ID, "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/ci", "userId": "AIDA0"}
+        if args.token == "aws:index/getPartition:getPartition":
+            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
+        raise NotImplementedError(f"no mock for invoke {args.token}")
+
+    def of_type(self, token: str) -> list[Registered]:
+        return [r for r in self.resources if r.type == token]
+
+    def one(self, token: str) -> Registered:
+        found = self.of_type(token)
+        assert len(found) == 1, f"expected exactly one {token}, found {[r.name for r in found]}"
+        return found[0]
+
+
+def _wire(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def run_program(values: dict[str, Any], stack: str = "test",
+                mocks: RecordingMocks | None = None) -> RecordingMocks:
+    """Run ``__main__.py`` with ``values`` as the stack config; return what it registered."""
+    mocks = mocks or RecordingMocks()
+    pulumi.runtime.set_mocks(mocks, project="ratings", stack=stack, preview=False)
+    pulumi.runtime.set_all_config({key: _wire(value) for key, value in values.items()})
+    try:
+        pulumi.runtime.test(lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__"))()
+    finally:
+        pulumi.runtime.set_all_config({})
+    return mocks

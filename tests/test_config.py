@@ -1,0 +1,129 @@
+"""The stack config model: example stacks parse; each mistake gets its own message."""
+
+from __future__ import annotations
+
+import pytest
+
+from components import config as cfg
+from components import config_fields as fields
+from components import config_rules as rules
+from components.config_fields import ConfigError
+from tests.stacks import DELETE, example, with_change
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_example_stacks_are_valid(stack):
+    config = cfg.parse(example(stack))
+    assert config.routing.live in config.model_names
+
+
+def test_prod_example_reads_into_typed_values():
+    config = cfg.parse(example("prod"))
+    assert config.region == "eu-west-1"
+    assert config.routing.canary == cfg.Canary("v2", 10.0, cfg.CanaryMode.REQUEST)
+    assert config.api.auth is cfg.AuthMode.API_KEY
+    assert config.api.quota == cfg.Quota(5_000_000, cfg.QuotaPeriod.MONTH)
+    assert config.endpoint.autoscaling == cfg.Autoscaling(1, 4, 3000.0)
+    assert config.model("v2").environment["SAGEMAKER_PROGRAM"] == "inference.py"
+
+
+def test_defaults_fill_optional_settings():
+    values = example("dev")
+    values["ratings:api"] = {"stageName": "dev"}
+    values["ratings:endpoint"] = {"name": "ratings-dev"}
+    config = cfg.parse(values)
+    assert config.api.auth is cfg.AuthMode.IAM, "IAM auth is the safe default"
+    assert config.api.throttle == cfg.Throttle()
+    assert config.api.logging == cfg.Logging()
+    assert config.endpoint.alarms == cfg.Alarms()
+    assert config.endpoint.default_variant == "v1"
+
+
+VARIANT_RULE = "pattern [a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}, at most 63 characters"
+
+INVALID = [
+    # (change to the prod example, exact message or messages)
+    ("ratings:routing.canary.version", "v9",
+     rules.MSG_NOT_A_MODEL.format(field="routing.canary.version", value="v9", names="v1, v2")),
+    ("ratings:routing.live", "v7",
+     rules.MSG_NOT_A_MODEL.format(field="routing.live", value="v7", names="v1, v2")),
+    ("ratings:routing.canary.version", "v1", rules.MSG_CANARY_IS_LIVE.format(value="v1")),
+    ("ratings:routing.canary.percent", 0, cfg.MSG_CANARY_ZERO),
+    ("ratings:routing.canary.percent", 150,
+     fields.MSG_OUT_OF_RANGE.format(field="routing.canary.percent", value=150.0, low=0.0, high=100.0)),
+    ("ratings:routing.canary.percent", "ten",
+     fields.MSG_NOT_NUMBER.format(field="routing.canary.percent", got="str 'ten'")),
+    ("ratings:routing.canary.mode", "random",
+     fields.MSG_NOT_CHOICE.format(field="routing.canary.mode", value="random", choices="request, sticky")),
+    ("ratings:models.1.name", "v1", (rules.MSG_DUPLICATE.format(index=1, name="v1"),
+                                     rules.MSG_NOT_A_MODEL.format(field="routing.canary.version", value="v2",
+                                                                  names="v1"))),
+    ("ratings:models.0.name", "v_1",
+     rules.MSG_NAME.format(field="models[0].name", value="v_1", rule=VARIANT_RULE)),
+    ("ratings:models.0.image", "not an image",
+     rules.MSG_IMAGE.format(field="models[0].image", value="not an image")),
+    ("ratings:models.0.modelData", "s3://bucket/model.zip",
+     rules.MSG_MODEL_DATA.format(field="models[0].modelData", value="s3://bucket/model.zip", limit=1024)),
+    ("ratings:models.0.instanceType", "m5.large",
+     cfg.MSG_INSTANCE_TYPE.format(field="models[0].instanceType", value="m5.large")),
+    ("ratings:models.0.instanceCount", 0,
+     fields.MSG_OUT_OF_RANGE.format(field="models[0].instanceCount", value=0, low=1, high=100)),
+    ("ratings:models.1.environment", {"PORT": 8080},
+     cfg.MSG_ENV_VALUE.format(field="models[1].environment.PORT", got="int 8080")),
+    ("ratings:models.0.tag", "x",
+     fields.MSG_UNKNOWN_KEY.format(field="models[0].tag", known="name, image, modelData, instanceType, "
+                                   "instanceCount, environment")),
+    ("ratings:models", {"v1": {}}, cfg.MSG_MODELS_NOT_LIST.format(got="dict {'v1': {}}")),
+    ("ratings:models", [], cfg.MSG_NO_MODELS),
+    ("ratings:endpoint.name", "ratings_prod",
+     rules.MSG_NAME.format(field="endpoint.name", value="ratings_prod", rule=VARIANT_RULE)),
+    ("ratings:endpoint.name", "r" * 53,
+     tuple(rules.MSG_MODEL_NAME_LENGTH.format(index=i, endpoint="r" * 53, name=f"v{i + 1}", suffix=8, limit=63)
+           for i in range(2))),
+    ("ratings:endpoint.defaultVariant", "v3",
+     rules.MSG_NOT_A_MODEL.format(field="endpoint.defaultVariant", value="v3", names="v1, v2")),
+    ("ratings:endpoint.autoscaling.minCapacity", 5, cfg.MSG_MIN_OVER_MAX.format(low=5, high=4)),
+    ("ratings:endpoint.autoscaling.maxCapacity", DELETE,
+     fields.MSG_MISSING.format(field="endpoint.autoscaling.maxCapacity")),
+    ("ratings:api.stageName", "prod/v1", cfg.MSG_STAGE_NAME.format(value="prod/v1")),
+    ("ratings:api.stageName", DELETE, fields.MSG_MISSING.format(field="api.stageName")),
+    ("ratings:api.auth", "cognito",
+     fields.MSG_NOT_CHOICE.format(field="api.auth", value="cognito", choices="iam, api_key, none")),
+    ("ratings:api.auth", "iam", cfg.MSG_QUOTA_NEEDS_KEY),
+    ("ratings:api.maxItems", 5000, fields.MSG_OUT_OF_RANGE.format(field="api.maxItems", value=5000,
+                                                                 low=1, high=1000)),
+    ("ratings:api.maxItems", True, fields.MSG_NOT_INTEGER.format(field="api.maxItems", got="bool True")),
+    ("ratings:api.throttle.burstLimit", 10, cfg.MSG_BURST.format(burst=10, rate=500.0)),
+    ("ratings:api.quota.period", "YEAR",
+     fields.MSG_NOT_CHOICE.format(field="api.quota.period", value="YEAR", choices="DAY, WEEK, MONTH")),
+    ("ratings:api.logging.accessLogRetentionDays", 10,
+     cfg.MSG_RETENTION.format(value=10, allowed=", ".join(map(str, cfg.LOG_RETENTION_DAYS)))),
+    ("ratings:api.logging.manageAccountRole", "yes",
+     fields.MSG_NOT_FLAG.format(field="api.logging.manageAccountRole", got="str 'yes'")),
+    ("ratings:api", "prod", fields.MSG_NOT_MAPPING.format(field="api", got="str 'prod'")),
+    ("aws:region", DELETE, cfg.MSG_NO_REGION),
+]
+
+
+@pytest.mark.parametrize(("change", "value", "message"), INVALID, ids=[f"{c}={v!r}"[:60] for c, v, _ in INVALID])
+def test_each_invalid_setting_gets_its_message(change, value, message):
+    with pytest.raises(ConfigError) as raised:
+        cfg.parse(with_change(example("prod"), change, value))
+    expected = list(message) if isinstance(message, tuple) else [message]
+    assert raised.value.problems == expected
+
+
+def test_all_problems_are_reported_at_once():
+    values = with_change(example("prod"), "ratings:api.auth", "cognito")
+    values = with_change(values, "ratings:models.0.instanceCount", -1)
+    values = with_change(values, "aws:region", DELETE)
+    with pytest.raises(ConfigError) as raised:
+        cfg.parse(values)
+    assert len(raised.value.problems) == 3
+    assert str(raised.value).startswith("invalid stack config (3 problem(s)):")
+
+
+def test_ecr_image_uris_are_accepted():
+    uri = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/ratings/factorization:2024-01-01"
+    config = cfg.parse(with_change(example("prod"), "ratings:models.1.image", uri))
+    assert config.model("v2").image == uri

@@ -1,0 +1,200 @@
+"""The Pulumi program under mocks: what `pulumi up` would create for each example stack."""
+
+from __future__ import annotations
+
+import json
+
+import pulumi
+import pytest
+
+from components import config_rules, openapi, policies
+from tests.pulumi_mocks import RecordingMocks, Registered, run_program
+from tests.stacks import DELETE, ROOT, example, with_change
+
+MODEL = "aws:sagemaker/model:Model"
+ENDPOINT_CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
+ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
+REST_API = "aws:apigateway/restApi:RestApi"
+STAGE = "aws:apigateway/stage:Stage"
+METHOD_SETTINGS = "aws:apigateway/methodSettings:MethodSettings"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+ROLE = "aws:iam/role:Role"
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+SCALING_TARGET = "aws:appautoscaling/target:Target"
+
+
+@pytest.fixture(scope="module")
+def prod() -> RecordingMocks:
+    return run_program(example("prod"), stack="prod")
+
+
+@pytest.fixture(scope="module")
+def dev() -> RecordingMocks:
+    return run_program(example("dev"), stack="dev")
+
+
+def _document(mocks: RecordingMocks) -> dict:
+    return json.loads(mocks.one(REST_API).inputs["body"])
+
+
+def _integration(mocks: RecordingMocks) -> dict:
+    return _document(mocks)["paths"][openapi.RESOURCE_PATH]["get"]["x-amazon-apigateway-integration"]
+
+
+def _vtl(name: str) -> str:
+    return (ROOT / "vtl" / name).read_text(encoding="utf-8")
+
+
+def test_prod_registers_two_models_one_config_with_two_variants_one_endpoint(prod):
+    assert len(prod.of_type(MODEL)) == 2
+    variants = prod.one(ENDPOINT_CONFIG).inputs["productionVariants"]
+    assert {v["variantName"]: v["initialVariantWeight"] for v in variants} == {"v1": 1.0, "v2": 0.0}
+    model_names = {m.outputs["name"] for m in prod.of_type(MODEL)}
+    assert {v["modelName"] for v in variants} == model_names, "each variant must serve its own Model"
+    assert prod.one(ENDPOINT).inputs["name"] == "ratings-prod"
+
+
+def test_endpoint_rolls_back_on_every_variant_alarm(prod):
+    deployment = prod.one(ENDPOINT).inputs["deploymentConfig"]
+    alarm_names = {a.outputs["name"] for a in prod.of_type(ALARM)}
+    assert {a["alarmName"] for a in deployment["autoRollbackConfiguration"]["alarms"]} == alarm_names
+    assert len(alarm_names) == 4, "two alarms (5xx, latency) per variant"
+    assert deployment["blueGreenUpdatePolicy"]["trafficRoutingConfiguration"]["type"] == "ALL_AT_ONCE"
+
+
+def test_autoscaling_covers_exactly_the_serving_variants(prod, dev):
+    ids = sorted(t.inputs["resourceId"] for t in prod.of_type(SCALING_TARGET))
+    assert ids == ["endpoint/ratings-prod/variant/v1", "endpoint/ratings-prod/variant/v2"]
+    assert dev.of_type(SCALING_TARGET) == [], "dev configures no autoscaling"
+
+
+def test_prod_stage_sends_ten_percent_to_v2_through_the_variant_variable(prod):
+    stage = prod.one(STAGE).inputs
+    assert stage["variables"]["variant"] == "v1"
+    canary = stage["canarySettings"]
+    assert canary["percentTraffic"] == 10.0
+    assert canary["stageVariableOverrides"] == {"variant": "v2"}
+    assert canary["deploymentId"] == stage["deployment"]
+
+
+def test_dev_stage_has_no_canary_and_serves_its_live_version(dev):
+    stage = dev.one(STAGE).inputs
+    assert "canarySettings" not in stage
+    assert stage["variables"]["variant"] == "v1"
+
+
+def test_removing_the_canary_removes_the_canary_settings():
+    mocks = run_program(with_change(example("prod"), "ratings:routing.canary", DELETE))
+    assert "canarySettings" not in mocks.one(STAGE).inputs
+
+
+def test_sticky_canary_splits_in_the_template_not_in_the_stage():
+    mocks = run_program(with_change(example("prod"), "ratings:routing.canary.mode", "sticky"))
+    stage = mocks.one(STAGE).inputs
+    assert "canarySettings" not in stage, "a stage canary would split the traffic a second time"
+    assert stage["variables"]["candidate"] == "v2" and stage["variables"]["candidatePercent"] == "10"
+    assert _integration(mocks)["requestTemplates"]["application/json"] == _vtl("request_sticky.vtl")
+
+
+@pytest.mark.parametrize("stack", ["prod", "dev"])
+def test_integration_carries_the_template_files_unchanged(stack, request):
+    integration = _integration(request.getfixturevalue(stack))
+    assert integration["passthroughBehavior"] == "never"
+    assert integration["requestTemplates"] == {"application/json": _vtl("request.vtl")}
+    responses = integration["responses"]
+    assert responses["default"]["responseTemplates"]["application/json"] == _vtl("response.vtl")
+    for pattern in (openapi.CLIENT_ERROR_PATTERN, openapi.SERVER_ERROR_PATTERN, openapi.THROTTLED_PATTERN):
+        assert responses[pattern]["responseTemplates"]["application/json"] == _vtl("error.vtl")
+    assert integration["requestParameters"]["integration.request.header.X-Amzn-SageMaker-Target-Variant"] \
+        == "stageVariables.variant"
+
+
+def test_integration_invokes_the_endpoint_with_the_invoke_role(prod):
+    integration = _integration(prod)
+    assert integration["uri"] == ("arn:aws:apigateway:eu-west-1:runtime.sagemaker:"
+                                  "path/endpoints/ratings-prod/invocations")
+    invoke_role = next(r for r in prod.of_type(ROLE) if r.name.endswith("-invoke-role"))
+    assert integration["credentials"] == invoke_role.outputs["arn"]
+
+
+def _policies(mocks: RecordingMocks) -> list[tuple[Registered, dict]]:
+    return [(p, json.loads(p.inputs["policy"])) for p in mocks.of_type(ROLE_POLICY)]
+
+
+@pytest.mark.parametrize("stack", ["prod", "dev"])
+def test_every_policy_names_exact_actions_and_resources(stack, request):
+    for resource, document in _policies(request.getfixturevalue(stack)):
+        for statement in document["Statement"]:
+            actions = statement["Action"]
+            assert all("*" not in action for action in actions), \
+                f"IAM policy {resource.name} must not use wildcard actions: {actions}"
+            if "*" in statement["Resource"]:
+                assert set(actions) <= policies.ACTIONS_WITHOUT_RESOURCES, \
+                    f"IAM policy {resource.name} grants {actions} on '*' although they take resource ARNs"
+
+
+def test_invoke_policy_names_exactly_the_endpoint_arn(prod):
+    endpoint_arn = prod.one(ENDPOINT).outputs["arn"]
+    invoke = next(doc for res, doc in _policies(prod) if res.name.endswith("-invoke-policy"))
+    assert invoke["Statement"] == [{"Sid": "InvokeRatingsEndpoint", "Effect": "Allow",
+                                    "Action": ["sagemaker:InvokeEndpoint"], "Resource": [endpoint_arn]}]
+
+
+def test_execution_policy_reads_exactly_the_model_archives(prod):
+    execution = next(doc for res, doc in _policies(prod) if res.name.endswith("-execution-policy"))
+    read = next(s for s in execution["Statement"] if s["Sid"] == "ReadModelArchives")
+    assert read["Resource"] == ["arn:aws:s3:::my-ratings-models/factorization/v2/model.tar.gz",
+                                "arn:aws:s3:::my-ratings-models/object2vec/v1/model.tar.gz"]
+
+
+@pytest.mark.parametrize("stack", ["prod", "dev"])
+def test_every_stage_has_auth_throttling_and_logging(stack, request):
+    mocks = request.getfixturevalue(stack)
+    stage = mocks.one(STAGE).inputs
+    assert "$context.requestId" in stage["accessLogSettings"]["format"]
+    assert stage["accessLogSettings"]["destinationArn"].startswith("arn:aws:logs:")
+    assert stage["xrayTracingEnabled"] is True
+    settings = mocks.one(METHOD_SETTINGS).inputs
+    assert settings["methodPath"] == "*/*" and settings["stageName"] == stage["stageName"]
+    assert settings["settings"]["metricsEnabled"] is True
+    assert settings["settings"]["loggingLevel"] in {"ERROR", "INFO"}
+    assert settings["settings"]["throttlingRateLimit"] > 0 and settings["settings"]["throttlingBurstLimit"] > 0
+    security = _document(mocks)["paths"][openapi.RESOURCE_PATH]["get"]["security"]
+    assert security in ([{"api_key": []}], [{"sigv4": []}])
+
+
+def test_api_key_auth_comes_with_a_usage_plan_and_quota(prod):
+    plan = prod.one("aws:apigateway/usagePlan:UsagePlan").inputs
+    assert plan["quotaSettings"] == {"limit": 5000000.0, "period": "MONTH"}
+    assert plan["apiStages"][0]["stage"] == "prod"
+    key = prod.one("aws:apigateway/usagePlanKey:UsagePlanKey").inputs
+    assert key["keyType"] == "API_KEY"
+    assert prod.one(REST_API).inputs["apiKeySource"] == "HEADER"
+
+
+def test_redeployment_follows_the_document(prod):
+    body = prod.one(REST_API).inputs["body"]
+    triggers = prod.one("aws:apigateway/deployment:Deployment").inputs["triggers"]
+    assert triggers == {"document": openapi.digest(body)}
+
+
+def test_a_broken_config_fails_with_one_message_before_any_resource():
+    values = with_change(example("prod"), "ratings:routing.canary.version", "v9")
+    with pytest.raises(pulumi.RunError) as raised:
+        run_program(values)
+    message = str(raised.value)
+    assert "routing.canary.version" in message and "'v9' is not a configured model version" in message
+    assert message.count("\n  - ") == 1
+
+
+def test_a_broken_config_registers_nothing():
+    mocks = RecordingMocks()
+    with pytest.raises(pulumi.RunError):
+        run_program(with_change(example("dev"), "ratings:models.0.name", "bad_name"), mocks=mocks)
+    assert mocks.resources == [], "validation must stop the program before any resource"
+
+
+def test_model_names_stay_within_sagemaker_limits(prod):
+    for model in prod.of_type(MODEL):
+        assert len(model.name) + config_rules.AUTONAME_SUFFIX <= 63, \
+            f"auto-named SageMaker model {model.name} would exceed 63 characters"
