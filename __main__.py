@@ -27,6 +27,8 @@ api = RatingsApi(f"{config.endpoint.name}-api",
 
 pulumi.export("invoke_url", api.invoke_url)
 pulumi.export("ratings_url", api.invoke_url.apply(lambda url: f"{url}/predicted-ratings/{{user_id}}?items="))
+if api.api_key_id is not None:
+    pulumi.export("api_key_id", api.api_key_id)
 pulumi.export("endpoint_name", endpoint.endpoint_name)
 pulumi.export("live_version", config.routing.live)
 pulumi.export("canary_version", config.routing.canary.version if config.routing.canary else None)

@@ -51,6 +51,7 @@ class RatingsApi(pulumi.ComponentResource):
     access logs, X-Ray), method settings and the configured auth."""
 
     invoke_url: pulumi.Output[str]
+    api_key_id: pulumi.Output[str] | None
     rest_api_id: pulumi.Output[str]
     document: pulumi.Output[str]
 
@@ -81,8 +82,8 @@ class RatingsApi(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self))
         stage = self._stage(config, account, rest_api, deployment)
         self._method_settings(config, rest_api, stage)
-        if config.api.auth is AuthMode.API_KEY:
-            self._usage_plan(config, rest_api, stage)
+        key = self._usage_plan(config, rest_api, stage) if config.api.auth is AuthMode.API_KEY else None
+        self.api_key_id = key.id if key else None
         self.invoke_url = stage.invoke_url
         self.rest_api_id = rest_api.id
         self.document = document
@@ -159,7 +160,7 @@ class RatingsApi(pulumi.ComponentResource):
                 throttling_burst_limit=throttle.burst_limit),
             opts=pulumi.ResourceOptions(parent=self))
 
-    def _usage_plan(self, config: StackConfig, rest_api, stage) -> None:
+    def _usage_plan(self, config: StackConfig, rest_api, stage) -> aws.apigateway.ApiKey:
         throttle, quota = config.api.throttle, config.api.quota
         key = aws.apigateway.ApiKey(
             f"{self._name}-api-key", description="Client key of the ratings API",

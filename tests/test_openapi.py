@@ -1,0 +1,82 @@
+"""The OpenAPI document: valid OpenAPI 3, and the API Gateway extensions the API relies on."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from openapi_spec_validator import validate
+
+from components import config as cfg
+from components import openapi
+from tests.stacks import ROOT, example, with_change
+
+INTEGRATION = openapi.Integration("ratings-prod", "arn:aws:iam::123456789012:role/invoke", "eu-west-1")
+
+
+def _build(values) -> dict:
+    config = cfg.parse(values)
+    return openapi.build_document(config, openapi.Templates.load(config), INTEGRATION)
+
+
+@pytest.mark.parametrize("auth", ["iam", "api_key", "none"])
+def test_document_is_valid_openapi_for_every_auth_mode(auth):
+    values = with_change(example("prod"), "ratings:api.auth", auth)
+    if auth != "api_key":
+        values = with_change(values, "ratings:api.quota", None)
+    validate(_build(values))
+
+
+def test_both_parameters_are_required_and_validated():
+    document = _build(example("prod"))
+    operation = document["paths"]["/predicted-ratings/{user_id}"]["get"]
+    assert {(p["name"], p["in"], p["required"]) for p in operation["parameters"]} == {
+        ("user_id", "path", True), ("items", "query", True)}
+    validator = document["x-amazon-apigateway-request-validators"][operation["x-amazon-apigateway-request-validator"]]
+    assert validator == {"validateRequestParameters": True, "validateRequestBody": False}
+
+
+def test_error_statuses_map_to_client_facing_codes():
+    responses = _build(example("prod"))["paths"][openapi.RESOURCE_PATH]["get"]["x-amazon-apigateway-integration"][
+        "responses"]
+    assert {pattern: r["statusCode"] for pattern, r in responses.items()} == {
+        "default": "200", r"4(?!29)\d{2}": "400", "429": "503", r"5\d{2}": "502"}
+    for response in responses.values():
+        assert response["responseParameters"] == {
+            "method.response.header.X-Model-Version": "integration.response.header.X-Amzn-Invoked-Production-Variant"}
+
+
+@pytest.mark.parametrize(("status", "pattern"), [
+    ("400", openapi.CLIENT_ERROR_PATTERN), ("424", openapi.CLIENT_ERROR_PATTERN),
+    ("429", openapi.THROTTLED_PATTERN), ("500", openapi.SERVER_ERROR_PATTERN), ("503", openapi.SERVER_ERROR_PATTERN)])
+def test_selection_patterns_do_not_overlap(status, pattern):
+    import re
+
+    patterns = [openapi.CLIENT_ERROR_PATTERN, openapi.THROTTLED_PATTERN, openapi.SERVER_ERROR_PATTERN]
+    assert [p for p in patterns if re.fullmatch(p, status)] == [pattern]
+
+
+def test_gateway_responses_answer_json_with_a_message():
+    responses = _build(example("prod"))["x-amazon-apigateway-gateway-responses"]
+    assert {"BAD_REQUEST_PARAMETERS", "THROTTLED", "UNAUTHORIZED", "DEFAULT_4XX", "DEFAULT_5XX"} <= set(responses)
+    assert responses["BAD_REQUEST_PARAMETERS"]["statusCode"] == "400"
+    assert responses["THROTTLED"]["statusCode"] == "429"
+    body = responses["DEFAULT_4XX"]["responseTemplates"]["application/json"]
+    filled = body.replace("$context.error.messageString", '"Missing required request parameters: [items]"')
+    assert json.loads(filled.replace("$context.error.responseType", "BAD_REQUEST_PARAMETERS"))["message"]
+
+
+def test_render_is_canonical_and_digest_tracks_content():
+    document = _build(example("prod"))
+    text = openapi.render(document)
+    assert json.loads(text) == document
+    assert openapi.digest(text) == openapi.digest(openapi.render(json.loads(text)))
+    changed = _build(with_change(example("prod"), "ratings:api.maxItems", 50))
+    assert openapi.digest(openapi.render(changed)) != openapi.digest(text)
+
+
+def test_templates_are_read_byte_for_byte(tmp_path):
+    for name in ("request.vtl", "response.vtl", "error.vtl"):
+        (tmp_path / name).write_bytes((ROOT / "vtl" / name).read_bytes() + b"## local edit\r\n")
+    templates = openapi.Templates.load(cfg.parse(example("dev")), tmp_path)
+    assert templates.request.endswith("## local edit\r\n")
