@@ -32,7 +32,8 @@ MSG_MODEL_DATA = ("{field}: {value!r} must be the S3 URL of a model archive, s3:
                   "(at most {limit} characters)")
 MSG_DUPLICATE = "models[{index}].name: {name!r} is listed more than once; give each version its own name"
 MSG_NOT_A_MODEL = "{field}: {value!r} is not a configured model version; use one of {names} or add it under models"
-MSG_CANARY_IS_LIVE = "routing.canary.version: {value!r} is already live; canary another version or remove routing.canary"
+MSG_CANARY_IS_LIVE = ("routing.canary.version: {value!r} is already live; "
+                      "canary another version or remove routing.canary")
 MSG_MODEL_NAME_LENGTH = ("models[{index}].name: SageMaker model '{endpoint}-{name}' plus Pulumi's "
                          "{suffix}-character suffix exceeds {limit} characters; shorten endpoint.name or the version")
 
