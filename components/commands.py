@@ -30,7 +30,7 @@ def openapi_command(stack: str, output: Path, role_arn: str | None, partition: s
         raise click.ClickException(str(error)) from None
     role = role_arn or PLACEHOLDER_ROLE.format(partition=partition, endpoint=config.endpoint.name)
     integration = openapi.Integration(config.endpoint.name, role, config.region, partition)
-    text = openapi.render(openapi.build_document(config, openapi.Templates.load(config), integration))
+    text = openapi.render(openapi.build_document(config, openapi.Templates.load(), integration))
     if str(output) == "-":
         click.echo(text, nl=False)
         return

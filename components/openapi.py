@@ -51,19 +51,19 @@ GATEWAY_RESPONSES = {
 
 @dataclass(frozen=True)
 class Templates:
-    """The mapping templates, exactly as stored in ``vtl/``."""
+    """The mapping templates, exactly as stored in ``vtl/`` (sticky canaries use the same request
+    template, switched on by stage variables)."""
 
     request: str
     response: str
     error: str
 
     @classmethod
-    def load(cls, config: StackConfig, vtl_dir: Path = VTL_DIR) -> Templates:
+    def load(cls, vtl_dir: Path = VTL_DIR) -> Templates:
         def read(name: str) -> str:
             return (vtl_dir / name).read_bytes().decode("utf-8")
 
-        return cls(read(routing.request_template_name(config)), read(routing.RESPONSE_TEMPLATE),
-                   read(routing.ERROR_TEMPLATE))
+        return cls(read(routing.REQUEST_TEMPLATE), read(routing.RESPONSE_TEMPLATE), read(routing.ERROR_TEMPLATE))
 
 
 @dataclass(frozen=True)

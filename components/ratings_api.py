@@ -61,7 +61,7 @@ class RatingsApi(pulumi.ComponentResource):
         self._name = name
         account = aws_account.current(config.region, self)
         invoke_role = self._invoke_role(account, args.endpoint_arn)
-        templates = openapi.Templates.load(config)
+        templates = openapi.Templates.load()
         document = pulumi.Output.all(args.endpoint_name, invoke_role.arn, account).apply(
             lambda values: openapi.render(openapi.build_document(config, templates, openapi.Integration(
                 endpoint_name=values[0], credentials_role_arn=values[1], region=config.region,

@@ -20,7 +20,6 @@ CANDIDATE_STAGE_VARIABLE = "candidate"
 CANDIDATE_PERCENT_STAGE_VARIABLE = "candidatePercent"
 
 REQUEST_TEMPLATE = "request.vtl"
-STICKY_REQUEST_TEMPLATE = "request_sticky.vtl"
 RESPONSE_TEMPLATE = "response.vtl"
 ERROR_TEMPLATE = "error.vtl"
 
@@ -84,9 +83,3 @@ def canary_plan(config: StackConfig) -> CanaryPlan | None:
     if canary is None or canary.mode is not CanaryMode.REQUEST:
         return None
     return CanaryPlan(canary.percent, {VARIANT_STAGE_VARIABLE: canary.version})
-
-
-def request_template_name(config: StackConfig) -> str:
-    canary = config.routing.canary
-    sticky = canary is not None and canary.mode is CanaryMode.STICKY
-    return STICKY_REQUEST_TEMPLATE if sticky else REQUEST_TEMPLATE

@@ -16,7 +16,7 @@ INTEGRATION = openapi.Integration("ratings-prod", "arn:aws:iam::123456789012:rol
 
 def _build(values) -> dict:
     config = cfg.parse(values)
-    return openapi.build_document(config, openapi.Templates.load(config), INTEGRATION)
+    return openapi.build_document(config, openapi.Templates.load(), INTEGRATION)
 
 
 @pytest.mark.parametrize("auth", ["iam", "api_key", "none"])
@@ -78,5 +78,5 @@ def test_render_is_canonical_and_digest_tracks_content():
 def test_templates_are_read_byte_for_byte(tmp_path):
     for name in ("request.vtl", "response.vtl", "error.vtl"):
         (tmp_path / name).write_bytes((ROOT / "vtl" / name).read_bytes() + b"## local edit\r\n")
-    templates = openapi.Templates.load(cfg.parse(example("dev")), tmp_path)
+    templates = openapi.Templates.load(tmp_path)
     assert templates.request.endswith("## local edit\r\n")

@@ -93,7 +93,7 @@ def test_sticky_canary_splits_in_the_template_not_in_the_stage():
     stage = mocks.one(STAGE).inputs
     assert "canarySettings" not in stage, "a stage canary would split the traffic a second time"
     assert stage["variables"]["candidate"] == "v2" and stage["variables"]["candidatePercent"] == "10"
-    assert _integration(mocks)["requestTemplates"]["application/json"] == _vtl("request_sticky.vtl")
+    assert _integration(mocks)["requestTemplates"]["application/json"] == _vtl("request.vtl")
 
 
 @pytest.mark.parametrize("stack", ["prod", "dev"])

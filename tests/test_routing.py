@@ -49,9 +49,3 @@ def test_stage_variables_and_canary_plan(changes, variables, plan):
 ])
 def test_only_serving_variants_are_autoscaled(changes, scaled):
     assert routing.autoscaled_variants(_config(**changes)) == scaled
-
-
-@pytest.mark.parametrize(("mode", "template"), [
-    ("request", routing.REQUEST_TEMPLATE), ("sticky", routing.STICKY_REQUEST_TEMPLATE)])
-def test_request_template_follows_the_canary_mode(mode, template):
-    assert routing.request_template_name(_config(**{"ratings:routing__canary__mode": mode})) == template

@@ -1,0 +1,189 @@
+"""API Gateway's dialect of Velocity on top of airspeed-ext.
+
+airspeed-ext already renders undefined references as "" and treats ``#if($undefined)`` as true,
+like API Gateway. What it lacks is Java's value semantics; this module adds them by replacing a
+few airspeed element classes, once, at import:
+
+- string, list and map literals become JString / JList / JMap (Java ``split``, ``hashCode``,
+  ``size`` ...);
+- arithmetic and comparison follow Velocity 1.7 on Java numbers (integer division and remainder
+  truncate toward zero, ``+`` concatenates when a side is a string, type mismatches give null);
+- values print the Java way (``{k=v}``, ``1.0E20``, ``true``);
+- ``#foreach`` fails past API Gateway's 1,000 iterations.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import operator
+from typing import Any
+
+from airspeed import operators as airspeed
+
+from emulator.vtl.java import JList, JMap, JString, VtlError, java_str
+
+MAX_FOREACH_ITERATIONS = 1000
+
+
+def _numeric(value: Any) -> bool:
+    return isinstance(value, numbers.Number) and not isinstance(value, bool)
+
+
+def _arithmetic(function):
+    """Velocity returns null when an operand is not a number (or on division by zero)."""
+
+    def apply(left: Any, right: Any) -> Any:
+        if not (_numeric(left) and _numeric(right)):
+            return None
+        try:
+            return function(left, right)
+        except ZeroDivisionError:
+            return None
+
+    return apply
+
+
+def _divide(left, right):
+    if isinstance(left, int) and isinstance(right, int):
+        quotient = abs(left) // abs(right)
+        return quotient if (left >= 0) == (right >= 0) else -quotient
+    return left / right
+
+
+def _remainder(left, right):
+    if isinstance(left, int) and isinstance(right, int):
+        return left - right * _divide(left, right)
+    if right == 0:
+        raise ZeroDivisionError
+    return math.fmod(left, right)
+
+
+def _add(left, right):
+    if isinstance(left, str) or isinstance(right, str):
+        if left is None or right is None:
+            return None
+        return JString(java_str(left) + java_str(right))
+    return _arithmetic(operator.add)(left, right)
+
+
+def _equals(left, right) -> bool:
+    """Velocity 1.7 ``==``: numbers by value, other types by their printed form."""
+    if _numeric(left) and _numeric(right):
+        return left == right
+    if left is None or right is None:
+        return left is None and right is None
+    if type(left) is type(right) or (isinstance(left, str) and isinstance(right, str)):
+        return left == right
+    return java_str(left) == java_str(right)
+
+
+def _compare(function):
+    def apply(left, right) -> bool:
+        if _numeric(left) and _numeric(right):
+            return function(left, right)
+        if isinstance(left, str) and isinstance(right, str):
+            return function(str(left), str(right))
+        return False
+
+    return apply
+
+
+class JavaBinaryOperator(airspeed.BinaryOperator):
+    OPERATORS = {
+        **airspeed.BinaryOperator.OPERATORS,
+        "+": _add,
+        "-": _arithmetic(operator.sub),
+        "*": _arithmetic(operator.mul),
+        "/": _arithmetic(_divide),
+        "%": _arithmetic(_remainder),
+        "==": _equals, "eq": _equals,
+        "!=": lambda a, b: not _equals(a, b), "ne": lambda a, b: not _equals(a, b),
+        "<": _compare(operator.lt), "lt": _compare(operator.lt),
+        "<=": _compare(operator.le), "le": _compare(operator.le),
+        ">": _compare(operator.gt), "gt": _compare(operator.gt),
+        ">=": _compare(operator.ge), "ge": _compare(operator.ge),
+    }
+
+
+class JavaStringLiteral(airspeed.StringLiteral):
+    def calculate(self, namespace, loader):
+        return JString(self.value)
+
+
+class JavaInterpolatedStringLiteral(airspeed.InterpolatedStringLiteral):
+    def calculate(self, namespace, loader):
+        return JString(super().calculate(namespace, loader))
+
+
+class FastExpression(airspeed.Expression):
+    """A lone value skips the operator-precedence machinery (most ``#set`` and ``#if`` use one)."""
+
+    def calculate(self, namespace, loader):
+        if len(self.expression) == 1:
+            return self.expression[0].calculate(namespace, loader)
+        return super().calculate(namespace, loader)
+
+
+class FastNameOrCall(airspeed.NameOrCall):
+    """Method calls on strings, lists and the ``$input``/``$util`` objects go straight to the
+    attribute: airspeed first tries ``object[name]``, whose exception dominated render time."""
+
+    def calculate(self, current_object, loader, top_namespace):
+        if self.index is None and not isinstance(current_object, dict):
+            attribute = getattr(current_object, self.name, None)
+            if attribute is not None:
+                if self.parameters is None:
+                    return attribute
+                return attribute(*self.parameters.calculate(top_namespace, loader))
+        return super().calculate(current_object, loader, top_namespace)
+
+
+class JavaArrayLiteral(airspeed.ArrayLiteral):
+    def parse(self):
+        super().parse()
+        values = self.calculate  # airspeed binds the list's calculate while parsing
+        self.calculate = lambda namespace, loader: JList(values(namespace, loader))
+
+
+class JavaDictionaryLiteral(airspeed.DictionaryLiteral):
+    def calculate(self, namespace, loader):
+        return JMap(super().calculate(namespace, loader))
+
+
+class CappedForeachDirective(airspeed.ForeachDirective):
+    """``#foreach`` with Velocity's loop variables, refusing to pass 1,000 iterations."""
+
+    def evaluate_raw(self, stream, namespace, loader):
+        value = self.value.calculate(namespace, loader)
+        if value is None or isinstance(value, str):  # Velocity does not iterate a string
+            return
+        items = list(value.keys()) if isinstance(value, dict) else list(value)
+        if len(items) > MAX_FOREACH_ITERATIONS:
+            raise VtlError(f"#foreach over {len(items)} items exceeds API Gateway's limit of "
+                           f"{MAX_FOREACH_ITERATIONS} iterations")
+        for index, item in enumerate(items):
+            has_next = index + 1 < len(items)
+            local = airspeed.LocalNamespace(namespace)
+            local["velocityCount"] = index + 1
+            local["velocityHasNext"] = has_next
+            local["foreach"] = JMap(count=index + 1, index=index, hasNext=has_next,
+                                    first=index == 0, last=not has_next)
+            local[self.loop_var_name] = item
+            self.block.evaluate(stream, local, loader)
+
+
+def install() -> None:
+    """Swap the element classes airspeed looks up by name while parsing; idempotent."""
+    airspeed.BinaryOperator = JavaBinaryOperator
+    airspeed.Expression = FastExpression
+    airspeed.NameOrCall = FastNameOrCall
+    airspeed.StringLiteral = JavaStringLiteral
+    airspeed.InterpolatedStringLiteral = JavaInterpolatedStringLiteral
+    airspeed.ArrayLiteral = JavaArrayLiteral
+    airspeed.DictionaryLiteral = JavaDictionaryLiteral
+    airspeed.ForeachDirective = CappedForeachDirective
+    airspeed.value_to_string = java_str
+
+
+install()

@@ -1,0 +1,135 @@
+"""Render API Gateway mapping templates offline, with API Gateway's semantics.
+
+A MappingTemplate is parsed once and rendered many times. Rendering returns the body and the
+overrides the template set (``$context.requestOverride`` / ``responseOverride``), or raises
+TemplateError naming the template line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from airspeed import operators as airspeed
+
+from emulator.vtl import dialect  # noqa: F401  (installs API Gateway's dialect into airspeed)
+from emulator.vtl.java import JMap, VtlError, java_str, wrap
+from emulator.vtl.variables import (
+    Input, RequestData, Util, context_map, request_overrides, response_overrides,
+)
+
+UNSUPPORTED_DIRECTIVES = {
+    "MacroDefinition": "#macro", "MacroCall": "a macro call", "EvaluateDirective": "#evaluate",
+    "DefineDefinition": "#define", "IncludeDirective": "#include", "ParseDirective": "#parse",
+}
+
+
+UTIL = Util()
+
+
+class TemplateError(Exception):
+    """A template that cannot be parsed or rendered; ``line`` is 1-based when known."""
+
+    def __init__(self, name: str, line: int | None, reason: str):
+        self.name, self.line, self.reason = name, line, reason
+        where = f"{name}, line {line}" if line else name
+        super().__init__(f"{where}: {reason}")
+
+
+@dataclass(frozen=True)
+class Rendered:
+    body: str
+    request_headers: dict[str, str] = field(default_factory=dict)
+    request_querystring: dict[str, str] = field(default_factory=dict)
+    request_path: dict[str, str] = field(default_factory=dict)
+    response_headers: dict[str, str] = field(default_factory=dict)
+    status: int | None = None
+
+
+def _line_of(element: Any) -> int:
+    return element.full_text()[: element.start].count("\n") + 1
+
+
+def _walk(element: Any, seen: set[int] | None = None):
+    """Every airspeed element below ``element`` (the parse tree has no child list of its own)."""
+    seen = set() if seen is None else seen
+    if id(element) in seen:
+        return
+    seen.add(id(element))
+    yield element
+    for value in vars(element).values():
+        children = value if isinstance(value, list) else [value]
+        for child in children:
+            if isinstance(child, airspeed._Element):
+                yield from _walk(child, seen)
+
+
+class MappingTemplate:
+    def __init__(self, source: str, name: str = "<template>"):
+        self.name = name
+        self.source = source
+        self._template = airspeed.Template(source, name)
+        try:
+            self._template.ensure_compiled()
+        except airspeed.TemplateSyntaxError as error:
+            raise TemplateError(name, error.line, f"syntax error: {error}") from None
+        self._reject_unsupported()
+
+    @classmethod
+    def from_file(cls, path: Path | str) -> MappingTemplate:
+        file = Path(path)
+        return cls(file.read_bytes().decode("utf-8"), file.name)
+
+    def _reject_unsupported(self) -> None:
+        for element in _walk(self._template.root_element):
+            directive = UNSUPPORTED_DIRECTIVES.get(type(element).__name__)
+            if directive:
+                raise TemplateError(self.name, _line_of(element),
+                                    f"{directive} is not supported by API Gateway mapping templates")
+
+    def render(self, request: RequestData) -> Rendered:
+        request_override, response_override = request_overrides(), response_overrides()
+        # A LocalNamespace holding the variables itself: airspeed would otherwise wrap them in
+        # one and pay a KeyError on every lookup of a top-level variable.
+        namespace = airspeed.LocalNamespace({})
+        namespace.update(
+            input=Input(request),
+            util=UTIL,
+            context=context_map(request.context, request_override, response_override),
+            stageVariables=wrap(dict(request.stage_variables)),
+        )
+        try:
+            body = self._template.merge(namespace)
+        except airspeed.TemplateExecutionError as error:
+            raise TemplateError(self.name, _line_of(error.element), _reason(error)) from None
+        except VtlError as error:
+            raise TemplateError(self.name, None, str(error)) from None
+        return Rendered(
+            body=body,
+            request_headers=_strings(request_override["header"]),
+            request_querystring=_strings(request_override["querystring"]),
+            request_path=_strings(request_override["path"]),
+            response_headers=_strings(response_override["header"]),
+            status=_status(response_override.get("status")),
+        )
+
+
+def _reason(error: airspeed.TemplateExecutionError) -> str:
+    cause = error.__cause__
+    if isinstance(cause, VtlError):
+        return str(cause)
+    return f"{type(cause).__name__}: {cause} in {error.element.my_text().strip()!r}"
+
+
+def _strings(overrides: JMap) -> dict[str, str]:
+    return {str(key): java_str(value) for key, value in overrides.items()} if overrides else {}
+
+
+def _status(value: Any) -> int | None:
+    """API Gateway honours a status override only when it is an HTTP status code."""
+    try:
+        status = int(str(value))
+    except (TypeError, ValueError):
+        return None
+    return status if 100 <= status <= 599 else None

@@ -1,0 +1,154 @@
+"""API Gateway's template variables: ``$input``, ``$util``, ``$context``, ``$stageVariables``."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import urllib.parse
+from dataclasses import dataclass, field
+from typing import Any
+
+from jsonpath_ng.ext import parse as parse_jsonpath
+
+from emulator.vtl.java import JList, JMap, JString, VtlError, java_str, wrap
+
+INDEFINITE_PATH = re.compile(r"\*|\.\.|\?\(|\[[^\]]*[,:][^\]]*\]")
+
+
+@dataclass(frozen=True)
+class RequestData:
+    """What a template sees of one request (or, for response templates, of the integration)."""
+
+    path: dict[str, str] = field(default_factory=dict)
+    querystring: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+    body: str = ""
+    stage_variables: dict[str, str] = field(default_factory=dict)
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+def _json_value(body: str) -> Any:
+    try:
+        return json.loads(body) if body.strip() else {}
+    except json.JSONDecodeError as error:
+        raise VtlError(f"the body is not JSON: {error.msg} at line {error.lineno} column {error.colno}") from None
+
+
+class Input:
+    """``$input``: parameters by name (path, then query string, then header) and the body."""
+
+    def __init__(self, request: RequestData):
+        self._request = request
+        self.body = JString(request.body)
+        self._parsed: Any = None
+
+    def params(self, name: str | None = None) -> Any:
+        if name is None:
+            return JMap(path=wrap(self._request.path), querystring=wrap(self._request.querystring),
+                        header=wrap(self._request.headers))
+        for source in (self._request.path, self._request.querystring):
+            if name in source:
+                return JString(source[name])
+        wanted = str(name).lower()  # header names are case-insensitive
+        return JString(next((v for k, v in self._request.headers.items() if k.lower() == wanted), ""))
+
+    def _document(self) -> Any:
+        if self._parsed is None:
+            self._parsed = _json_value(self._request.body)
+        return self._parsed
+
+    def path(self, expression: str) -> Any:
+        """A JSONPath result as a Java object: one value for a definite path, else a list."""
+        try:
+            matches = [match.value for match in parse_jsonpath(str(expression)).find(self._document())]
+        except VtlError:
+            raise
+        except Exception as error:  # jsonpath_ng raises plain Exceptions for bad syntax
+            raise VtlError(f"invalid JSONPath {expression!r}: {error}") from None
+        if INDEFINITE_PATH.search(str(expression)):
+            return wrap(matches)
+        return wrap(matches[0]) if matches else None
+
+    def json(self, expression: str) -> JString:
+        return JString(json.dumps(self.path(expression), separators=(",", ":"), ensure_ascii=False))
+
+
+_JS_ESCAPES = {"\b": "\\b", "\n": "\\n", "\t": "\\t", "\f": "\\f", "\r": "\\r",
+               '"': '\\"', "'": "\\'", "\\": "\\\\", "/": "\\/"}
+
+
+class Util:
+    """``$util``: exactly the six functions API Gateway documents."""
+
+    @staticmethod
+    def escapeJavaScript(text: Any) -> JString:  # noqa: N802 (API Gateway's name)
+        """commons-lang 2 StringEscapeUtils.escapeJavaScript."""
+        out = []
+        for unit in java_str(text):
+            code = ord(unit)
+            if unit in _JS_ESCAPES:
+                out.append(_JS_ESCAPES[unit])
+            elif code > 0xFFFF:
+                high, low = divmod(code - 0x10000, 0x400)
+                out.append(f"\\u{0xD800 + high:04X}\\u{0xDC00 + low:04X}")
+            elif code > 0x7F or code < 0x20:
+                out.append(f"\\u{code:04X}")
+            else:
+                out.append(unit)
+        return JString("".join(out))
+
+    @staticmethod
+    def parseJson(text: Any) -> Any:  # noqa: N802
+        return wrap(_json_value(java_str(text)))
+
+    @staticmethod
+    def urlEncode(text: Any) -> JString:  # noqa: N802
+        """java.net.URLEncoder with UTF-8: space becomes '+', only ``*-._`` stay unescaped."""
+        return JString(urllib.parse.quote_plus(java_str(text), safe="*-._"))
+
+    @staticmethod
+    def urlDecode(text: Any) -> JString:  # noqa: N802
+        return JString(urllib.parse.unquote_plus(java_str(text)))
+
+    @staticmethod
+    def base64Encode(text: Any) -> JString:  # noqa: N802
+        return JString(base64.b64encode(java_str(text).encode("utf-8")).decode("ascii"))
+
+    @staticmethod
+    def base64Decode(text: Any) -> JString:  # noqa: N802
+        try:
+            return JString(base64.b64decode(java_str(text), validate=True).decode("utf-8"))
+        except (ValueError, UnicodeDecodeError) as error:
+            raise VtlError(f"base64Decode: {error}") from None
+
+
+class OverrideMap(JMap):
+    """One of ``$context.requestOverride.*``: each name may be set once, as in API Gateway."""
+
+    def __init__(self, kind: str):
+        super().__init__()
+        self.kind = kind
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        if key in self:
+            raise VtlError(f"{self.kind} override {key!r} set twice; API Gateway allows one override per name")
+        super().__setitem__(key, value)
+
+
+def request_overrides() -> JMap:
+    return JMap(header=OverrideMap("header"), querystring=OverrideMap("querystring"), path=OverrideMap("path"))
+
+
+def response_overrides() -> JMap:
+    return JMap(header=OverrideMap("header"), status=None)
+
+
+def context_map(fields: dict[str, Any], request_override: JMap, response_override: JMap) -> JMap:
+    context = wrap(fields)
+    context["requestOverride"] = request_override
+    context["responseOverride"] = response_override
+    return context
+
+
+__all__ = ["Input", "JList", "RequestData", "Util", "context_map", "request_overrides", "response_overrides"]
