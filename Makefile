@@ -6,7 +6,9 @@ STAMP := $(VENV)/.installed
 PIP := $(BIN)/python -m pip --disable-pip-version-check --quiet
 STACK ?= dev
 
-.PHONY: install test openapi clean
+VELOCITY_JAR := /usr/share/java/velocity.jar
+
+.PHONY: install test openapi clean java-oracle bench
 
 install: $(STAMP)
 
@@ -16,8 +18,22 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	$(PIP) install --no-deps -e .
 	touch $@
 
-test: $(STAMP)
+test: $(STAMP) java-oracle
 	$(BIN)/python -m pytest
+
+# Apache Velocity 1.7 for the differential VTL test (tests/test_vtl_java.py); needs a JDK.
+java-oracle:
+	@if command -v java >/dev/null 2>&1 && [ ! -f $(VELOCITY_JAR) ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian's velocity package for the Java differential test"; \
+	    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq velocity >/dev/null; \
+	  else \
+	    echo "note: install Debian's velocity package (apt-get install velocity) for the Java VTL test"; \
+	  fi; \
+	fi
+
+bench: $(STAMP)
+	$(BIN)/python bench/bench_vtl.py
 
 openapi: $(STAMP)
 	$(BIN)/ratings openapi --stack $(STACK) --output openapi.json

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from components.commands import openapi_command
+from emulator.vtl.commands import vtl_group
 
 
 @click.group()
@@ -14,6 +15,7 @@ def main() -> None:
 
 
 main.add_command(openapi_command)
+main.add_command(vtl_group)
 
 if __name__ == "__main__":
     main()

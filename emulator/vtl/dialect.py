@@ -68,11 +68,13 @@ def _add(left, right):
 
 
 def _equals(left, right) -> bool:
-    """Velocity 1.7 ``==``: numbers by value, other types by their printed form."""
+    """Velocity 1.7 ``==`` (numbers by value, other types by their printed form), except that a
+    missing value equals both null and "", as in API Gateway."""
     if _numeric(left) and _numeric(right):
         return left == right
     if left is None or right is None:
-        return left is None and right is None
+        other = right if left is None else left
+        return other is None or other == ""
     if type(left) is type(right) or (isinstance(left, str) and isinstance(right, str)):
         return left == right
     return java_str(left) == java_str(right)

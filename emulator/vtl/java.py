@@ -109,14 +109,16 @@ class JString(str):
         return JString(java_regex(regex).sub(python_replacement, self))
 
     def substring(self, start: int, end: int | None = None) -> JString:
-        if not 0 <= start <= (len(self) if end is None else end) <= len(self):
-            raise VtlError(f"substring({start}, {end}) out of range for length {len(self)}")
-        return JString(self[start:end])
+        """Java indexes strings by UTF-16 unit; a cut through a surrogate pair leaves half of it."""
+        data = self.encode("utf-16-le", "surrogatepass")
+        length = len(data) // 2
+        end = length if end is None else end
+        if not 0 <= start <= end <= length:
+            raise VtlError(f"substring({start}, {end}) out of range for length {length}")
+        return JString(data[2 * start:2 * end].decode("utf-16-le", "surrogatepass"))
 
     def charAt(self, index: int) -> JString:  # noqa: N802
-        if not 0 <= index < len(self):
-            raise VtlError(f"charAt({index}) out of range for length {len(self)}")
-        return JString(self[index])
+        return self.substring(index, index + 1)
 
     def toString(self) -> JString:  # noqa: N802
         return self

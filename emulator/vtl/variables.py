@@ -105,7 +105,8 @@ class Util:
     @staticmethod
     def urlEncode(text: Any) -> JString:  # noqa: N802
         """java.net.URLEncoder with UTF-8: space becomes '+', only ``*-._`` stay unescaped."""
-        return JString(urllib.parse.quote_plus(java_str(text), safe="*-._"))
+        # Python always keeps "~" (RFC 3986 unreserved); Java's URLEncoder escapes it.
+        return JString(urllib.parse.quote_plus(java_str(text), safe="*-._").replace("~", "%7E"))
 
     @staticmethod
     def urlDecode(text: Any) -> JString:  # noqa: N802

@@ -40,7 +40,13 @@ public class VelocityOracle {
         Arrays.sort(templates);
         for (File template : templates) {
             String name = template.getName().replaceAll("\\.vtl$", "");
-            render(engine, template.toPath(), template.toPath().resolveSibling(name));
+            Path base = template.toPath().resolveSibling(name);
+            try {
+                render(engine, template.toPath(), base);
+            } catch (RuntimeException failure) {  // one bad case must not hide the others
+                Files.write(Paths.get(base + ".out"), ("VELOCITY ERROR: " + failure).getBytes(StandardCharsets.UTF_8));
+                Files.write(Paths.get(base + ".headers"), new byte[0]);
+            }
         }
     }
 
