@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from emulator.vtl import MappingTemplate, RequestData, TemplateError
@@ -10,7 +12,8 @@ REQUEST = RequestData(
     path={"user_id": "321", "shared": "from-path"},
     querystring={"items": "101,131", "shared": "from-query", "q": "a b"},
     headers={"X-Trace": "t-1", "shared": "from-header"},
-    body='{"a": {"b": [1, 2.5, "s"], "c": null, "d": true}, "n": 3, "big": 1e20, "text": "x", "quote": "it\'s \\"q\\" / é"}',
+    body=json.dumps({"a": {"b": [1, 2.5, "s"], "c": None, "d": True}, "n": 3, "big": 1e20, "text": "x",
+                     "quote": 'it\'s "q" / é'}),
     stage_variables={"variant": "v1"},
     context={"requestId": "req-1", "stage": "prod", "httpMethod": "GET",
              "resourcePath": "/predicted-ratings/{user_id}", "identity": {"sourceIp": "10.0.0.1"}},
