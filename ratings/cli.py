@@ -6,6 +6,7 @@ import click
 
 from components.commands import openapi_command
 from emulator.vtl.commands import vtl_group
+from training.commands import train_command
 
 
 @click.group()
@@ -16,6 +17,7 @@ def main() -> None:
 
 main.add_command(openapi_command)
 main.add_command(vtl_group)
+main.add_command(train_command)
 
 if __name__ == "__main__":
     main()

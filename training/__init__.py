@@ -1,0 +1,1 @@
+"""MovieLens data, local training and evaluation, SageMaker Object2Vec jobs, packaging."""

@@ -1,0 +1,1 @@
+"""The two models blended into "ours": Bayesian PMF and item-based AutoRec, in numpy."""
