@@ -6,6 +6,7 @@ import click
 
 from components.commands import openapi_command
 from emulator.vtl.commands import vtl_group
+from serving.commands import serve_command
 from training.commands import train_command
 
 
@@ -18,6 +19,7 @@ def main() -> None:
 main.add_command(openapi_command)
 main.add_command(vtl_group)
 main.add_command(train_command)
+main.add_command(serve_command)
 
 if __name__ == "__main__":
     main()

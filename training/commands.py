@@ -53,7 +53,7 @@ def _load_split(source: Path | None, seed: int):
 def train_command(version: str, params_file: Path | None, settings: tuple[str, ...], source: Path | None,
                   out: Path, quiet: bool) -> None:
     """Train model VERSION on MovieLens 100k and compare it with the baselines."""
-    from training import report  # heavy imports (numpy stacks, matplotlib) only when training
+    from training import artifact, report  # heavy imports (numpy stacks, matplotlib) only when training
     from training.train import OURS, train
 
     if not version.replace("-", "").isalnum():
@@ -64,9 +64,9 @@ def train_command(version: str, params_file: Path | None, settings: tuple[str, .
         ratings, split = _load_split(source, params.holdout_seed)
     except (hyper.ParamsError, movielens_data.DataError) as error:
         raise click.ClickException(str(error)) from None
-    artifact, result = train(version, split, params, ratings.checksum(), show_progress=not quiet)
+    model, result = train(version, split, params, ratings.checksum(), show_progress=not quiet)
     folder = out / version
-    artifact.save(folder)
+    artifact.save(model, folder)
     report.plot(result, folder / "learning_curve.png")
     click.echo(f"\n{version}: trained in {result.seconds:.1f} s on {len(split.train):,} ratings, "
                f"evaluated on {len(split.test):,} ({split.source})\n")

@@ -13,7 +13,7 @@ import numpy as np
 from tqdm import tqdm
 
 from training import baselines
-from training.artifact import FALLBACKS, Artifact
+from training.inference import FALLBACKS, Model
 from training.data import Ratings, Split
 from training.models import autorec, blend, bpmf
 from training.models.matrix import Indexed, rmse
@@ -72,10 +72,10 @@ def _bpmf(data: Indexed, params: TrainParams, test_pairs, test: Ratings, bar, cu
 
 
 def train(version: str, split: Split, params: TrainParams, data_checksum: str,
-          show_progress: bool = True) -> tuple[Artifact, Report]:
+          show_progress: bool = True) -> tuple[Model, Report]:
     started = time.perf_counter()
     data = Indexed.build(split.train)
-    users, items = data.lookup(split.test)
+    users, items = data.lookup(split.test)  # index pairs for the learning curves
     test_pairs = (users, items, (users >= 0) & (items >= 0))
     curves: dict[str, list[tuple[int, float]]] = {"AutoRec": [], "BPMF": []}
     total = params.autorec.epochs + params.bpmf.iterations
@@ -83,16 +83,15 @@ def train(version: str, split: Split, params: TrainParams, data_checksum: str,
         autorec_matrix = _autorec(data, params, test_pairs, split.test, bar, curves["AutoRec"])
         bpmf_matrix = _bpmf(data, params, test_pairs, split.test, bar, curves["BPMF"])
     blended = params.autorec_weight * autorec_matrix + (1 - params.autorec_weight) * bpmf_matrix
-    factorisation = blend.distill(blended, data, params.rank)
-    seconds = time.perf_counter() - started
-    scores = baselines.evaluate(split.train, split.test)
-    scores[OURS] = rmse(factorisation.predict(users, items), split.test.ratings)
     metadata = {
         "version": version, "data": {"checksum": data_checksum, "split": split.source,
                                      "train_ratings": len(split.train), "test_ratings": len(split.test)},
-        "hyperparameters": params.as_dict(), "metrics": {"rmse": scores, "train_seconds": round(seconds, 2)},
-        "fallbacks": FALLBACKS,
+        "hyperparameters": params.as_dict(), "fallbacks": FALLBACKS,
     }
-    artifact = Artifact(data.user_ids, data.item_ids, factorisation.user_factors, factorisation.item_factors,
-                        factorisation.user_bias, factorisation.item_bias, factorisation.global_mean, metadata)
-    return artifact, Report(version, scores, seconds, curves)
+    model = blend.distill(blended, data, params.rank, metadata)
+    seconds = time.perf_counter() - started
+    scores = baselines.evaluate(split.train, split.test)
+    # evaluated through the served code path: original ids in, clipped ratings out
+    scores[OURS] = rmse(model.predict(split.test.users.tolist(), split.test.items.tolist()), split.test.ratings)
+    metadata["metrics"] = {"rmse": scores, "train_seconds": round(seconds, 2)}
+    return model, Report(version, scores, seconds, curves)

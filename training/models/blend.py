@@ -9,31 +9,10 @@ with numpy only; the biases also give the fallbacks for ids training never saw.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
+from training.inference import Model
 from training.models.matrix import Indexed
-
-
-@dataclass(frozen=True)
-class Factorisation:
-    global_mean: float
-    user_bias: np.ndarray
-    item_bias: np.ndarray
-    user_factors: np.ndarray
-    item_factors: np.ndarray
-
-    def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
-        """Ratings for index pairs; -1 marks an unknown id and falls back to the biases."""
-        known_user, known_item = users >= 0, items >= 0
-        u, i = np.where(known_user, users, 0), np.where(known_item, items, 0)
-        score = np.full(len(users), self.global_mean)
-        score += np.where(known_user, self.user_bias[u], 0.0)
-        score += np.where(known_item, self.item_bias[i], 0.0)
-        both = known_user & known_item
-        score[both] += np.einsum("nk,nk->n", self.user_factors[u[both]], self.item_factors[i[both]])
-        return np.clip(score, 1.0, 5.0)
 
 
 def biases(data: Indexed, reg_user: float = 15.0, reg_item: float = 10.0, sweeps: int = 10):
@@ -52,10 +31,11 @@ def biases(data: Indexed, reg_user: float = 15.0, reg_item: float = 10.0, sweeps
     return mean, user_bias, item_bias
 
 
-def distill(blended: np.ndarray, data: Indexed, rank: int) -> Factorisation:
+def distill(blended: np.ndarray, data: Indexed, rank: int, metadata: dict) -> Model:
     """Best rank-``rank`` approximation (SVD) of the blend around its bias baseline."""
     mean, user_bias, item_bias = biases(data)
     residual = blended - mean - user_bias[:, None] - item_bias[None, :]
     left, singular, right = np.linalg.svd(residual, full_matrices=False)
     scale = np.sqrt(singular[:rank])
-    return Factorisation(mean, user_bias, item_bias, left[:, :rank] * scale, right[:rank].T * scale)
+    return Model(data.user_ids, data.item_ids, left[:, :rank] * scale, right[:rank].T * scale,
+                 user_bias, item_bias, mean, metadata)

@@ -1,0 +1,1 @@
+"""The model server: SageMaker's container contract (GET /ping, POST /invocations)."""

@@ -1,0 +1,71 @@
+"""Shared fixtures: a real trained version (once per session) and running model servers."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+RATINGS = str(Path(sys.executable).with_name("ratings"))
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory) -> dict[str, object]:
+    """`ratings train v1` on the real MovieLens 100k, as a user runs it."""
+    out = tmp_path_factory.mktemp("artifacts")
+    done = subprocess.run([RATINGS, "train", "v1", "--out", str(out), "--quiet"], capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr
+    return {"folder": out / "v1", "stdout": done.stdout}
+
+
+class Server:
+    """A `ratings serve` process on a free loopback port, stopped by the fixture."""
+
+    def __init__(self, model_dir: Path, extra_env: dict[str, str] | None = None):
+        import os
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {**os.environ, **(extra_env or {})}
+        self.process = subprocess.Popen([RATINGS, "serve", "--model-dir", str(model_dir), "--port", str(self.port)],
+                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.process.stdout.read().decode()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/ping", timeout=1) as answer:
+                    if answer.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError):
+                time.sleep(0.1)
+        raise RuntimeError("server did not become ready in 60 s")
+
+    def request(self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None):
+        request = urllib.request.Request(f"{self.url}{path}", data=body, method=method, headers=headers or {})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                return answer.status, {k.lower(): v for k, v in answer.headers.items()}, answer.read()
+        except urllib.error.HTTPError as error:
+            return error.code, {k.lower(): v for k, v in error.headers.items()}, error.read()
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()

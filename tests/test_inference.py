@@ -1,0 +1,89 @@
+"""The SageMaker hooks: Object2Vec's formats in and out, fallbacks, and precise 4xx errors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from training import inference
+from tests.model_fixtures import save_tiny, tiny_model
+
+
+def test_predictions_follow_the_documented_fallbacks():
+    model = tiny_model()
+    got = model.predict([1, 1, 99, 99, 3], [10, 99, 11, 99, 12])
+    assert got.tolist() == pytest.approx([3.5 + 0.2 + 0.1 + 0.1,  # known pair
+                                          3.5 + 0.2,  # unknown item: mean + user bias
+                                          3.5 + 0.0,  # unknown user: mean + item bias
+                                          3.5,  # both unknown: mean
+                                          5.0])  # 3.5 + 0.5 + 6.0, clipped
+
+
+def test_round_trip_through_files(tmp_path):
+    loaded = inference.model_fn(str(save_tiny(tmp_path / "m")))
+    assert loaded.version == "tiny"
+    assert loaded.predict([2], [11]).tolist() == pytest.approx(tiny_model().predict([2], [11]).tolist())
+
+
+def test_missing_or_foreign_model_dirs_are_clear(tmp_path):
+    with pytest.raises(inference.ModelLoadError, match="missing metadata.json"):
+        inference.load_model(tmp_path)
+    folder = save_tiny(tmp_path / "m")
+    (folder / "metadata.json").write_text('{"format": "other/9"}')
+    with pytest.raises(inference.ModelLoadError, match="format 'other/9'"):
+        inference.load_model(folder)
+
+
+def test_article_request_in_and_out():
+    body = json.dumps({"instances": [{"in0": [1], "in1": [10]}, {"in0": [1], "in1": [11]}]})
+    pairs = inference.input_fn(body.encode(), "application/json; charset=utf-8")
+    payload, media = inference.output_fn(inference.predict_fn(pairs, tiny_model()), "application/json")
+    assert media == "application/json"
+    scores = [p["scores"][0] for p in json.loads(payload)["predictions"]]
+    assert scores == pytest.approx([3.9, 3.5 + 0.2 + 0.05])
+
+
+def test_jsonlines_in_and_out():
+    pairs = inference.input_fn('{"in0": [1], "in1": [10]}\n\n{"in0": [2], "in1": [12]}\n', "application/jsonlines")
+    assert pairs == [(1, 10), (2, 12)]
+    payload, media = inference.output_fn(np.array([3.0, 4.5]), "application/jsonlines")
+    assert media == "application/jsonlines" and payload.decode().splitlines() == ['{"scores":[3.0]}',
+                                                                                  '{"scores":[4.5]}']
+
+
+BAD = [
+    ('{"instances": [', "application/json", 400, "body: not valid JSON"),
+    ('[1, 2]', "application/json", 400, 'body: expected an object with an "instances" list'),
+    ('{"instances": {}}', "application/json", 400, 'body: expected an object with an "instances" list'),
+    ('{"instances": []}', "application/json", 400, "instances: empty"),
+    ('{"instances": [{"in0": [1]}]}', "application/json", 400, "instances[0]: missing in1"),
+    ('{"instances": [{"in0": [1], "in1": [2], "x": 1}]}', None, 400, "instances[0]: unexpected field 'x'"),
+    ('{"instances": [{"in0": [1], "in1": [2]}, {"in0": ["x"], "in1": [2]}]}', None, 400,
+     "instances[1].in0: expected a list holding one integer id"),
+    ('{"instances": [{"in0": [1.5], "in1": [2]}]}', None, 400, "instances[0].in0"),
+    ('{"instances": [{"in0": [true], "in1": [2]}]}', None, 400, "instances[0].in0"),
+    ('{"instances": [{"in0": [1, 2], "in1": [2]}]}', None, 400, "instances[0].in0"),
+    ('{"instances": [7]}', None, 400, "instances[0]: expected an object with in0 and in1"),
+    ('{"error": "items[1]: \'x\' is not a numeric id"}', None, 400, "items[1]: 'x' is not a numeric id"),
+    ("in0=1", "text/csv", 415, "content type 'text/csv' is not supported"),
+    ('{"in0": [1], "in1": [2]}\nnot json', "application/jsonlines", 400, "line 2: not valid JSON"),
+]
+
+
+@pytest.mark.parametrize(("body", "content_type", "status", "message"), BAD, ids=[b[3][:40] for b in BAD])
+def test_bad_requests_get_their_status_and_message(body, content_type, status, message):
+    with pytest.raises(inference.InferenceError) as raised:
+        inference.input_fn(body.encode(), content_type)
+    assert raised.value.status == status and str(raised.value).startswith(message)
+
+
+def test_too_many_instances_and_bad_bytes():
+    many = json.dumps({"instances": [{"in0": [1], "in1": [1]}] * (inference.MAX_INSTANCES + 1)})
+    with pytest.raises(inference.InferenceError, match="at most 10000 per request"):
+        inference.input_fn(many, "application/json")
+    with pytest.raises(inference.InferenceError, match="not UTF-8"):
+        inference.input_fn(b"\xff\xfe", "application/json")
+    with pytest.raises(inference.NotAcceptable):
+        inference.output_fn(np.array([3.0]), "text/html")
