@@ -7,7 +7,7 @@ import click
 from components.commands import openapi_command
 from emulator.vtl.commands import vtl_group
 from serving.commands import serve_command
-from training.commands import train_command
+from training.commands import package_command, train_command
 
 
 @click.group()
@@ -20,6 +20,7 @@ main.add_command(openapi_command)
 main.add_command(vtl_group)
 main.add_command(train_command)
 main.add_command(serve_command)
+main.add_command(package_command)
 
 if __name__ == "__main__":
     main()

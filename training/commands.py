@@ -50,9 +50,19 @@ def _load_split(source: Path | None, seed: int):
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=ARTIFACTS, show_default=True,
               help="Where versions are written (OUT/VERSION/).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--sagemaker", "on_sagemaker", is_flag=True,
+              help="Train the Object2Vec sample model on SageMaker instead (needs --bucket and --role-arn).")
+@click.option("--bucket", help="S3 bucket for the channels and the model (with --sagemaker).")
+@click.option("--role-arn", help="SageMaker execution role for the training job (with --sagemaker).")
+@click.option("--region", help="AWS region of the job (with --sagemaker; default: your AWS config).")
+@click.option("--wait", is_flag=True, help="Wait for the SageMaker job and stream its log (with --sagemaker).")
 def train_command(version: str, params_file: Path | None, settings: tuple[str, ...], source: Path | None,
-                  out: Path, quiet: bool) -> None:
+                  out: Path, quiet: bool, on_sagemaker: bool, bucket: str | None, role_arn: str | None,
+                  region: str | None, wait: bool) -> None:
     """Train model VERSION on MovieLens 100k and compare it with the baselines."""
+    if on_sagemaker:
+        _train_on_sagemaker(version, source, bucket, role_arn, region, wait)
+        return
     from training import artifact, report  # heavy imports (numpy stacks, matplotlib) only when training
     from training.train import OURS, train
 
@@ -74,3 +84,59 @@ def train_command(version: str, params_file: Path | None, settings: tuple[str, .
     verdict = "lowest" if result.rmse[OURS] < result.best_baseline else "NOT below the best baseline"
     click.echo(f"\nours: {result.rmse[OURS]:.4f} RMSE, {verdict}; saved to {folder}/ "
                "(model.npz, metadata.json, learning_curve.png)")
+
+
+def _train_on_sagemaker(version: str, source: Path | None, bucket: str | None, role_arn: str | None,
+                        region: str | None, wait: bool) -> None:
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from training import sagemaker_job
+
+    missing = [flag for flag, value in (("--bucket", bucket), ("--role-arn", role_arn)) if not value]
+    if missing:
+        raise click.UsageError(f"--sagemaker needs {' and '.join(missing)}")
+    session = boto3.Session(region_name=region) if region else boto3.Session()
+    if not session.region_name:
+        raise click.UsageError("no AWS region: pass --region or configure one")
+    try:
+        _, split = _load_split(source, hyper.TrainParams().holdout_seed)
+        job = sagemaker_job.launch(split, sagemaker_job.JobSettings(bucket, role_arn, session.region_name),
+                                   wait=wait, boto_session=session)
+    except movielens_data.DataError as error:
+        raise click.ClickException(str(error)) from None
+    except (BotoCoreError, ClientError) as error:
+        raise click.ClickException(f"SageMaker/S3 refused the job: {error}") from None
+    state = "finished" if wait else "started (follow it in the SageMaker console)"
+    click.echo(f"training job {job.name} {state}; image {job.image}")
+    click.echo("add this to ratings:models in Pulumi.<stack>.yaml once the job has completed:")
+    click.echo(yaml.safe_dump([sagemaker_job.stack_entry(version, job)], sort_keys=False).rstrip())
+
+
+@click.command("package")
+@click.argument("version", default="v1")
+@click.option("--artifacts", type=click.Path(file_okay=False, path_type=Path), default=ARTIFACTS, show_default=True,
+              help="Folder holding trained versions.")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Archive to write (default: ARTIFACTS/VERSION/model.tar.gz).")
+@click.option("--s3-uri", default=None, help="Where you will upload it, for the printed stack entry.")
+@click.option("--region", default="eu-west-1", show_default=True, help="Region of the image URI shown.")
+def package_command(version: str, artifacts: Path, output: Path | None, s3_uri: str | None, region: str) -> None:
+    """Package trained VERSION as model.tar.gz for SageMaker's scikit-learn image."""
+    from components import images
+    from training import package
+    from training.inference import ModelLoadError
+
+    folder = artifacts / version
+    target = output or folder / "model.tar.gz"
+    try:
+        built = package.build(folder, target)
+    except ModelLoadError as error:
+        raise click.ClickException(str(error)) from None
+    url = s3_uri or f"s3://<your-bucket>/ratings/{version}/model.tar.gz"
+    entry = package.stack_entry(version, url)
+    image = images.resolve(entry["image"], region)
+    click.echo(f"wrote {built.path} ({', '.join(built.members)})")
+    click.echo(f"image in {region}: {image}")
+    click.echo(f"upload it (aws s3 cp {built.path} {url}) and add this to ratings:models in Pulumi.<stack>.yaml:")
+    click.echo(yaml.safe_dump([entry], sort_keys=False).rstrip())
