@@ -8,7 +8,9 @@ STACK ?= dev
 
 VELOCITY_JAR := /usr/share/java/velocity.jar
 
-.PHONY: install test openapi clean java-oracle bench
+VERSION ?= v1
+
+.PHONY: install test openapi train serve clean java-oracle bench
 
 install: $(STAMP)
 
@@ -32,8 +34,18 @@ java-oracle:
 	  fi; \
 	fi
 
+train: $(STAMP)
+	$(BIN)/ratings train $(VERSION)
+
+serve: $(STAMP)
+	test -f artifacts/$(VERSION)/metadata.json || $(BIN)/ratings train $(VERSION)
+	$(BIN)/ratings serve --model-dir artifacts/$(VERSION) --port 8080
+
+# Benchmarks (never part of the tests). bench_server needs Debian's wrk.
 bench: $(STAMP)
 	$(BIN)/python bench/bench_vtl.py
+	$(BIN)/python bench/bench_inference.py
+	$(BIN)/python bench/bench_server.py
 
 openapi: $(STAMP)
 	$(BIN)/ratings openapi --stack $(STACK) --output openapi.json
