@@ -18,7 +18,7 @@ from components.config_fields import REQUIRED, ConfigError, Section, describe
 from components.config_rules import check_cross_field, check_image, check_model_data, check_name
 
 PROJECT = "ratings"
-SECTIONS = ("endpoint", "models", "routing", "api")
+SECTIONS = ("endpoint", "models", "routing", "api", "local")
 REGION_KEY = "aws:region"
 
 MSG_NO_REGION = "aws:region: missing; run `pulumi config set aws:region <region>`"
@@ -141,12 +141,24 @@ class ApiSettings:
 
 
 @dataclass(frozen=True)
+class LocalSettings:
+    """How the local runtime runs this stack (ignored by `pulumi up`)."""
+
+    artifacts: str = "artifacts"  # trained versions live in <artifacts>/<version>/
+    gateway_port: int = 8000
+    runtime_port: int = 8001
+    model_port_base: int = 8101  # version n (in list order) listens on base + n
+    canary_seed: int | None = None  # seeds the per-request canary draw (tests, rehearsals)
+
+
+@dataclass(frozen=True)
 class StackConfig:
     region: str
     models: tuple[ModelVersion, ...]
     routing: Routing
     api: ApiSettings
     endpoint: EndpointSettings
+    local: LocalSettings = LocalSettings()
 
     @property
     def model_names(self) -> tuple[str, ...]:
@@ -167,11 +179,12 @@ def parse(values: Mapping[str, Any]) -> StackConfig:
     routing = _routing(root.section("routing") or Section({}, "routing", problems))
     api = _api(root.section("api") or Section({}, "api", problems))
     endpoint = _endpoint(root.section("endpoint") or Section({}, "endpoint", problems), models)
+    local = _local(root.section("local"))
     if not problems:
         check_cross_field(models, routing, endpoint, problems)
     if problems:
         raise ConfigError(problems)
-    return StackConfig(region=region, models=tuple(models), routing=routing, api=api, endpoint=endpoint)
+    return StackConfig(region=region, models=tuple(models), routing=routing, api=api, endpoint=endpoint, local=local)
 
 
 def _models(raw: Any, problems: list[str]) -> list[ModelVersion]:
@@ -309,6 +322,19 @@ def _autoscaling(section: Section | None) -> Autoscaling | None:
     return Autoscaling(low, high, target)
 
 
+def _local(section: Section | None) -> LocalSettings:
+    if section is None:
+        return LocalSettings()
+    section.check_known(("artifacts", "gatewayPort", "runtimePort", "modelPortBase", "canarySeed"))
+    return LocalSettings(
+        artifacts=section.text("artifacts", LocalSettings.artifacts),
+        gateway_port=section.integer("gatewayPort", LocalSettings.gateway_port, 1024, 65535),
+        runtime_port=section.integer("runtimePort", LocalSettings.runtime_port, 1024, 65535),
+        model_port_base=section.integer("modelPortBase", LocalSettings.model_port_base, 1024, 65000),
+        canary_seed=section.integer("canarySeed", None, 0, 2**31 - 1),
+    )
+
+
 def _alarms(section: Section | None) -> Alarms:
     if section is None:
         return Alarms()
@@ -322,6 +348,6 @@ def _alarms(section: Section | None) -> Alarms:
 
 __all__ = [
     "AuthMode", "Alarms", "ApiSettings", "Autoscaling", "Canary", "CanaryMode", "ConfigError",
-    "EndpointSettings", "Logging", "LogLevel", "ModelVersion", "Quota", "QuotaPeriod", "Routing",
+    "EndpointSettings", "LocalSettings", "Logging", "LogLevel", "ModelVersion", "Quota", "QuotaPeriod", "Routing",
     "StackConfig", "Throttle", "parse",
 ]

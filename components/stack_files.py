@@ -39,4 +39,8 @@ def read_values(path: Path) -> dict[str, Any]:
 
 def load(stack: str, project_dir: Path | str = ".") -> stack_config.StackConfig:
     """Parse and validate a stack's config; raises StackFileError or ConfigError."""
-    return stack_config.parse(read_values(stack_path(stack, project_dir)))
+    return stack_config_of(stack_path(stack, project_dir))
+
+
+def stack_config_of(path: Path) -> stack_config.StackConfig:
+    return stack_config.parse(read_values(path))

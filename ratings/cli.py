@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from components.commands import openapi_command
+from emulator.commands import local_group
 from emulator.vtl.commands import vtl_group
 from serving.commands import serve_command
 from training.commands import package_command, train_command
@@ -21,6 +22,7 @@ main.add_command(vtl_group)
 main.add_command(train_command)
 main.add_command(serve_command)
 main.add_command(package_command)
+main.add_command(local_group)
 
 if __name__ == "__main__":
     main()

@@ -1,0 +1,128 @@
+"""The embedded default: the ratings API on this machine, from Pulumi.local.yaml.
+
+Model servers (one process per version) behind a local SageMaker runtime, behind a local API
+Gateway that serves the same OpenAPI document and templates as the cloud stack.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import uvicorn
+
+from components import routing
+from components.config import StackConfig
+from emulator import processes
+from emulator.apps import gateway_app
+from emulator.gateway import Gateway
+from emulator.gateway_state import StateHolder
+from emulator.runtime import SageMakerRuntime, Variant
+from emulator.runtime import create_app as runtime_app
+
+
+class _QuietServer(uvicorn.Server):
+    """uvicorn without its own signal handling: the local stack stops both servers together."""
+
+    @contextlib.contextmanager
+    def capture_signals(self):
+        yield
+
+
+@dataclass(frozen=True)
+class Urls:
+    gateway: str
+    runtime: str
+
+    def ratings(self, config: StackConfig) -> str:
+        return f"{self.gateway}/{config.api.stage_name}/predicted-ratings/321?items=101,131,162&"
+
+
+def model_dir(config: StackConfig, project_dir: Path, version: str) -> Path:
+    return project_dir / config.local.artifacts / version
+
+
+def ensure_trained(config: StackConfig, project_dir: Path, echo=print) -> None:
+    """Train every configured version that has no artifact yet (same command a user runs)."""
+    for model in config.models:
+        if not (model_dir(config, project_dir, model.name) / "metadata.json").exists():
+            echo(f"training {model.name} (no artifact in {model_dir(config, project_dir, model.name)}) ...")
+            subprocess.run([processes.RATINGS, "train", model.name, "--out",
+                            str(project_dir / config.local.artifacts)], check=True, cwd=project_dir)
+
+
+def start_model_servers(config: StackConfig, project_dir: Path, log_dir: Path) -> list[processes.ModelServer]:
+    servers: list[processes.ModelServer] = []
+    try:
+        for index, model in enumerate(config.models):
+            servers.append(processes.start(model.name, model_dir(config, project_dir, model.name),
+                                           config.local.model_port_base + index, log_dir / f"{model.name}.log"))
+    except BaseException:
+        for server in servers:
+            server.stop()
+        raise
+    return servers
+
+
+async def serve(stack_file: Path, servers: list[processes.ModelServer], echo=print, access_log=print,
+                ready: asyncio.Event | None = None) -> None:
+    """Run the runtime and gateway until SIGINT/SIGTERM (or until ``ready``'s owner cancels)."""
+    states = StateHolder(stack_file, report=echo)
+    config = states.state.config
+    weights = routing.variant_weights(config)
+    runtime = SageMakerRuntime(config.endpoint.name,
+                               [Variant(s.version, s.url, weights.get(s.version, 0.0)) for s in servers],
+                               seed=config.local.canary_seed)
+    gateway = Gateway(states, runtime, access_log)
+    web = [_QuietServer(uvicorn.Config(gateway_app(gateway), host="127.0.0.1", port=config.local.gateway_port,
+                                       log_level="warning", access_log=False)),
+           _QuietServer(uvicorn.Config(runtime_app(runtime), host="127.0.0.1", port=config.local.runtime_port,
+                                       log_level="warning", access_log=False))]
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, lambda: [setattr(s, "should_exit", True) for s in web])
+    tasks = [asyncio.create_task(s.serve()) for s in web]
+    try:
+        while not all(s.started for s in web):
+            if any(t.done() for t in tasks):
+                break
+            await asyncio.sleep(0.05)
+        if ready is not None:
+            ready.set()
+        await asyncio.gather(*tasks)
+    finally:
+        for s in web:
+            s.should_exit = True
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await runtime.close()
+
+
+def run(stack_file: Path, project_dir: Path, echo=print) -> int:
+    """Everything `make local` does after the environment exists."""
+    from components import stack_files
+
+    config = stack_files.stack_config_of(stack_file)
+    ensure_trained(config, project_dir, echo)
+    log_dir = project_dir / ".cache" / "local-logs"
+    servers = start_model_servers(config, project_dir, log_dir)
+    urls = Urls(f"http://127.0.0.1:{config.local.gateway_port}", f"http://127.0.0.1:{config.local.runtime_port}")
+    echo(f"model servers: {', '.join(f'{s.version} {s.url}' for s in servers)}")
+    echo(f"SageMaker runtime: {urls.runtime}/endpoints/{config.endpoint.name}/invocations "
+         f"(metrics: {urls.runtime}/metrics)")
+    echo(f"API: {urls.gateway}/{config.api.stage_name}/predicted-ratings/{{user_id}}?items=...\n")
+    echo(f'try:  curl "{urls.ratings(config)}"')
+    echo(f"access log (one JSON line per request): {log_dir / 'access.log'}")
+    echo(f"edit {stack_file.name} to change routing (applied without a restart); Ctrl-C stops everything\n")
+    try:
+        with (log_dir / "access.log").open("a", buffering=1) as access:
+            asyncio.run(serve(stack_file, servers, echo=echo, access_log=lambda line: access.write(line + "\n")))
+    finally:
+        for server in servers:
+            server.stop()
+        echo("stopped")
+    return 0

@@ -1,0 +1,57 @@
+"""Model servers as child processes: one `ratings serve` per version, each on its own port."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+RATINGS = str(Path(sys.executable).with_name("ratings"))
+
+
+class StartError(RuntimeError):
+    """A model server that did not come up; the message says which and why."""
+
+
+@dataclass
+class ModelServer:
+    version: str
+    port: int
+    process: subprocess.Popen
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start(version: str, model_dir: Path, port: int, log_file: Path, timeout: float = 60.0) -> ModelServer:
+    """Start and wait for /ping; the server's output goes to ``log_file``."""
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    with log_file.open("wb") as log:
+        process = subprocess.Popen([RATINGS, "serve", "--model-dir", str(model_dir), "--port", str(port)],
+                                   stdout=log, stderr=subprocess.STDOUT)
+    server = ModelServer(version, port, process)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise StartError(f"model server {version} exited: {log_file.read_text().strip()}")
+        try:
+            with urllib.request.urlopen(f"{server.url}/ping", timeout=1) as answer:
+                if answer.status == 200:
+                    return server
+        except OSError:
+            time.sleep(0.1)
+    server.stop()
+    raise StartError(f"model server {version} on port {port} was not ready within {timeout:.0f} s")
