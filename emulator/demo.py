@@ -8,7 +8,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass
 
-import httpx
+import aiohttp
 import numpy as np
 
 
@@ -24,14 +24,15 @@ async def burst(url: str, requests: int, concurrency: int, seed: int = 0) -> lis
     rng = random.Random(seed)
     queries = [(rng.randint(1, 943), ",".join(str(rng.randint(1, 1682)) for _ in range(3))) for _ in range(requests)]
     outcomes: list[Outcome] = []
-    async with httpx.AsyncClient(timeout=30) as client:
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as client:
         async def worker(chunk):
             for user, items in chunk:
                 started = time.perf_counter()
                 try:
-                    answer = await client.get(f"{url}/{user}", params={"items": items})
-                    version, status = answer.headers.get("x-model-version", "-"), answer.status_code
-                except httpx.HTTPError:
+                    async with client.get(f"{url}/{user}?items={items}") as answer:
+                        await answer.read()
+                        version, status = answer.headers.get("x-model-version", "-"), answer.status
+                except (aiohttp.ClientError, TimeoutError):
                     version, status = "-", 0
                 outcomes.append(Outcome(version, status, (time.perf_counter() - started) * 1000))
 

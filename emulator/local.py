@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import socket
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,6 +88,7 @@ async def serve(stack_file: Path, servers: list[processes.ModelServer], echo=pri
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, lambda: [setattr(s, "should_exit", True) for s in web])
     tasks = [asyncio.create_task(s.serve()) for s in web]
+    watcher = asyncio.create_task(_watch(states))
     try:
         while not all(s.started for s in web):
             if any(t.done() for t in tasks):
@@ -96,10 +98,30 @@ async def serve(stack_file: Path, servers: list[processes.ModelServer], echo=pri
             ready.set()
         await asyncio.gather(*tasks)
     finally:
+        watcher.cancel()
         for s in web:
             s.should_exit = True
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, watcher, return_exceptions=True)
         await runtime.close()
+
+
+async def _watch(states: StateHolder) -> None:
+    """Apply stack-file edits promptly even when no request arrives."""
+    while True:
+        await asyncio.sleep(StateHolder.CHECK_EVERY)
+        states.current()
+
+
+def check_ports_free(config: StackConfig) -> None:
+    ports = [config.local.gateway_port, config.local.runtime_port,
+             *(config.local.model_port_base + n for n in range(len(config.models)))]
+    for port in ports:
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                raise processes.StartError(f"port {port} is in use (is the local API already running?); "
+                                           "stop it or change ratings:local ports in the stack file") from None
 
 
 def run(stack_file: Path, project_dir: Path, echo=print) -> int:
@@ -107,6 +129,7 @@ def run(stack_file: Path, project_dir: Path, echo=print) -> int:
     from components import stack_files
 
     config = stack_files.stack_config_of(stack_file)
+    check_ports_free(config)
     ensure_trained(config, project_dir, echo)
     log_dir = project_dir / ".cache" / "local-logs"
     servers = start_model_servers(config, project_dir, log_dir)

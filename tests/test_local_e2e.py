@@ -1,0 +1,217 @@
+"""The local API end to end over real HTTP: gateway -> runtime -> model server processes.
+
+One `ratings local up` process (as `make local` starts it) serves a copy of Pulumi.local.yaml
+with its own ports; the tests call it as a client would and rewrite its stack file live.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import math
+import os
+import shutil
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+import yaml
+
+from components.files import write_atomic
+from tests.conftest import RATINGS, free_port
+from tests.stacks import ROOT
+
+ARTICLE = "/local/predicted-ratings/321?items=101,131,162&"
+
+
+class LocalApi:
+    def __init__(self, project: Path):
+        self.project = project
+        self.stack_file = project / "Pulumi.local.yaml"
+        self.values = yaml.safe_load(self.stack_file.read_text())
+        local = self.values["config"]["ratings:local"]
+        self.url = f"http://127.0.0.1:{local['gatewayPort']}"
+        self.runtime = f"http://127.0.0.1:{local['runtimePort']}"
+        self.model_ports = {"v1": local["modelPortBase"], "v2": local["modelPortBase"] + 1}
+        self.process = subprocess.Popen([RATINGS, "local", "up", "--project-dir", str(project)],
+                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=project)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, self.process.stdout.read().decode()
+            try:
+                if self.get(ARTICLE)[0] == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError("the local API did not come up")
+
+    def get(self, path: str) -> tuple[int, dict[str, str], bytes]:
+        return self.request("GET", path)
+
+    def request(self, method: str, path: str) -> tuple[int, dict[str, str], bytes]:
+        request = urllib.request.Request(self.url + path, method=method)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as answer:
+                return answer.status, {k.lower(): v for k, v in answer.headers.items()}, answer.read()
+        except urllib.error.HTTPError as error:
+            return error.code, {k.lower(): v for k, v in error.headers.items()}, error.read()
+
+    def configure(self, **routing) -> None:
+        """Rewrite the stack file atomically, as `canary` does, and wait past the reload check."""
+        self.values["config"]["ratings:routing"] = routing
+        write_atomic(self.stack_file, yaml.safe_dump(self.values, sort_keys=False))
+        time.sleep(0.6)
+
+    def stop(self) -> str:
+        self.process.send_signal(signal.SIGINT)
+        output, _ = self.process.communicate(timeout=30)
+        return output.decode()
+
+
+def _copy_version(trained: Path, folder: Path, version: str) -> None:
+    shutil.copytree(trained, folder)
+    metadata = json.loads((folder / "metadata.json").read_text())
+    metadata["version"] = version
+    (folder / "metadata.json").write_text(json.dumps(metadata))
+
+
+@pytest.fixture(scope="module")
+def local_api(trained, tmp_path_factory):
+    project = tmp_path_factory.mktemp("project")
+    values = yaml.safe_load((ROOT / "Pulumi.local.yaml").read_text())
+    base = free_port()
+    values["config"]["ratings:local"] = {"artifacts": "artifacts", "gatewayPort": free_port(),
+                                         "runtimePort": free_port(), "modelPortBase": 20000 + base % 20000,
+                                         "canarySeed": 7}
+    (project / "Pulumi.local.yaml").write_text(yaml.safe_dump(values, sort_keys=False))
+    _copy_version(trained["folder"], project / "artifacts" / "v1", "v1")
+    _copy_version(trained["folder"], project / "artifacts" / "v2", "v2")
+    api = LocalApi(project)
+    yield api
+    output = api.stop()
+    assert api.process.returncode == 0, output
+    assert "stopped" in output
+
+
+def test_the_articles_curl(local_api):
+    status, headers, body = local_api.get(ARTICLE)
+    assert status == 200 and headers["content-type"] == "application/json"
+    ratings = json.loads(body)["ratings"]
+    assert len(ratings) == 3 and all(1 <= r <= 5 for r in ratings)
+    assert headers["x-model-version"] in {"v1", "v2"}
+
+
+BAD = [
+    ("GET", "/local/predicted-ratings/321", 400, "Missing required request parameters: [items]"),
+    ("GET", "/local/predicted-ratings/321?items=", 400, "items: no item ids given"),
+    ("GET", "/local/predicted-ratings/321?items=1,abc", 400, "items[1]: 'abc' is not a numeric id"),
+    ("GET", "/local/predicted-ratings/abc?items=1", 400, "user_id: 'abc' is not a numeric id"),
+    ("GET", "/local/predicted-ratings/321?items=" + urllib.parse.quote('1]}],"x":[{"in0":[2'), 400,
+     "items[0]: '1]}]' is not a numeric id"),
+    ("GET", "/local/predicted-ratings/321?items=" + ",".join(["5"] * 101), 400,
+     "items: 101 ids requested, at most 100 are allowed"),
+    ("GET", "/local/predicted-ratings/321?items=" + ",".join(["5"] * 3000), 400, "items: 3000 entries"),
+    ("POST", "/local/predicted-ratings/321?items=1", 404, "No resource for POST"),
+    ("DELETE", "/local/predicted-ratings/321?items=1", 404, "No resource for DELETE"),
+    ("GET", "/local/nothing-here", 404, "No resource for GET /local/nothing-here"),
+    ("GET", "/prod/predicted-ratings/321?items=1", 404, "No resource for GET"),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "status", "message"), BAD, ids=[b[3][:40] for b in BAD])
+def test_bad_requests_get_a_json_4xx(local_api, method, path, status, message):
+    got_status, headers, body = local_api.request(method, path)
+    assert got_status == status, body
+    assert headers["content-type"] == "application/json"
+    assert message in json.loads(body)["message"]
+
+
+def test_unknown_users_and_items_get_the_documented_fallback(local_api):
+    status, _, body = local_api.get("/local/predicted-ratings/999999?items=101,999999")
+    assert status == 200 and all(1 <= r <= 5 for r in json.loads(body)["ratings"])
+
+
+def _versions(api: LocalApi, paths: list[str], workers: int = 8) -> list[tuple[int, str]]:
+    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+        answers = list(pool.map(api.get, paths))
+    return [(status, headers.get("x-model-version", "")) for status, headers, _ in answers]
+
+
+def test_canary_share_is_within_four_sigma_of_ten_percent(local_api):
+    local_api.configure(live="v1", canary={"version": "v2", "percent": 10, "mode": "request"})
+    n = 2000
+    answers = _versions(local_api, [f"/local/predicted-ratings/{u % 900 + 1}?items=5" for u in range(n)])
+    assert all(status == 200 for status, _ in answers)
+    share = sum(version == "v2" for _, version in answers) / n
+    assert abs(share - 0.10) <= 4 * math.sqrt(0.10 * 0.90 / n), f"canary share {share:.3f}"
+
+
+def test_sticky_mode_keeps_each_user_on_one_version(local_api):
+    local_api.configure(live="v1", canary={"version": "v2", "percent": 30, "mode": "sticky"})
+    users = list(range(1, 61))
+    seen: dict[int, set[str]] = {u: set() for u in users}
+    for _ in range(4):
+        for user, (status, version) in zip(users, _versions(local_api, [f"/local/predicted-ratings/{u}?items=5"
+                                                                         for u in users])):
+            assert status == 200
+            seen[user].add(version)
+    assert all(len(versions) == 1 for versions in seen.values())
+    assert {"v1", "v2"} == set().union(*seen.values()), "30 % of 60 users should reach both versions"
+
+
+def test_config_change_switches_routing_with_zero_failures_under_load(local_api):
+    local_api.configure(live="v1")
+    paths = [f"/local/predicted-ratings/{u % 900 + 1}?items=5,6,7" for u in range(1500)]
+    with concurrent.futures.ThreadPoolExecutor(1) as changer:
+        change = changer.submit(lambda: (time.sleep(0.5), local_api.configure(live="v2")))
+        answers = _versions(local_api, paths)
+        change.result()
+    assert [a for a in answers if a[0] != 200] == []
+    assert {version for _, version in answers} == {"v1", "v2"}
+    after = _versions(local_api, paths[:200])
+    assert {version for _, version in after} == {"v2"}, "new traffic must all go to the new live version"
+
+
+def test_a_broken_edit_keeps_the_last_good_config(local_api):
+    local_api.configure(live="v1")
+    local_api.configure(live="v9")  # not a configured model: rejected, v1 keeps serving
+    assert {version for _, version in _versions(local_api, [ARTICLE] * 20)} == {"v1"}
+
+
+def _pid_listening(port: int) -> int:
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                command = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if b"serve" in command and str(port).encode() in command:
+                return int(entry.name)
+    raise LookupError(f"no model server on port {port}")
+
+
+def test_metrics_follow_sagemakers_shape(local_api):
+    with urllib.request.urlopen(f"{local_api.runtime}/metrics", timeout=10) as answer:
+        metrics = json.loads(answer.read())
+    assert metrics["EndpointName"] == "ratings-local"
+    latest = metrics["Variants"]["v1"][-1]
+    assert {"Invocations", "Invocation4XXErrors", "Invocation5XXErrors", "ModelLatency"} <= set(latest)
+    assert latest["Invocations"] > 0
+
+
+def test_a_stopped_model_server_fails_only_its_share(local_api):
+    """Runs last: it stops v2's model server for good."""
+    local_api.configure(live="v1", canary={"version": "v2", "percent": 30, "mode": "request"})
+    os.kill(_pid_listening(local_api.model_ports["v2"]), signal.SIGKILL)
+    time.sleep(0.3)
+    answers = [local_api.get(f"/local/predicted-ratings/{u}?items=5") for u in range(1, 301)]
+    failed = [(status, body) for status, _, body in answers if status != 200]
+    served = [headers["x-model-version"] for status, headers, _ in answers if status == 200]
+    assert failed and all(status == 502 and "message" in json.loads(body) for status, body in failed)
+    assert set(served) == {"v1"} and len(served) > 150
