@@ -1,4 +1,4 @@
-# `make test` and `make openapi` build the virtualenv themselves on a fresh machine.
+# Every target builds the virtualenv itself on a fresh machine.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -10,9 +10,16 @@ VELOCITY_JAR := /usr/share/java/velocity.jar
 
 VERSION ?= v1
 
-.PHONY: install test openapi train serve clean java-oracle bench
+.PHONY: install local demo test openapi train serve clean java-oracle bench
 
 install: $(STAMP)
+
+# The embedded default: the whole API on this machine from Pulumi.local.yaml (trains what is missing).
+local: $(STAMP)
+	$(BIN)/ratings local up
+
+demo: $(STAMP)
+	$(BIN)/ratings local demo
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,6 +53,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_vtl.py
 	$(BIN)/python bench/bench_inference.py
 	$(BIN)/python bench/bench_server.py
+	$(BIN)/python bench/bench_local.py
 
 openapi: $(STAMP)
 	$(BIN)/ratings openapi --stack $(STACK) --output openapi.json
