@@ -138,5 +138,5 @@ class StateHolder:
             self._report(f"{self.stack_file}: not applied, still serving the previous config: {error}")
             return
         canary = self.state.canary
-        self._report(f"{self.stack_file}: applied (live {self.state.config.routing.live}"
-                     + (f", canary {canary.stage_variable_overrides} at {canary.percent_traffic:g} %)" if canary else ")"))
+        detail = f", canary {canary.stage_variable_overrides} at {canary.percent_traffic:g} %" if canary else ""
+        self._report(f"{self.stack_file}: applied (live {self.state.config.routing.live}{detail})")

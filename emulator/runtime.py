@@ -87,7 +87,8 @@ class SageMakerRuntime:
                 answer_type = answer.headers.get("content-type", content_type)
         except (aiohttp.ClientError, TimeoutError) as error:
             self.metrics.record(variant.name, 500, (time.perf_counter() - started) * 1e6)
-            return _error(503, "ServiceUnavailable", f"Variant {variant.name} is not reachable ({type(error).__name__})")
+            return _error(503, "ServiceUnavailable",
+                          f"Variant {variant.name} is not reachable ({type(error).__name__})")
         self.metrics.record(variant.name, status, (time.perf_counter() - started) * 1e6)
         if status >= 400:
             return self._model_error(variant.name, status, payload)

@@ -46,7 +46,8 @@ def test_create_training_job_request(aws, split):
     job = sagemaker_job.launch(split, sagemaker_job.JobSettings(BUCKET, ROLE, REGION), boto_session=aws)
     request = _only_job(aws)
     assert request["TrainingJobName"] == job.name and job.name.startswith("ratings-object2vec")
-    assert request["AlgorithmSpecification"]["TrainingImage"] == "438346466558.dkr.ecr.eu-west-1.amazonaws.com/object2vec:1"
+    image = request["AlgorithmSpecification"]["TrainingImage"]
+    assert image == "438346466558.dkr.ecr.eu-west-1.amazonaws.com/object2vec:1"
     assert request["RoleArn"] == ROLE
     expected = {key: str(value) for key, value in sagemaker_job.NOTEBOOK_HYPERPARAMETERS.items()}
     expected.update(enc0_vocab_size="944", enc1_vocab_size="1683")

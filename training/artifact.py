@@ -43,8 +43,13 @@ def _swap_in(staging: Path, folder: Path) -> None:
         os.replace(staging, folder)
         return
     for extra in folder.iterdir():
-        if not (staging / extra.name).exists():
-            shutil.copy2(extra, staging / extra.name) if extra.is_file() else shutil.copytree(extra, staging / extra.name)
+        target = staging / extra.name
+        if target.exists():
+            continue
+        if extra.is_dir():
+            shutil.copytree(extra, target)
+        else:
+            shutil.copy2(extra, target)
     retired = folder.with_name(f".{folder.name}.old")
     shutil.rmtree(retired, ignore_errors=True)
     os.replace(folder, retired)

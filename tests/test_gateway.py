@@ -1,0 +1,103 @@
+"""The local gateway in-process, against a scripted runtime: error mapping and throttling."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+
+import pytest
+
+from emulator.gateway import Gateway
+from emulator.gateway_state import StateHolder
+from emulator.metrics import VariantMetrics
+from emulator.runtime import INVOKED_HEADER, Invocation
+from emulator.throttle import TokenBucket
+from tests.stacks import ROOT
+
+PATH = "/local/predicted-ratings/321"
+
+
+class ScriptedRuntime:
+    """Answers every invocation with one canned result and records what it was asked."""
+
+    def __init__(self, status: int, body: dict, variant: str = "v1"):
+        self.result = Invocation(status, json.dumps(body).encode(), {INVOKED_HEADER: variant})
+        self.calls: list[dict] = []
+
+    async def invoke(self, endpoint, body, content_type, accept, target):
+        self.calls.append({"endpoint": endpoint, "body": json.loads(body), "target": target,
+                           "content_type": content_type})
+        return self.result
+
+
+@pytest.fixture
+def stack_file(tmp_path):
+    target = tmp_path / "Pulumi.local.yaml"
+    shutil.copy(ROOT / "Pulumi.local.yaml", target)
+    return target
+
+
+def _call(gateway: Gateway, query: str = "items=101,131,162&") -> tuple[int, dict, dict]:
+    answer = asyncio.run(gateway.handle("GET", PATH, query, {}))
+    return answer.status, answer.headers, json.loads(answer.body)
+
+
+def test_success_maps_predictions_and_the_variant_header(stack_file):
+    runtime = ScriptedRuntime(200, {"predictions": [{"scores": [3.5]}, {"scores": [4.0]}, {"scores": [2.0]}]})
+    logs: list[str] = []
+    gateway = Gateway(StateHolder(stack_file), runtime, logs.append)
+    status, headers, body = _call(gateway)
+    assert (status, body, headers["X-Model-Version"]) == (200, {"ratings": [3.5, 4.0, 2.0]}, "v1")
+    call = runtime.calls[0]
+    assert call["endpoint"] == "ratings-local" and call["content_type"] == "application/json"
+    assert call["target"] in {"v1", "v2"} and len(call["body"]["instances"]) == 3
+    line = json.loads(logs[0])
+    assert {"requestId", "status", "latencyMs", "variant", "isCanary", "stage"} <= set(line)
+
+
+@pytest.mark.parametrize(("status", "body", "client_status"), [
+    (424, {"ErrorCode": "ModelError", "OriginalStatusCode": 400, "OriginalMessage": "items[0]: 'x' is bad"}, 400),
+    (424, {"ErrorCode": "ModelError", "OriginalStatusCode": 500, "OriginalMessage": "crashed"}, 502),
+    (400, {"message": "The variant 'v9' does not exist"}, 400),
+    (429, {"message": "Model not ready"}, 503),
+    (503, {"message": "Variant v2 is not reachable"}, 502),
+    (500, {"message": "InternalFailure"}, 502),
+])
+def test_runtime_errors_map_to_client_statuses(stack_file, status, body, client_status):
+    gateway = Gateway(StateHolder(stack_file), ScriptedRuntime(status, body), lambda line: None)
+    got_status, headers, got_body = _call(gateway)
+    assert got_status == client_status and headers["Content-Type"] == "application/json"
+    assert got_body["message"]
+
+
+def test_stage_throttling_answers_429(stack_file):
+    text = stack_file.read_text().replace("rateLimit: 2000", "rateLimit: 1").replace("burstLimit: 4000", "burstLimit: 2")
+    stack_file.write_text(text)
+    runtime = ScriptedRuntime(200, {"predictions": [{"scores": [3.0]}]})
+    gateway = Gateway(StateHolder(stack_file), runtime, lambda line: None)
+    statuses = [_call(gateway, "items=1")[0] for _ in range(4)]
+    assert statuses[:2] == [200, 200] and statuses[2:] == [429, 429]
+
+
+def test_token_bucket_refills_at_its_rate():
+    now = [0.0]
+    bucket = TokenBucket(rate=2.0, burst=2, clock=lambda: now[0])
+    assert [bucket.take() for _ in range(3)] == [True, True, False]
+    now[0] = 0.5  # one token back
+    assert [bucket.take(), bucket.take()] == [True, False]
+
+
+def test_metrics_are_kept_per_variant_and_minute():
+    now = [120.0]
+    metrics = VariantMetrics("ratings-local", clock=lambda: now[0])
+    for status, latency in ((200, 100.0), (200, 300.0), (400, 50.0), (500, 80.0)):
+        metrics.record("v2", status, latency)
+    now[0] = 185.0
+    metrics.record("v2", 200, 200.0)
+    periods = metrics.snapshot()["Variants"]["v2"]
+    assert [p["Timestamp"] for p in periods] == [120, 180]
+    first = periods[0]
+    assert (first["Invocations"], first["Invocation4XXErrors"], first["Invocation5XXErrors"]) == (4, 1, 1)
+    assert first["ModelLatency"]["Maximum"] == 300.0
+    assert [p["Timestamp"] for p in metrics.snapshot(since=181.0)["Variants"]["v2"]] == [180]
