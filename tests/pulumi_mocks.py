@@ -6,6 +6,7 @@ assertions never race the registrations still in flight.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import runpy
 from dataclasses import dataclass
@@ -87,6 +88,8 @@ def run_program(values: dict[str, Any], stack: str = "test",
                 mocks: RecordingMocks | None = None) -> RecordingMocks:
     """Run ``__main__.py`` with ``values`` as the stack config; return what it registered."""
     mocks = mocks or RecordingMocks()
+    # Pulumi's test runner uses the thread's current loop; asyncio.run() elsewhere clears it.
+    asyncio.set_event_loop(asyncio.new_event_loop())
     pulumi.runtime.set_mocks(mocks, project="ratings", stack=stack, preview=False)
     pulumi.runtime.set_all_config({key: _wire(value) for key, value in values.items()})
     try:

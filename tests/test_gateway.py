@@ -39,7 +39,11 @@ def stack_file(tmp_path):
 
 
 def _call(gateway: Gateway, query: str = "items=101,131,162&") -> tuple[int, dict, dict]:
-    answer = asyncio.run(gateway.handle("GET", PATH, query, {}))
+    loop = asyncio.new_event_loop()  # not asyncio.run: it would clear the thread's loop for later tests
+    try:
+        answer = loop.run_until_complete(gateway.handle("GET", PATH, query, {}))
+    finally:
+        loop.close()
     return answer.status, answer.headers, json.loads(answer.body)
 
 
