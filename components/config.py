@@ -85,6 +85,7 @@ class Canary:
 class Routing:
     live: str
     canary: Canary | None = None
+    previous: str | None = None  # live before the last promotion: `canary rollback` flips back to it
 
 
 @dataclass(frozen=True)
@@ -233,8 +234,9 @@ def _environment(section: Section) -> dict[str, str]:
 
 
 def _routing(section: Section) -> Routing:
-    section.check_known(("live", "canary"))
+    section.check_known(("live", "canary", "previous"))
     live = section.text("live")
+    previous = section.text("previous", None)
     canary_section = section.section("canary")
     canary = None
     if canary_section is not None:
@@ -245,7 +247,7 @@ def _routing(section: Section) -> Routing:
             canary_section.problem(MSG_CANARY_ZERO)
         mode = canary_section.choice("mode", CanaryMode, CanaryMode.REQUEST)
         canary = Canary(version, percent, mode)
-    return Routing(live, canary)
+    return Routing(live, canary, previous)
 
 
 def _api(section: Section) -> ApiSettings:

@@ -73,6 +73,7 @@ def check_cross_field(models: list[ModelVersion], routing: Routing, endpoint: En
             problems.append(MSG_NOT_A_MODEL.format(field=field, value=value, names=listed))
 
     known("routing.live", routing.live)
+    known("routing.previous", routing.previous)
     known("endpoint.defaultVariant", endpoint.default_variant)
     if routing.canary is not None:
         known("routing.canary.version", routing.canary.version)

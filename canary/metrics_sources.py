@@ -1,0 +1,76 @@
+"""Where per-variant metrics come from: CloudWatch on AWS, the local runtime's /metrics."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+import urllib.error
+import urllib.request
+
+from canary.analysis import VariantStats
+
+NAMESPACE = "AWS/SageMaker"
+
+
+class MetricsError(RuntimeError):
+    """Metrics could not be read; the message says from where."""
+
+
+class LocalRuntimeMetrics:
+    """The local SageMaker runtime's ``GET /metrics`` (per-minute periods, like CloudWatch)."""
+
+    def __init__(self, runtime_url: str):
+        self.url = runtime_url.rstrip("/")
+
+    def periods(self, window_seconds: float) -> dict:
+        since = time.time() - window_seconds
+        try:
+            with urllib.request.urlopen(f"{self.url}/metrics?since={since}", timeout=10) as answer:
+                return json.loads(answer.read())
+        except (urllib.error.URLError, OSError, ValueError) as error:
+            raise MetricsError(f"cannot read {self.url}/metrics ({error}); is the local API running (make local)?") \
+                from None
+
+    def variant_stats(self, endpoint: str, variant: str, window_seconds: float) -> VariantStats:
+        periods = self.periods(window_seconds).get("Variants", {}).get(variant, [])
+        latency = [p["ModelLatency"]["p99"] for p in periods if p.get("ModelLatency")]
+        return VariantStats(
+            requests=sum(p["Invocations"] for p in periods),
+            errors_4xx=sum(p["Invocation4XXErrors"] for p in periods),
+            errors_5xx=sum(p["Invocation5XXErrors"] for p in periods),
+            # the worst minute's p99: a conservative p99 of the window without the raw samples
+            latency_p99_ms=max(latency) / 1000 if latency else None)
+
+
+class CloudWatchMetrics:
+    """SageMaker's per-variant metrics (Invocations, Invocation4XX/5XXErrors, ModelLatency)."""
+
+    def __init__(self, cloudwatch_client, now=None):
+        self.client = cloudwatch_client
+        self._now = now or (lambda: dt.datetime.now(dt.timezone.utc))
+
+    def _statistic(self, endpoint: str, variant: str, metric: str, window_seconds: float, **kind) -> list[dict]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        end = self._now()
+        dimensions = [{"Name": "EndpointName", "Value": endpoint}, {"Name": "VariantName", "Value": variant}]
+        try:
+            answer = self.client.get_metric_statistics(
+                Namespace=NAMESPACE, MetricName=metric, StartTime=end - dt.timedelta(seconds=window_seconds),
+                EndTime=end, Period=60, Dimensions=dimensions, **kind)
+        except (BotoCoreError, ClientError) as error:
+            raise MetricsError(f"cannot read CloudWatch metric {metric} of {endpoint}/{variant}: {error}") from None
+        return answer["Datapoints"]
+
+    def variant_stats(self, endpoint: str, variant: str, window_seconds: float) -> VariantStats:
+        def total(metric: str) -> int:
+            return int(sum(p["Sum"] for p in self._statistic(endpoint, variant, metric, window_seconds,
+                                                              Statistics=["Sum"])))
+
+        requests, errors_4xx, errors_5xx = (total(m) for m in ("Invocations", "Invocation4XXErrors",
+                                                                 "Invocation5XXErrors"))
+        latency = self._statistic(endpoint, variant, "ModelLatency", window_seconds, ExtendedStatistics=["p99"])
+        p99 = [p["ExtendedStatistics"]["p99"] for p in latency if "p99" in p.get("ExtendedStatistics", {})]
+        # ModelLatency is in microseconds; the worst minute's p99 stands for the window
+        return VariantStats(requests, errors_4xx, errors_5xx, max(p99) / 1000 if p99 else None)

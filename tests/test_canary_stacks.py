@@ -1,0 +1,79 @@
+"""Applying plans: atomic comment-preserving rewrites, the lock, and `pulumi up` for cloud stacks."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+
+import pytest
+
+from canary import plan, stacks
+from components import config as stack_config
+from tests.stacks import ROOT
+
+
+@pytest.fixture
+def project(tmp_path):
+    for stack in ("local", "prod"):
+        shutil.copy(ROOT / f"Pulumi.{stack}.yaml", tmp_path)
+    return tmp_path
+
+
+def _rollback_plan(stack: stacks.StackFile) -> plan.Plan:
+    values = stack.read()
+    return plan.rollback(values, stack_config.parse(values))
+
+
+def test_local_apply_rewrites_routing_and_keeps_comments(project):
+    stack = stacks.for_stack("local", project)
+    stack.apply(_rollback_plan(stack))
+    text = stack.path.read_text()
+    assert "# The embedded default" in text and "canary:" not in text
+    assert stack_config.parse(stack.read()).routing.canary is None
+    assert [p.name for p in project.iterdir() if p.name.endswith(".tmp")] == []
+
+
+class FakeStack:
+    def __init__(self, fail: bool = False):
+        self.fail, self.ups = fail, 0
+
+    def up(self, on_output=None):
+        self.ups += 1
+        if self.fail:
+            raise RuntimeError("update failed: AccessDenied")
+
+
+def test_cloud_apply_writes_the_file_then_runs_up(project):
+    fake = FakeStack()
+    stack = stacks.PulumiStack("prod", project, select_stack=lambda name, work_dir: fake)
+    stack.apply(_rollback_plan(stack))
+    assert fake.ups == 1 and stack_config.parse(stack.read()).routing.canary is None
+
+
+def test_a_failed_up_restores_the_file(project):
+    stack = stacks.PulumiStack("prod", project, select_stack=lambda name, work_dir: FakeStack(fail=True))
+    before = stack.path.read_text()
+    with pytest.raises(stacks.ApplyError, match="`pulumi up` failed, Pulumi.prod.yaml restored"):
+        stack.apply(_rollback_plan(stack))
+    assert stack.path.read_text() == before
+
+
+def test_without_the_pulumi_cli_nothing_is_written(project, monkeypatch):
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    stack = stacks.for_stack("prod", project)
+    before = stack.path.read_text()
+    with pytest.raises(stacks.ApplyError, match="the pulumi CLI is needed to apply changes to stack prod"):
+        stack.apply(_rollback_plan(stack))
+    assert stack.path.read_text() == before
+
+
+def test_the_lock_serialises_commands(project):
+    first, second = stacks.for_stack("local", project), stacks.for_stack("local", project)
+    order: list[str] = []
+    with first.locked():
+        waiter = threading.Thread(target=lambda: (second.locked().__enter__(), order.append("second")))
+        waiter.start()
+        waiter.join(timeout=0.5)
+        order.append("first done")
+    waiter.join(timeout=5)
+    assert order == ["first done", "second"]
