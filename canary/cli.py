@@ -63,15 +63,18 @@ def thresholds_options(command):
         click.option("--max-5xx-rate", type=click.FloatRange(0, 1), default=analysis.Thresholds.max_5xx_rate,
                      show_default=True, help="Highest acceptable candidate 5xx share."),
         click.option("--max-latency-ratio", type=click.FloatRange(1), default=analysis.Thresholds.max_latency_ratio,
-                     show_default=True, help="Highest acceptable candidate/live p99 ratio."),
+                     show_default=True, help="Highest acceptable candidate/live p99 ratio ..."),
+        click.option("--latency-floor-ms", type=click.FloatRange(0), default=analysis.Thresholds.latency_floor_ms,
+                     show_default=True, help="... once the candidate's p99 exceeds this many ms."),
     ]):
         command = option(command)
     return command
 
 
-def _thresholds(min_requests: int, max_5xx_rate: float, max_latency_ratio: float) -> analysis.Thresholds:
+def _thresholds(min_requests: int, max_5xx_rate: float, max_latency_ratio: float,
+                latency_floor_ms: float) -> analysis.Thresholds:
     return analysis.Thresholds(min_requests=min_requests, max_5xx_rate=max_5xx_rate,
-                               max_latency_ratio=max_latency_ratio)
+                               max_latency_ratio=max_latency_ratio, latency_floor_ms=latency_floor_ms)
 
 
 def _window(text: str) -> float:
@@ -131,7 +134,7 @@ def main(click_context, stack: str, project_dir: Path) -> None:
 @click.option("--chart", type=click.Path(dir_okay=False, path_type=Path), help="Also write a PNG chart.")
 @click.pass_obj
 def status(ctx: Context, window: str, min_requests: int, max_5xx_rate: float, max_latency_ratio: float,
-           chart: Path | None) -> None:
+           latency_floor_ms: float, chart: Path | None) -> None:
     """Routing of the stack and, while a canary runs, candidate vs live metrics."""
     from canary import report
 
@@ -143,7 +146,7 @@ def status(ctx: Context, window: str, min_requests: int, max_5xx_rate: float, ma
     if config.routing.canary is None:
         return
     seconds = _window(window)
-    result = _analyse(config, ctx.stack.name, _thresholds(min_requests, max_5xx_rate, max_latency_ratio), seconds)
+    result = _analyse(config, ctx.stack.name, _thresholds(min_requests, max_5xx_rate, max_latency_ratio, latency_floor_ms), seconds)
     click.echo(report.analysis_table(config, result, window))
     if chart:
         try:
@@ -182,13 +185,13 @@ def set_command(ctx: Context, percent: float, dry_run: bool) -> None:
 @click.option("--dry-run", is_flag=True)
 @click.pass_obj
 def promote(ctx: Context, window: str, min_requests: int, max_5xx_rate: float, max_latency_ratio: float,
-            force: bool, dry_run: bool) -> None:
+            latency_floor_ms: float, force: bool, dry_run: bool) -> None:
     """Make the canary live, if its metrics hold up; the old version stays for rollback."""
     def checked_plan(values, config):
         if force:
             click.echo("forced: promoting without looking at the metrics")
         elif config.routing.canary is not None:
-            result = _analyse(config, ctx.stack.name, _thresholds(min_requests, max_5xx_rate, max_latency_ratio),
+            result = _analyse(config, ctx.stack.name, _thresholds(min_requests, max_5xx_rate, max_latency_ratio, latency_floor_ms),
                               _window(window))
             click.echo(f"analysis: {result.verdict.value} ({'; '.join(result.reasons)})")
             if result.verdict is not analysis.Verdict.PASS:
@@ -227,7 +230,7 @@ def retire(ctx: Context, version: str, dry_run: bool) -> None:
 @click.option("--dry-run", is_flag=True, help="Print the schedule, change nothing.")
 @click.pass_obj
 def run(ctx: Context, version: str, steps: str, bake: str, sticky: bool, window: str, min_requests: int,
-        max_5xx_rate: float, max_latency_ratio: float, dry_run: bool) -> None:
+        max_5xx_rate: float, max_latency_ratio: float, latency_floor_ms: float, dry_run: bool) -> None:
     """Roll VERSION out step by step; any failed analysis rolls it back."""
     try:
         weights = [float(w) for w in steps.split(",")]
@@ -246,7 +249,7 @@ def run(ctx: Context, version: str, steps: str, bake: str, sticky: bool, window:
             click.echo(f"  {step}")
         click.echo("then promote; dry run: nothing changed")
         return
-    thresholds = _thresholds(min_requests, max_5xx_rate, max_latency_ratio)
+    thresholds = _thresholds(min_requests, max_5xx_rate, max_latency_ratio, latency_floor_ms)
     seconds = min(_window(window), bake_seconds) if bake_seconds else _window(window)
     started = []
 
