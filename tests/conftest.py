@@ -21,6 +21,27 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def free_port_block(count: int, start: int = 20000, stop: int = 32000) -> int:
+    """The first of ``count`` consecutive free ports below the ephemeral range (so no client
+    connection can take one of them while the test starts its servers)."""
+    import random
+
+    for base in random.Random().sample(range(start, stop - count, count), 200):
+        probes = []
+        try:
+            for port in range(base, base + count):
+                probe = socket.socket()
+                probes.append(probe)
+                probe.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for probe in probes:
+                probe.close()
+    raise RuntimeError("no block of free ports")
+
+
 @pytest.fixture(scope="session")
 def trained(tmp_path_factory) -> dict[str, object]:
     """`ratings train v1` on the real MovieLens 100k, as a user runs it."""

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import yaml
 
-from tests.conftest import free_port
+from tests.conftest import free_port_block
 from tests.stacks import ROOT
 from tests.test_canary_cli import CANARY
 from tests.test_local_e2e import LocalApi, _copy_version
@@ -36,8 +36,9 @@ def api(trained, tmp_path_factory):
     config["ratings:models"].append({**config["ratings:models"][1], "name": "v3",
                                      "modelData": "s3://my-ratings-models/local/v3/model.tar.gz"})
     config["ratings:routing"] = {"live": "v1"}
-    config["ratings:local"] = {"artifacts": "artifacts", "gatewayPort": free_port(), "runtimePort": free_port(),
-                               "modelPortBase": 30000 + free_port() % 20000, "canarySeed": 11}
+    base = free_port_block(5)
+    config["ratings:local"] = {"artifacts": "artifacts", "gatewayPort": base, "runtimePort": base + 1,
+                               "modelPortBase": base + 2, "canarySeed": 11}
     (project / "Pulumi.local.yaml").write_text(yaml.safe_dump(values, sort_keys=False))
     for version in ("v1", "v2", "v3"):
         _copy_version(trained["folder"], project / "artifacts" / version, version)

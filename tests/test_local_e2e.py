@@ -23,7 +23,7 @@ import pytest
 import yaml
 
 from components.files import write_atomic
-from tests.conftest import RATINGS, free_port
+from tests.conftest import RATINGS, free_port_block
 from tests.stacks import ROOT
 
 ARTICLE = "/local/predicted-ratings/321?items=101,131,162&"
@@ -85,10 +85,9 @@ def _copy_version(trained: Path, folder: Path, version: str) -> None:
 def local_api(trained, tmp_path_factory):
     project = tmp_path_factory.mktemp("project")
     values = yaml.safe_load((ROOT / "Pulumi.local.yaml").read_text())
-    base = free_port()
-    values["config"]["ratings:local"] = {"artifacts": "artifacts", "gatewayPort": free_port(),
-                                         "runtimePort": free_port(), "modelPortBase": 20000 + base % 20000,
-                                         "canarySeed": 7}
+    base = free_port_block(4)
+    values["config"]["ratings:local"] = {"artifacts": "artifacts", "gatewayPort": base, "runtimePort": base + 1,
+                                         "modelPortBase": base + 2, "canarySeed": 7}
     (project / "Pulumi.local.yaml").write_text(yaml.safe_dump(values, sort_keys=False))
     _copy_version(trained["folder"], project / "artifacts" / "v1", "v1")
     _copy_version(trained["folder"], project / "artifacts" / "v2", "v2")
