@@ -146,7 +146,8 @@ def status(ctx: Context, window: str, min_requests: int, max_5xx_rate: float, ma
     if config.routing.canary is None:
         return
     seconds = _window(window)
-    result = _analyse(config, ctx.stack.name, _thresholds(min_requests, max_5xx_rate, max_latency_ratio, latency_floor_ms), seconds)
+    thresholds = _thresholds(min_requests, max_5xx_rate, max_latency_ratio, latency_floor_ms)
+    result = _analyse(config, ctx.stack.name, thresholds, seconds)
     click.echo(report.analysis_table(config, result, window))
     if chart:
         try:
@@ -191,8 +192,8 @@ def promote(ctx: Context, window: str, min_requests: int, max_5xx_rate: float, m
         if force:
             click.echo("forced: promoting without looking at the metrics")
         elif config.routing.canary is not None:
-            result = _analyse(config, ctx.stack.name, _thresholds(min_requests, max_5xx_rate, max_latency_ratio, latency_floor_ms),
-                              _window(window))
+            thresholds = _thresholds(min_requests, max_5xx_rate, max_latency_ratio, latency_floor_ms)
+            result = _analyse(config, ctx.stack.name, thresholds, _window(window))
             click.echo(f"analysis: {result.verdict.value} ({'; '.join(result.reasons)})")
             if result.verdict is not analysis.Verdict.PASS:
                 raise plan.Refusal(f"analysis is {result.verdict.value}; wait for more traffic or pass --force")

@@ -89,7 +89,8 @@ def test_cloudwatch_reads_per_variant_sums_and_p99():
                                "StartTime": now - dt.timedelta(seconds=600), "EndTime": now, "Period": 60,
                                "Statistics": ["Sum"]})
         stub.add_response("get_metric_statistics",
-                          {"Datapoints": [{"ExtendedStatistics": {"p99": 12000.0}}, {"ExtendedStatistics": {"p99": 8000.0}}]},
+                          {"Datapoints": [{"ExtendedStatistics": {"p99": 12000.0}},
+                                          {"ExtendedStatistics": {"p99": 8000.0}}]},
                           {"Namespace": "AWS/SageMaker", "MetricName": "ModelLatency", "Dimensions": dimensions,
                            "StartTime": now - dt.timedelta(seconds=600), "EndTime": now, "Period": 60,
                            "ExtendedStatistics": ["p99"]})

@@ -25,7 +25,8 @@ def project(tmp_path):
 
 
 def canary(project: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([CANARY, "--project-dir", str(project), *args], capture_output=True, text=True, timeout=120)
+    return subprocess.run([CANARY, "--project-dir", str(project), *args], capture_output=True, text=True,
+                          timeout=120)
 
 
 BAD = [
@@ -40,7 +41,8 @@ BAD = [
     (["retire", "v1"], 1, "refused: v1 is live"),
     (["--stack", "nope", "status"], 1, "stack file"),
     (["--stack", "broken", "status"], 1, "is not valid YAML"),
-    (["run", "v2", "--bake", "soon", "--stack", "dev", "--steps", "x"], 2, "'x' is not a comma-separated list of percents"),
+    (["run", "v2", "--bake", "soon", "--stack", "dev", "--steps", "x"], 2,
+     "'x' is not a comma-separated list of percents"),
     (["run", "v2", "--steps", "5,150"], 2, "every step must be a percent in (0, 100]"),
     (["run", "v2", "--bake", "soon"], 2, "'soon' is not a duration"),
     (["status", "--window", "10 minutes"], 2, "is not a duration"),

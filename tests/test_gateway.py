@@ -76,8 +76,8 @@ def test_runtime_errors_map_to_client_statuses(stack_file, status, body, client_
 
 
 def test_stage_throttling_answers_429(stack_file):
-    text = stack_file.read_text().replace("rateLimit: 2000", "rateLimit: 1").replace("burstLimit: 4000", "burstLimit: 2")
-    stack_file.write_text(text)
+    text = stack_file.read_text().replace("rateLimit: 2000", "rateLimit: 1")
+    stack_file.write_text(text.replace("burstLimit: 4000", "burstLimit: 2"))
     runtime = ScriptedRuntime(200, {"predictions": [{"scores": [3.0]}]})
     gateway = Gateway(StateHolder(stack_file), runtime, lambda line: None)
     statuses = [_call(gateway, "items=1")[0] for _ in range(4)]
