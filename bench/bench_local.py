@@ -19,27 +19,11 @@ import time
 import urllib.request
 from pathlib import Path
 
-from bench_server import _wrk
-from common import ROOT, body
+from common import ROOT, body, wrk
 
 from components import stack_files
 
 TARGET_ADDED_MS = 2.0
-
-
-def _wrk_get(url: str, seconds: int, connections: int) -> dict[str, float]:
-    import re
-
-    done = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", url],
-                          capture_output=True, text=True, check=True)
-
-    def latency(percent: str) -> float:
-        value, unit = re.search(rf"^\s+{percent}%\s+([\d.]+)(us|ms|s)$", done.stdout, re.M).groups()
-        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
-
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", done.stdout)
-    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", done.stdout).group(1)), "p50": latency("50"),
-            "p99": latency("99"), "errors": float(errors.group(1)) if errors else 0.0}
 
 
 def _median(runs: list[dict[str, float]]) -> dict[str, float]:
@@ -67,17 +51,17 @@ def main() -> int:
     else:
         local.kill()
         sys.exit("the local API did not start")
-    model_port = config.local.model_port_base  # v1, the live version
+    direct = f"http://127.0.0.1:{config.local.model_port_base}/invocations"  # v1, the live version
     try:
         print(f"{'items':>5}  {'path':<14}{'p50 ms':>7}{'p99 ms':>8}  (1 conn)  {'req/s':>7}  (16 conns)  errors")
         verdict = 0
         for items in (3, 100):
             ids = ",".join(str(100 + n) for n in range(items))
             rows = {
-                "model server": ([_wrk(model_port, body(items), args.seconds, 1) for _ in range(args.runs)],
-                                 [_wrk(model_port, body(items), args.seconds, 16) for _ in range(args.runs)]),
-                "via gateway": ([_wrk_get(gateway + ids, args.seconds, 1) for _ in range(args.runs)],
-                                [_wrk_get(gateway + ids, args.seconds, 16) for _ in range(args.runs)]),
+                "model server": ([wrk(direct, args.seconds, 1, body(items)) for _ in range(args.runs)],
+                                 [wrk(direct, args.seconds, 16, body(items)) for _ in range(args.runs)]),
+                "via gateway": ([wrk(gateway + ids, args.seconds, 1) for _ in range(args.runs)],
+                                [wrk(gateway + ids, args.seconds, 16) for _ in range(args.runs)]),
             }
             medians = {name: (_median(one), _median(many)) for name, (one, many) in rows.items()}
             for name, (one, many) in medians.items():

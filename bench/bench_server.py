@@ -7,18 +7,16 @@ Needs Debian's wrk. Run: .venv/bin/python bench/bench_server.py [--model-dir DIR
 from __future__ import annotations
 
 import argparse
-import re
 import shutil
 import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from pathlib import Path
 
-from common import body, model_dir
+from common import body, model_dir, wrk
 
 TARGET_RPS = 1500
 
@@ -43,24 +41,6 @@ def _start(folder: Path, port: int) -> subprocess.Popen:
     sys.exit("the model server did not start")
 
 
-def _wrk(port: int, payload: bytes, seconds: int, connections: int) -> dict[str, float]:
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
-                     f"wrk.body = [[{payload.decode()}]]\n")
-    done = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script.name,
-                           f"http://127.0.0.1:{port}/invocations"], capture_output=True, text=True, check=True)
-    Path(script.name).unlink()
-    text = done.stdout
-
-    def latency(percent: str) -> float:
-        value, unit = re.search(rf"^\s+{percent}%\s+([\d.]+)(us|ms|s)$", text, re.M).groups()
-        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
-
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
-    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1)), "p50": latency("50"),
-            "p99": latency("99"), "errors": float(errors.group(1)) if errors else 0.0}
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model-dir")
@@ -76,7 +56,8 @@ def main() -> int:
         print(f"{'items':>5}  {'requests/s':>10}  {'p50 ms':>7}  {'p99 ms':>7}  errors   (median of {args.runs} runs)")
         verdict = 0
         for items in (3, 100):
-            runs = [_wrk(port, body(items), args.seconds, args.connections) for _ in range(args.runs)]
+            url = f"http://127.0.0.1:{port}/invocations"
+            runs = [wrk(url, args.seconds, args.connections, body(items)) for _ in range(args.runs)]
             median = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
             print(f"{items:>5}  {median['rps']:>10.0f}  {median['p50']:>7.2f}  {median['p99']:>7.2f}  "
                   f"{int(sum(run['errors'] for run in runs))}")

@@ -36,12 +36,13 @@ class ModelServer:
                 self.process.wait()
 
 
-def start(version: str, model_dir: Path, port: int, log_file: Path, timeout: float = 60.0) -> ModelServer:
+def start(version: str, model_dir: Path, port: int, log_file: Path, timeout: float = 60.0,
+          env: dict[str, str] | None = None) -> ModelServer:
     """Start and wait for /ping; the server's output goes to ``log_file``."""
     log_file.parent.mkdir(parents=True, exist_ok=True)
     with log_file.open("wb") as log:
         process = subprocess.Popen([RATINGS, "serve", "--model-dir", str(model_dir), "--port", str(port)],
-                                   stdout=log, stderr=subprocess.STDOUT)
+                                   stdout=log, stderr=subprocess.STDOUT, env=env)
     server = ModelServer(version, port, process)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

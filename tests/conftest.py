@@ -5,7 +5,6 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -53,27 +52,18 @@ def trained(tmp_path_factory) -> dict[str, object]:
 
 
 class Server:
-    """A `ratings serve` process on a free loopback port, stopped by the fixture."""
+    """A `ratings serve` process on a free loopback port (emulator.processes), stopped by the fixture."""
 
     def __init__(self, model_dir: Path, extra_env: dict[str, str] | None = None):
         import os
+        import tempfile
 
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, **(extra_env or {})}
-        self.process = subprocess.Popen([RATINGS, "serve", "--model-dir", str(model_dir), "--port", str(self.port)],
-                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited: {self.process.stdout.read().decode()}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/ping", timeout=1) as answer:
-                    if answer.status == 200:
-                        return
-            except (urllib.error.URLError, ConnectionError):
-                time.sleep(0.1)
-        raise RuntimeError("server did not become ready in 60 s")
+        from emulator import processes
+
+        self._server = processes.start("test", model_dir, free_port(), Path(tempfile.mkdtemp()) / "server.log",
+                                       env={**os.environ, **(extra_env or {})})
+        self.process = self._server.process
+        self.url = self._server.url
 
     def request(self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None):
         request = urllib.request.Request(f"{self.url}{path}", data=body, method=method, headers=headers or {})
@@ -84,9 +74,4 @@ class Server:
             return error.code, {k.lower(): v for k, v in error.headers.items()}, error.read()
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        self._server.stop()
