@@ -5,6 +5,12 @@
 ``X-Amzn-Invoked-Production-Variant``, and turns model-server failures into SageMaker's error
 shapes: a container's 4xx/5xx becomes a 424 ModelError carrying OriginalStatusCode and
 OriginalMessage; an unreachable container becomes 503.
+
+Each variant has a fixed number of connections and a bounded queue of invocations waiting for
+one (``emulator.admission``): a burst waits its turn instead of timing out on the pool, and one
+beyond the queue is throttled (429) without reaching the model, so it is not counted in that
+variant's metrics. A body over InvokeEndpoint's 6 MB is refused with 413 before any model sees
+it, and a connection the model server closed while idle in the pool is retried once.
 """
 
 from __future__ import annotations
@@ -20,10 +26,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from emulator.admission import Admission, QueueFull
+from emulator.constants import INVOKED_HEADER, JSON, TARGET_VARIANT_HEADER
+from emulator.limits import Limits
 from emulator.metrics import VariantMetrics
 
-TARGET_HEADER = "x-amzn-sagemaker-target-variant"
-INVOKED_HEADER = "X-Amzn-Invoked-Production-Variant"
+TARGET_HEADER = TARGET_VARIANT_HEADER
+# Recorded from SageMaker: "An error occurred (413) when calling the InvokeEndpoint operation: HTTP
+# content length exceeded 5246976 bytes." (github.com/aws/sagemaker-python-sdk/issues/171)
+PAYLOAD_TOO_LARGE = "HTTP content length exceeded {limit} bytes."
+THROTTLED = "Variant {variant} has {waiting} invocations waiting; retry later."
+TIMED_OUT = "Your invocation timed out while waiting for a response from container {variant}."
 
 
 @dataclass(frozen=True)
@@ -46,18 +59,24 @@ def _error(status: int, kind: str, message: str, **extra) -> Invocation:
 
 
 class SageMakerRuntime:
-    def __init__(self, endpoint_name: str, variants: list[Variant], seed: int | None = None):
+    def __init__(self, endpoint_name: str, variants: list[Variant], seed: int | None = None,
+                 limits: Limits | None = None):
         self.endpoint_name = endpoint_name
         self.variants = {variant.name: variant for variant in variants}
+        self.limits = limits or Limits()
         self.metrics = VariantMetrics(endpoint_name)
         self._random = random.Random(seed)
+        self._admission = {name: Admission(self.limits.connections_per_variant, self.limits.queue_per_variant)
+                           for name in self.variants}
         self._session: aiohttp.ClientSession | None = None  # made inside the running event loop
 
     def _client(self) -> aiohttp.ClientSession:
+        """Timeouts cover the socket connect and the model's answer, never a wait for the pool
+        (admission keeps at most ``connections_per_variant`` invocations on one server)."""
         if self._session is None:
             self._session = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=60, connect=2),
-                connector=aiohttp.TCPConnector(limit=128, limit_per_host=64))
+                timeout=aiohttp.ClientTimeout(total=self.limits.model_timeout_s, sock_connect=2),
+                connector=aiohttp.TCPConnector(limit=0, limit_per_host=self.limits.connections_per_variant))
         return self._session
 
     async def close(self) -> None:
@@ -79,20 +98,47 @@ class SageMakerRuntime:
             return _error(400, "ValidationError",
                           f"The variant {target!r} of endpoint {endpoint} does not exist; "
                           f"known variants: {', '.join(self.variants)}")
+        if len(body) > self.limits.max_invocation_bytes:
+            return _error(413, "ValidationError", PAYLOAD_TOO_LARGE.format(limit=self.limits.max_invocation_bytes))
+        admission = self._admission[variant.name]
+        try:
+            async with admission:
+                return await self._call(variant, body, content_type, accept)
+        except QueueFull:
+            return _error(429, "ThrottlingException", THROTTLED.format(variant=variant.name, waiting=admission.waiting))
+
+    async def _call(self, variant: Variant, body: bytes, content_type: str, accept: str) -> Invocation:
         started = time.perf_counter()
         try:
-            async with self._client().post(f"{variant.url}/invocations", data=body,
-                                           headers={"Content-Type": content_type, "Accept": accept}) as answer:
-                status, payload = answer.status, await answer.read()
-                answer_type = answer.headers.get("content-type", content_type)
-        except (aiohttp.ClientError, TimeoutError) as error:
+            status, payload, answer_type = await self._post(variant, body, content_type, accept)
+        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as error:
+            return self._unreachable(variant, started, error)
+        except TimeoutError:
             self.metrics.record(variant.name, 500, (time.perf_counter() - started) * 1e6)
-            return _error(503, "ServiceUnavailable",
-                          f"Variant {variant.name} is not reachable ({type(error).__name__})")
+            return _error(424, "ModelError", TIMED_OUT.format(variant=variant.name), OriginalStatusCode=0,
+                          OriginalMessage=TIMED_OUT.format(variant=variant.name))
+        except aiohttp.ClientError as error:
+            return self._unreachable(variant, started, error)
         self.metrics.record(variant.name, status, (time.perf_counter() - started) * 1e6)
         if status >= 400:
             return self._model_error(variant.name, status, payload)
         return Invocation(200, payload, {"Content-Type": answer_type, INVOKED_HEADER: variant.name})
+
+    def _unreachable(self, variant: Variant, started: float, error: Exception) -> Invocation:
+        self.metrics.record(variant.name, 500, (time.perf_counter() - started) * 1e6)
+        return _error(503, "ServiceUnavailable", f"Variant {variant.name} is not reachable ({type(error).__name__})")
+
+    async def _post(self, variant: Variant, body: bytes, content_type: str, accept: str) -> tuple[int, bytes, str]:
+        """One POST; a pooled connection the server had already closed is retried once on a new one."""
+        for attempt in (1, 2):
+            try:
+                async with self._client().post(f"{variant.url}/invocations", data=body,
+                                               headers={"Content-Type": content_type, "Accept": accept}) as answer:
+                    return answer.status, await answer.read(), answer.headers.get("content-type", content_type)
+            except aiohttp.ServerDisconnectedError:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     def _model_error(self, variant: str, status: int, payload: bytes) -> Invocation:
         text = payload.decode("utf-8", "replace")
@@ -112,10 +158,13 @@ class SageMakerRuntime:
 
 def create_app(runtime: SageMakerRuntime) -> Starlette:
     async def invocations(request: Request) -> Response:
-        result = await runtime.invoke(request.path_params["endpoint"], await request.body(),
-                                      request.headers.get("content-type", "application/json"),
-                                      request.headers.get("accept", "application/json"),
-                                      request.headers.get(TARGET_HEADER))
+        body = await _bounded_body(request, runtime.limits.max_invocation_bytes)
+        if body is None:
+            result = _error(413, "ValidationError", PAYLOAD_TOO_LARGE.format(limit=runtime.limits.max_invocation_bytes))
+        else:
+            result = await runtime.invoke(request.path_params["endpoint"], body,
+                                          request.headers.get("content-type", JSON),
+                                          request.headers.get("accept", JSON), request.headers.get(TARGET_HEADER))
         return Response(result.body, status_code=result.status, headers=result.headers)
 
     async def metrics(request: Request) -> Response:
@@ -124,3 +173,17 @@ def create_app(runtime: SageMakerRuntime) -> Starlette:
 
     return Starlette(routes=[Route("/endpoints/{endpoint}/invocations", invocations, methods=["POST"]),
                              Route("/metrics", metrics, methods=["GET"])])
+
+
+async def _bounded_body(request: Request, limit: int) -> bytes | None:
+    """The body, or None as soon as it is known to exceed ``limit`` (nothing more is buffered)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
