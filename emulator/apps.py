@@ -56,6 +56,7 @@ async def read_body(receive, limit: int, timeout: float) -> bytes:
 
 async def send_answer(send, answer: Answer, close: bool = False) -> None:
     headers = [(name.encode("latin-1"), value.encode("latin-1", "replace")) for name, value in answer.headers.items()]
+    headers.append((b"content-length", str(len(answer.body)).encode()))
     if close:
         headers.append((b"connection", b"close"))
     await send({"type": "http.response.start", "status": answer.status, "headers": headers})
