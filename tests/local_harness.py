@@ -65,7 +65,7 @@ def model_app(behaviour=None):
 
 
 class RunningApi:
-    """Start with ``models`` = {"v1": <model dir or ASGI app>, "v2": ...}; ``stop()`` ends it."""
+    """Start with ``models`` = {"v1": <model dir, ASGI app or port>, "v2": ...}; ``stop()`` ends it."""
 
     def __init__(self, folder: Path, models: dict[str, object], limits: Limits | None = None,
                  routing: dict | None = None, throttle: dict | None = None):
@@ -95,6 +95,8 @@ class RunningApi:
             raise RuntimeError("the local runtime did not come up")
 
     def _model_server(self, version: str, model, port: int, folder: Path) -> processes.ModelServer:
+        if isinstance(model, int):  # the port of a server the test runs itself
+            return processes.ModelServer(version, model, NeverExits())
         if isinstance(model, Path):
             return processes.start(version, model, port, folder / f"{version}.log", timeout=60)
         self._fakes.append(local._server(model, port))
