@@ -49,3 +49,23 @@ def test_an_unknown_path_with_a_newline_gets_a_json_404_and_a_log_line(api):
     status, headers, body = api.get("/local/nothing%0Ahere")
     assert status == 404 and headers["content-type"] == "application/json" and "No resource" in body["message"]
     assert api.log_lines()[-1]["path"] == "/local/nothing%0Ahere"
+
+
+@pytest.fixture(scope="module")
+def real_api(tmp_path_factory):
+    """The runtime in front of real `ratings serve` processes (a tiny hand-made model)."""
+    from tests.model_fixtures import save_tiny
+
+    folder = tmp_path_factory.mktemp("real")
+    models = {version: save_tiny(folder / version, version) for version in ("v1", "v2")}
+    running = RunningApi(folder, models)
+    yield running
+    running.stop()
+
+
+def test_a_user_id_cut_through_an_emoji_gets_a_400_not_a_502(real_api):
+    """39 ASCII characters and an emoji: the template's 40-unit cut (UTF-16, as in Java) leaves
+    half a surrogate pair in the model's error message."""
+    status, _, body = real_api.get(f"{PATH}/{'a' * 39}%F0%9F%98%80?items=1")
+    assert status == 400 and body["message"].startswith("user_id: '" + "a" * 39)
+    assert real_api.get(f"{PATH}/1?items=10")[0] == 200
