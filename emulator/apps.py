@@ -45,7 +45,8 @@ async def read_body(receive, limit: int, timeout: float) -> bytes:
                     break
                 size += len(message.get("body", b""))
                 if size > limit:
-                    raise BodyError(GatewayError(GatewayErrorKind.REQUEST_TOO_LARGE, BODY_TOO_LARGE.format(limit=limit)))
+                    too_large = GatewayError(GatewayErrorKind.REQUEST_TOO_LARGE, BODY_TOO_LARGE.format(limit=limit))
+                    raise BodyError(too_large)
                 chunks.append(message.get("body", b""))
                 if not message.get("more_body"):
                     break

@@ -18,6 +18,7 @@ import urllib.parse
 from typing import Callable
 
 from emulator import steps
+from emulator.constants import JSON, TARGET_VARIANT_HEADER
 from emulator.gateway_context import RequestContext
 from emulator.gateway_errors import Answer, GatewayError, GatewayErrorKind, render
 from emulator.gateway_state import StateHolder
@@ -90,8 +91,7 @@ class Gateway:
             async with asyncio.timeout(self.limits.integration_timeout_s):
                 context.invocation = await self.runtime.invoke(
                     context.operation.endpoint_name, context.integration_body,
-                    headers.get("content-type", steps.JSON), headers.get("accept", steps.JSON),
-                    headers.get(steps.TARGET_VARIANT_HEADER))
+                    headers.get("content-type", JSON), headers.get("accept", JSON), headers.get(TARGET_VARIANT_HEADER))
         except TimeoutError:
             raise GatewayError(GatewayErrorKind.INTEGRATION_TIMEOUT) from None
 

@@ -11,14 +11,12 @@ import time
 import urllib.parse
 from typing import Any
 
-from emulator.constants import JSON, RESOURCE_PATH, TARGET_VARIANT_HEADER, USER_AGENT_HEADER
+from emulator.constants import JSON, RESOURCE_PATH, USER_AGENT_HEADER
 from emulator.gateway_context import RequestContext
 from emulator.gateway_errors import Answer, GatewayError, GatewayErrorKind
 from emulator.gateway_state import IntegrationResponse, Operation
 from emulator.vtl import RequestData, TemplateError
 
-__all__ = ["JSON", "TARGET_VARIANT_HEADER", "integration_response", "map_integration_headers", "render_request",
-           "route", "validate"]
 
 NO_RESOURCE = "No resource for {method} {path}; the API serves GET /{stage}/predicted-ratings/{{user_id}}?items=..."
 MISSING_PARAMETERS = "Missing required request parameters: [{names}]"

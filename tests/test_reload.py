@@ -43,7 +43,8 @@ def _config(stack_file):
     ({"live": "v1", "canary": {"version": "v2", "percent": 10}}, ["v1", "v2"], []),
     ({"live": "v1", "canary": {"version": "v2", "percent": 10}}, ["v1"],
      ["version v2 has no model server here (running: v1); restart `ratings local up` to start one"]),
-    ({"live": "v2"}, [], ["version v2 has no model server here (running: none); restart `ratings local up` to start one"]),
+    ({"live": "v2"}, [],
+     ["version v2 has no model server here (running: none); restart `ratings local up` to start one"]),
 ])
 def test_routes_to_versions_without_a_server_are_problems(stack_file, routing, running, problems):
     _edit(stack_file, routing=routing)
