@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import signal
 import socket
 import subprocess
@@ -97,6 +98,7 @@ async def serve(stack_file: Path, servers: list[processes.ModelServer], echo=pri
             if any(t.done() for t in tasks):
                 break
             await asyncio.sleep(0.05)
+        gc.freeze()  # start-up objects are permanent: full collections no longer walk them (p99)
         if ready is not None:
             ready.set()
         await asyncio.gather(*tasks)

@@ -67,8 +67,11 @@ async def _burst(port: int, count: int) -> collections.Counter:
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0),
                                      timeout=aiohttp.ClientTimeout(total=60)) as session:
         async def one(user: int):
-            async with session.get(f"http://127.0.0.1:{port}{PATH}/{user}?items=5,6") as answer:
-                return answer.status, (await answer.json())
+            try:
+                async with session.get(f"http://127.0.0.1:{port}{PATH}/{user}?items=5,6") as answer:
+                    return answer.status, (await answer.json())
+            except (aiohttp.ClientError, TimeoutError) as error:  # counted, so a failure shows what happened
+                return type(error).__name__, {}
 
         answers = await asyncio.gather(*(one(n % 900 + 1) for n in range(count)))
     return collections.Counter(status for status, _ in answers), [body for status, body in answers if status != 200]
