@@ -32,6 +32,7 @@ from emulator.limits import Limits
 from emulator.metrics import VariantMetrics
 
 TARGET_HEADER = TARGET_VARIANT_HEADER
+CONNECT_TIMEOUT_S = 10.0
 # Recorded from SageMaker: "An error occurred (413) when calling the InvokeEndpoint operation: HTTP
 # content length exceeded 5246976 bytes." (github.com/aws/sagemaker-python-sdk/issues/171)
 PAYLOAD_TOO_LARGE = "HTTP content length exceeded {limit} bytes."
@@ -72,10 +73,12 @@ class SageMakerRuntime:
 
     def _client(self) -> aiohttp.ClientSession:
         """Timeouts cover the socket connect and the model's answer, never a wait for the pool
-        (admission keeps at most ``connections_per_variant`` invocations on one server)."""
+        (admission keeps at most ``connections_per_variant`` invocations on one server). The
+        connect timeout is generous: on loopback a connect succeeds or is refused at once, and a
+        busy event loop can take seconds to notice either."""
         if self._session is None:
             self._session = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=self.limits.model_timeout_s, sock_connect=2),
+                timeout=aiohttp.ClientTimeout(total=self.limits.model_timeout_s, sock_connect=CONNECT_TIMEOUT_S),
                 connector=aiohttp.TCPConnector(limit=0, limit_per_host=self.limits.connections_per_variant))
         return self._session
 

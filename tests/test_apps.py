@@ -38,11 +38,6 @@ def api(tmp_path_factory):
     running.stop()
 
 
-def test_defaults_are_api_gateways_quotas():
-    limits = Limits()
-    assert (limits.integration_timeout_s, limits.max_request_bytes, limits.max_header_bytes) == (29.0, 10 * MB, 10240)
-
-
 def test_a_hung_model_gets_504_at_the_integration_timeout(api):
     started = time.monotonic()
     status, headers, body = api.get(f"{PATH}/99?items=1")
