@@ -48,13 +48,20 @@ class LatencyHistogram:
         self.maximum = max(self.maximum, latency_us)
 
     def percentile(self, percent: float) -> float:
-        """The value below which ``percent`` % of samples lie (nearest rank, bucket middle)."""
-        rank = max(1, math.ceil(percent / 100 * self.count))
+        """Like numpy's default (linear between the two nearest ranks), each rank read as its
+        bucket's middle, capped by the largest sample."""
+        position = percent / 100 * (self.count - 1)
+        lower = int(position)
+        low, high = self._ranked(lower), self._ranked(min(lower + 1, self.count - 1))
+        return min(low + (high - low) * (position - lower), self.maximum)
+
+    def _ranked(self, rank: int) -> float:
+        """The value of the sample at 0-based ``rank`` in sorted order, to within its bucket."""
         seen = 0
         for index, count in enumerate(self.counts):
             seen += count
-            if seen >= rank:
-                return min(bucket_value(index), self.maximum)
+            if seen > rank:
+                return bucket_value(index)
         return self.maximum
 
 
