@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import uvicorn
+import uvloop
 
 from components import routing
 from components.config import StackConfig
@@ -112,9 +113,11 @@ async def serve(stack_file: Path, servers: list[processes.ModelServer], echo=pri
 
 
 def _server(app, port: int, protocol=None) -> _QuietServer:
-    """uvicorn on loopback; it binds with SO_REUSEADDR, so a restart need not wait out TIME_WAIT."""
+    """uvicorn on loopback; it binds with SO_REUSEADDR, so a restart need not wait out TIME_WAIT.
+    No proxy in front and no Server/Date headers to compute: less work per request."""
     return _QuietServer(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False,
-                                       lifespan="off", http=protocol or "httptools"))
+                                       lifespan="off", http=protocol or "httptools", proxy_headers=False,
+                                       server_header=False, date_header=False))
 
 
 async def _watch(states: StateHolder) -> None:
@@ -159,7 +162,7 @@ def run(stack_file: Path, project_dir: Path, echo=print) -> int:
     echo(f"edit {stack_file.name} to change routing (applied without a restart); Ctrl-C stops everything\n")
     try:
         with RotatingAccessLog(log_dir / "access.log") as access:
-            asyncio.run(serve(stack_file, servers, echo=echo, access_log=access.write, limits=limits))
+            uvloop.run(serve(stack_file, servers, echo=echo, access_log=access.write, limits=limits))
     finally:
         for server in servers:
             server.stop()
