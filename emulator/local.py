@@ -20,7 +20,7 @@ import uvloop
 
 from components import routing
 from components.config import StackConfig
-from emulator import processes, supervisor
+from emulator import dashboard, processes, supervisor
 from emulator.access_log import RotatingAccessLog
 from emulator.apps import gateway_app
 from emulator.gateway import Gateway
@@ -87,7 +87,8 @@ async def serve(stack_file: Path, servers: list[processes.ModelServer], echo=pri
                                seed=config.local.canary_seed, limits=limits)
     gateway = Gateway(states, runtime, access_log, limits)
     web = [_server(gateway_app(gateway), config.local.gateway_port, guarded_protocol(limits, gateway.refuse)),
-           _server(runtime_app(runtime), config.local.runtime_port)]
+           _server(dashboard.with_dashboard(runtime_app(runtime), dashboard.Dashboard(
+               runtime.metrics, lambda: states.current().config, stack_file)), config.local.runtime_port)]
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
@@ -156,6 +157,7 @@ def run(stack_file: Path, project_dir: Path, echo=print) -> int:
     echo(f"model servers: {', '.join(f'{s.version} {s.url}' for s in servers)}")
     echo(f"SageMaker runtime: {urls.runtime}/endpoints/{config.endpoint.name}/invocations "
          f"(metrics: {urls.runtime}/metrics)")
+    echo(f"dashboard: {urls.runtime}{dashboard.PREFIX}")
     echo(f"API: {urls.gateway}/{config.api.stage_name}/predicted-ratings/{{user_id}}?items=...\n")
     echo(f'try:  curl "{urls.ratings(config)}"')
     echo(f"access log (one JSON line per request, rotated at 20 MB): {log_dir / 'access.log'}")

@@ -1,0 +1,168 @@
+"""What the local dashboard shows, as pure functions of the runtime's metrics, the config and a
+``canary run``'s recorded state. No I/O here: ``emulator.dashboard`` gathers the inputs.
+
+Rates are measured, not estimated: the runtime counts per variant and per minute, so two
+snapshots a few seconds apart give exact counts for the time between them (a minute's counter
+only grows). Window figures and the verdict come from the canary analysis itself.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from canary.analysis import Analysis, VariantStats
+
+RATE_SPAN_S = 10.0  # "now" means the last ten seconds
+MIN_RATE_SPAN_S = 0.5  # two snapshots closer than this give a rate too noisy to show
+LATEST_MINUTE_MAX_AGE_S = 120  # a minute older than the previous one is not "now"
+
+
+@dataclass(frozen=True)
+class Counts:
+    requests: int
+    errors_4xx: int
+    errors_5xx: int
+
+
+@dataclass(frozen=True)
+class Sample:
+    """Per variant, per period start: counts so far, read at ``at`` (monotonic seconds)."""
+
+    at: float
+    counts: dict[str, dict[int, Counts]]
+
+
+@dataclass(frozen=True)
+class Recent:
+    per_second: float
+    rate_4xx: float | None  # None: no request in the span
+    rate_5xx: float | None
+
+
+def sample_of(snapshot: dict[str, Any], at: float) -> Sample:
+    """A Sample from the runtime's metrics snapshot (the body of ``GET /metrics``)."""
+    return Sample(at, {
+        variant: {period["Timestamp"]: Counts(period["Invocations"], period["Invocation4XXErrors"],
+                                              period["Invocation5XXErrors"]) for period in periods}
+        for variant, periods in snapshot.get("Variants", {}).items()})
+
+
+def _growth(before: dict[int, Counts], after: dict[int, Counts]) -> Counts:
+    """What the periods in ``after`` gained since ``before`` (a period new in ``after`` counts whole)."""
+    empty = Counts(0, 0, 0)
+    requests = errors_4xx = errors_5xx = 0
+    for start, now in after.items():
+        then = before.get(start, empty)
+        requests += max(0, now.requests - then.requests)
+        errors_4xx += max(0, now.errors_4xx - then.errors_4xx)
+        errors_5xx += max(0, now.errors_5xx - then.errors_5xx)
+    return Counts(requests, errors_4xx, errors_5xx)
+
+
+def recent(earlier: Sample, later: Sample) -> dict[str, Recent]:
+    """Per variant: requests per second and error shares between two samples."""
+    seconds = later.at - earlier.at
+    if seconds <= 0:
+        raise ValueError("the later sample must be taken after the earlier one")
+    result = {}
+    for variant, periods in later.counts.items():
+        grown = _growth(earlier.counts.get(variant, {}), periods)
+        result[variant] = Recent(
+            grown.requests / seconds,
+            grown.errors_4xx / grown.requests if grown.requests else None,
+            grown.errors_5xx / grown.requests if grown.requests else None)
+    return result
+
+
+class RateMeter:
+    """Keeps samples of the last ``RATE_SPAN_S`` seconds; each reading compares the newest with
+    the oldest kept one. Any number of pages can poll: samples closer than ``MIN_RATE_SPAN_S``
+    are not kept, so memory stays bounded and a fast poller does not shorten the span."""
+
+    def __init__(self, span_s: float = RATE_SPAN_S, min_span_s: float = MIN_RATE_SPAN_S):
+        self.span_s, self.min_span_s = span_s, min_span_s
+        self._samples: list[Sample] = []
+
+    def observe(self, sample: Sample) -> dict[str, Recent] | None:
+        self._samples = [s for s in self._samples if sample.at - s.at <= self.span_s]
+        usable = [s for s in self._samples if sample.at - s.at >= self.min_span_s]
+        reading = recent(usable[0], sample) if usable else None
+        if not self._samples or sample.at - self._samples[-1].at >= self.min_span_s:
+            self._samples.append(sample)
+        return reading
+
+
+def latest_latency_ms(periods: list[dict[str, Any]], now: float) -> dict[str, float] | None:
+    """p50 and p99 (ms) of the newest minute with a latency, if it is recent enough to be 'now'."""
+    timed = [p for p in periods if p.get("ModelLatency") and now - p["Timestamp"] <= LATEST_MINUTE_MAX_AGE_S]
+    if not timed:
+        return None
+    latency = max(timed, key=lambda p: p["Timestamp"])["ModelLatency"]
+    return {"p50": latency["p50"] / 1000, "p99": latency["p99"] / 1000}
+
+
+def routing_view(config) -> dict[str, Any]:
+    """Live, candidate, share and mode as the page shows them (share: candidate's percent)."""
+    routing, canary = config.routing, config.routing.canary
+    return {"live": routing.live, "candidate": canary.version if canary else None,
+            "share": canary.percent if canary else 0.0, "mode": canary.mode.value if canary else None,
+            "previous": routing.previous}
+
+
+def role_of(routing: dict[str, Any], version: str) -> str:
+    if version == routing["live"]:
+        return "live"
+    if version == routing["candidate"]:
+        return "candidate"
+    return "previous" if version == routing["previous"] else "idle"
+
+
+def share_of(routing: dict[str, Any], version: str) -> float:
+    role = role_of(routing, version)
+    return {"live": 100.0 - routing["share"], "candidate": routing["share"]}.get(role, 0.0)
+
+
+def stats_view(stats: VariantStats) -> dict[str, Any]:
+    return {"requests": stats.requests, "rate4xx": stats.rate_4xx if stats.requests else None,
+            "rate5xx": stats.rate_5xx if stats.requests else None, "p99Ms": stats.latency_p99_ms}
+
+
+def recent_view(reading: Recent | None) -> dict[str, Any]:
+    if reading is None:
+        return {"perSecond": None, "rate4xx": None, "rate5xx": None}
+    return {"perSecond": reading.per_second, "rate4xx": reading.rate_4xx, "rate5xx": reading.rate_5xx}
+
+
+def analysis_view(result: Analysis | None, window_s: float) -> dict[str, Any] | None:
+    if result is None:
+        return None
+    return {"verdict": result.verdict.value, "reasons": list(result.reasons), "windowSeconds": window_s}
+
+
+def run_view(text: str | None, alive) -> dict[str, Any] | None:
+    """The step of a ``canary run`` in progress, from its state file's text; None when there is
+    none, it has ended, or the file is not one we can read (the page then shows no run).
+
+    ``alive(pid) -> bool`` says whether the recording process still runs: a run whose process
+    died without recording its end is shown as such rather than as progressing.
+    """
+    if not text:
+        return None
+    try:
+        data = json.loads(text)
+        if data.get("status") != "running":
+            return None
+        weights = [float(w) for w in data["weights"]]
+        step = int(data["step"])
+        verdicts = data.get("verdicts") or []
+        last = verdicts[-1] if verdicts else None
+        return {"version": str(data["version"]), "step": min(step, len(weights) - 1) + 1, "steps": len(weights),
+                "weight": weights[min(step, len(weights) - 1)], "weights": weights,
+                "phase": str(data.get("phase", "")), "failures": int(data.get("failures", 0)),
+                "failureLimit": int(data.get("failure_limit", 0)),
+                "lastVerdict": None if last is None else {"verdict": str(last["verdict"]), "kind": str(last["kind"])},
+                "processAlive": bool(alive(int(data.get("pid", 0))))}
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+        return None
