@@ -45,8 +45,9 @@ def test_recent_refuses_samples_out_of_order():
 
 
 def test_sample_of_reads_the_metrics_snapshot_shape():
-    snapshot = {"EndpointName": "e", "PeriodSeconds": 60, "Variants": {"v1": [
-        {"Timestamp": 120, "Invocations": 9, "Invocation4XXErrors": 1, "Invocation5XXErrors": 2, "ModelLatency": None}]}}
+    period = {"Timestamp": 120, "Invocations": 9, "Invocation4XXErrors": 1, "Invocation5XXErrors": 2,
+              "ModelLatency": None}
+    snapshot = {"EndpointName": "e", "PeriodSeconds": 60, "Variants": {"v1": [period]}}
     assert view.sample_of(snapshot, 3.0) == _sample(3.0, v1={120: (9, 1, 2)})
 
 

@@ -54,14 +54,17 @@ function drawRun(run) {
 }
 
 function trendLine(values) {
+  // req/s over the polls so far, left to right, from zero at the bottom to 1.25x the highest
   const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
   svg.setAttribute("class", "trend");
-  svg.setAttribute("viewBox", `0 0 ${TREND_POINTS - 1} 24`);
+  svg.setAttribute("viewBox", "0 0 100 24");
   svg.setAttribute("preserveAspectRatio", "none");
-  const top = Math.max(...values, 1e-9);
+  const top = Math.max(...values, 1e-9) * 1.25;
+  const step = 100 / Math.max(values.length - 1, 1);
   const line = document.createElementNS("http://www.w3.org/2000/svg", "polyline");
-  const offset = TREND_POINTS - values.length;
-  line.setAttribute("points", values.map((v, i) => `${offset + i},${(23 - (v / top) * 22).toFixed(1)}`).join(" "));
+  const points = values.length === 1 ? [values[0], values[0]] : values;
+  line.setAttribute("points", points.map((v, i) => `${(i * step).toFixed(1)},${(23 - (v / top) * 22).toFixed(1)}`)
+    .join(" "));
   svg.appendChild(line);
   return svg;
 }
