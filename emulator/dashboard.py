@@ -41,17 +41,19 @@ MSG_METHOD = "{method} is not allowed on {path}; use GET"
 MSG_FAILED = "the dashboard state could not be computed; see the local runtime's log"
 
 
-class InProcessMetrics(LocalRuntimeMetrics):
-    """The canary's local metrics source reading the runtime's counters directly: the same
-    snapshot ``GET /metrics`` returns and the same aggregation ``canary status`` applies,
-    without an HTTP request from the runtime to itself."""
+class SnapshotMetrics(LocalRuntimeMetrics):
+    """The canary's local metrics source over one snapshot of the runtime's counters: the body
+    ``GET /metrics`` returns and the aggregation ``canary status`` applies to it, without an HTTP
+    request from the runtime to itself, and with one snapshot per poll for every version."""
 
-    def __init__(self, metrics: VariantMetrics, clock: Callable[[], float] = time.time):
+    def __init__(self, snapshot: dict, window_seconds: float):
         super().__init__("in-process")
-        self._metrics, self._clock = metrics, clock
+        self._snapshot, self._window_seconds = snapshot, window_seconds
 
     def periods(self, window_seconds: float) -> dict:
-        return self._metrics.snapshot(self._clock() - window_seconds)
+        if window_seconds != self._window_seconds:
+            raise ValueError(f"this snapshot covers {self._window_seconds:g} s, not {window_seconds:g} s")
+        return self._snapshot
 
 
 def run_state_path(stack_file: Path) -> Path:
@@ -76,7 +78,6 @@ class Dashboard:
     def __init__(self, metrics: VariantMetrics, config_of: Callable[[], Any], stack_file: Path,
                  clock: Callable[[], float] = time.time, monotonic: Callable[[], float] = time.monotonic):
         self.metrics, self.config_of, self.stack_file = metrics, config_of, stack_file
-        self.source = InProcessMetrics(metrics, clock)
         self._clock, self._monotonic = clock, monotonic
         self._rates = view.RateMeter()
 
@@ -86,8 +87,8 @@ class Dashboard:
         rates = self._rates.observe(view.sample_of(snapshot, self._monotonic())) or {}
         routing = view.routing_view(config)
         names = list(config.model_names) + sorted(set(snapshot["Variants"]) - set(config.model_names))
-        endpoint = config.endpoint.name
-        window = {name: self.source.variant_stats(endpoint, name, WINDOW_SECONDS) for name in names}
+        endpoint, source = config.endpoint.name, SnapshotMetrics(snapshot, WINDOW_SECONDS)
+        window = {name: source.variant_stats(endpoint, name, WINDOW_SECONDS) for name in names}
         verdict = None
         if routing["candidate"] in window and routing["live"] in window:
             verdict = judge(window[routing["live"]], window[routing["candidate"]], THRESHOLDS)

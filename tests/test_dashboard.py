@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from canary.analysis import Thresholds, judge
+from canary.analysis import Thresholds, analyse
 from canary.metrics_sources import LocalRuntimeMetrics
 from components import config as stack_config
 from emulator import dashboard
@@ -73,10 +73,17 @@ def test_the_verdict_is_the_canary_analysis_of_the_runtimes_metrics(tmp_path, tr
     shown = {v["name"]: v for v in state["versions"]}
     assert shown["v2"]["window"]["requests"] == candidate and shown["v1"]["window"]["requests"] == live
     assert shown["v2"]["window"]["rate5xx"] == pytest.approx(errors / candidate)
-    # the same figures the canary's own local source computes from the same snapshot
-    expected = judge(page.source.variant_stats(ENDPOINT, "v1", 600), page.source.variant_stats(ENDPOINT, "v2", 600),
-                     Thresholds())
+    # the analysis canary runs, through its own local source, over the same snapshot
+    source = dashboard.SnapshotMetrics(metrics.snapshot(Clock()() - dashboard.WINDOW_SECONDS), dashboard.WINDOW_SECONDS)
+    expected = analyse(source, ENDPOINT, "v1", "v2", dashboard.WINDOW_SECONDS, Thresholds())
     assert (state["analysis"]["verdict"], state["analysis"]["reasons"]) == (expected.verdict.value, expected.reasons)
+
+
+def test_a_snapshot_source_answers_only_for_its_own_window():
+    source = dashboard.SnapshotMetrics({"Variants": {}}, 600)
+    assert source.variant_stats(ENDPOINT, "v1", 600).requests == 0
+    with pytest.raises(ValueError, match="covers 600 s, not 60 s"):
+        source.variant_stats(ENDPOINT, "v1", 60)
 
 
 def test_without_a_candidate_there_is_no_verdict_and_every_version_is_listed(tmp_path):
@@ -315,25 +322,27 @@ def _png_size(path: Path) -> tuple[int, int]:
     return struct.unpack(">II", data[16:24])
 
 
+RUN = {"stack": "local", "version": "v2", "weights": [10, 30, 60], "step": 1, "phase": "baking", "status": "running",
+       "failures": 0, "failure_limit": 2, "pid": os.getpid(),
+       "verdicts": [{"time": 0.0, "step": 0, "weight": 10, "kind": "gate", "verdict": "pass", "reasons": []}]}
+
+
 def test_in_a_browser_the_page_shows_both_versions_and_its_numbers_move(api, chromium, tmp_path):
-    run = {"stack": "local", "version": "v2", "weights": [10, 30, 60], "step": 1, "phase": "baking",
-           "status": "running", "failures": 0, "failure_limit": 2, "pid": os.getpid(),
-           "verdicts": [{"time": time.time(), "step": 0, "weight": 10, "kind": "gate", "verdict": "pass",
-                         "reasons": []}]}
-    dashboard.run_state_path(api.stack_file).write_text(json.dumps(run))
     shots = ROOT / os.environ[SCREENSHOT_DIR_VARIABLE] if os.environ.get(SCREENSHOT_DIR_VARIABLE) else tmp_path
+    run_file = dashboard.run_state_path(api.stack_file)
     try:
         with Traffic(api):
             before = _window_requests(_state(api))
             _wait_for(lambda: all(n >= before[v] + 60 for v, n in _window_requests(_state(api)).items()),
                       "60 more requests to each version")
             first = PageReading(browser.dump_dom(chromium, _url(api)))
+            run_file.write_text(json.dumps(RUN))  # as `canary run` records its progress
             _wait_for(lambda: all(n > int(first.rows[v]["requests"]) for v, n in _window_requests(_state(api)).items()),
                       "more requests than the page showed")
             second = PageReading(browser.dump_dom(chromium, _url(api)))
             shot = browser.screenshot(chromium, _url(api), shots / SCREENSHOT)
     finally:
-        dashboard.run_state_path(api.stack_file).unlink()
+        run_file.unlink(missing_ok=True)
 
     for page in (first, second):
         assert {v: row["role"] for v, row in page.rows.items()} == {"v1": "live", "v2": "candidate"}
@@ -343,7 +352,8 @@ def test_in_a_browser_the_page_shows_both_versions_and_its_numbers_move(api, chr
         assert all(_number(row["p99"]) > 0 for row in page.rows.values()), page.rows
         # the flaky candidate fails 1 in 20: the analysis fails it on its 5xx rate
         assert page.verdict == "fail" and "candidate 5xx rate" in page.fields[("analysis", "reasons")]
-        assert "run" not in page.hidden and page.fields[("run", "summary")] == "v2: step 2/3 at 30 %, baking"
     for version in ("v1", "v2"):
         assert int(second.rows[version]["requests"]) > int(first.rows[version]["requests"]), version
+    assert "run" in first.hidden, "no canary run in progress: no run shown"
+    assert "run" not in second.hidden and second.fields[("run", "summary")] == "v2: step 2/3 at 30 %, baking"
     assert _png_size(shot) == (1280, 900)
