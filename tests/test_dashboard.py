@@ -27,6 +27,7 @@ from tests.stacks import ROOT, example, with_change
 ENDPOINT = "ratings-local"
 TRAFFIC_LIMIT_S = 90
 WAIT_LIMIT_S = 30
+PAGE_LIFE_MS = 4000  # virtual time each page load runs before its DOM is read: about four polls
 SCREENSHOT = "local-dashboard.png"
 # RATINGS_SCREENSHOT_DIR=docs refreshes the README's screenshot (a relative folder is under the project)
 SCREENSHOT_DIR_VARIABLE = "RATINGS_SCREENSHOT_DIR"
@@ -285,6 +286,8 @@ class PageReading(HTMLParser):
             self.rows[self._row] = {"role": attributes.get("data-role", "")}
         if "data-verdict" in attributes:
             self.verdict = attributes["data-verdict"]
+        if tag == "polyline" and self._row:
+            self.rows[self._row]["trendPoints"] = len(attributes.get("points", "").split())
         if "data-field" in attributes:
             self._capture.append((tag, attributes["data-field"], []))
 
@@ -335,11 +338,11 @@ def test_in_a_browser_the_page_shows_both_versions_and_its_numbers_move(api, chr
             before = _window_requests(_state(api))
             _wait_for(lambda: all(n >= before[v] + 60 for v, n in _window_requests(_state(api)).items()),
                       "60 more requests to each version")
-            first = PageReading(browser.dump_dom(chromium, _url(api)))
+            first = PageReading(browser.dump_dom(chromium, _url(api), budget_ms=PAGE_LIFE_MS))
             run_file.write_text(json.dumps(RUN))  # as `canary run` records its progress
             _wait_for(lambda: all(n > int(first.rows[v]["requests"]) for v, n in _window_requests(_state(api)).items()),
                       "more requests than the page showed")
-            second = PageReading(browser.dump_dom(chromium, _url(api)))
+            second = PageReading(browser.dump_dom(chromium, _url(api), budget_ms=PAGE_LIFE_MS))
             shot = browser.screenshot(chromium, _url(api), shots / SCREENSHOT)
     finally:
         run_file.unlink(missing_ok=True)
@@ -350,6 +353,8 @@ def test_in_a_browser_the_page_shows_both_versions_and_its_numbers_move(api, chr
                ["v1", "v2", "30 %", "request"]
         assert all(_number(row["perSecond"]) > 0 for row in page.rows.values()), page.rows
         assert all(_number(row["p99"]) > 0 for row in page.rows.values()), page.rows
+        # one trend point per poll: the page redraws itself every second of its (virtual) life
+        assert all(row["trendPoints"] >= 3 for row in page.rows.values()), page.rows
         # the flaky candidate fails 1 in 20: the analysis fails it on its 5xx rate
         assert page.verdict == "fail" and "candidate 5xx rate" in page.fields[("analysis", "reasons")]
     for version in ("v1", "v2"):
