@@ -95,7 +95,7 @@ class Dashboard:
         return {
             "time": now, "endpoint": endpoint, "stackFile": self.stack_file.name, "routing": routing,
             "versions": [{"name": name, "role": view.role_of(routing, name), "share": view.share_of(routing, name),
-                          "recent": view.recent_view(rates.get(name) if rates else None),
+                          "recent": view.recent_view(rates.get(name)),
                           "latestMinute": view.latest_latency_ms(snapshot["Variants"].get(name, []), now),
                           "window": view.stats_view(window[name])} for name in names],
             "analysis": view.analysis_view(verdict, WINDOW_SECONDS),
