@@ -2,7 +2,7 @@
 
 import pulumi
 
-from components import images
+from components import images, names
 from components.config import PROJECT, REGION_KEY, SECTIONS, ConfigError, StackConfig, parse
 from components.model_endpoint import ModelEndpoint, ModelEndpointArgs
 from components.ratings_api import RatingsApi, RatingsApiArgs
@@ -22,7 +22,7 @@ def read_stack_config() -> tuple[StackConfig, dict[str, str]]:
 
 config, image_uris = read_stack_config()
 endpoint = ModelEndpoint(config.endpoint.name, ModelEndpointArgs(config, image_uris))
-api = RatingsApi(f"{config.endpoint.name}-api",
+api = RatingsApi(names.api(config.endpoint.name),
                  RatingsApiArgs(config, endpoint.endpoint_name, endpoint.endpoint_arn))
 
 pulumi.export("invoke_url", api.invoke_url)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components import aws_account, policies, routing
+from components import aws_account, names, policies, routing
 from components.config import StackConfig
 
 SAGEMAKER_SERVICE = "sagemaker.amazonaws.com"
@@ -44,7 +44,7 @@ class ModelEndpoint(pulumi.ComponentResource):
         role, role_policy = self._execution_role(config, args.images)
         models = {
             model.name: aws.sagemaker.Model(
-                f"{name}-{model.name}",
+                names.model(name, model.name),
                 execution_role_arn=role.arn,
                 primary_container=aws.sagemaker.ModelPrimaryContainerArgs(
                     image=args.images[model.name], model_data_url=model.model_data,
@@ -70,7 +70,7 @@ class ModelEndpoint(pulumi.ComponentResource):
         name = self._name
         account = aws_account.current(config.region, self)
         role = aws.iam.Role(
-            f"{name}-execution-role",
+            names.execution_role(name),
             assume_role_policy=account.apply(
                 lambda acct: json.dumps(policies.assume_role(SAGEMAKER_SERVICE, acct))),
             description=f"SageMaker execution role of endpoint {config.endpoint.name}",
@@ -96,7 +96,7 @@ class ModelEndpoint(pulumi.ComponentResource):
             for model in config.models
         ]
         return aws.sagemaker.EndpointConfiguration(
-            f"{self._name}-config", production_variants=variants,
+            names.endpoint_config(self._name), production_variants=variants,
             opts=pulumi.ResourceOptions(parent=self))
 
     def _alarms(self, config: StackConfig, version: str) -> list[aws.cloudwatch.MetricAlarm]:
