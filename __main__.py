@@ -30,5 +30,6 @@ pulumi.export("ratings_url", api.invoke_url.apply(lambda url: f"{url}/predicted-
 if api.api_key_id is not None:
     pulumi.export("api_key_id", api.api_key_id)
 pulumi.export("endpoint_name", endpoint.endpoint_name)
+pulumi.export("endpoint_config_name", endpoint.endpoint_config_name)  # `canary` verifies the endpoint runs it
 pulumi.export("live_version", config.routing.live)
 pulumi.export("canary_version", config.routing.canary.version if config.routing.canary else None)

@@ -36,6 +36,7 @@ class ModelEndpoint(pulumi.ComponentResource):
 
     endpoint_name: pulumi.Output[str]
     endpoint_arn: pulumi.Output[str]
+    endpoint_config_name: pulumi.Output[str]  # what DescribeEndpoint must show after an update
 
     def __init__(self, name: str, args: ModelEndpointArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("ratings:model_endpoint:ModelEndpoint", name, None, opts)
@@ -64,7 +65,9 @@ class ModelEndpoint(pulumi.ComponentResource):
             self._autoscaling(config, version, endpoint)
         self.endpoint_name = endpoint.name
         self.endpoint_arn = endpoint.arn
-        self.register_outputs({"endpoint_name": endpoint.name, "endpoint_arn": endpoint.arn})
+        self.endpoint_config_name = endpoint.endpoint_config_name
+        self.register_outputs({"endpoint_name": endpoint.name, "endpoint_arn": endpoint.arn,
+                               "endpoint_config_name": endpoint.endpoint_config_name})
 
     def _execution_role(self, config: StackConfig, images: Mapping[str, str]):
         name = self._name
