@@ -117,7 +117,8 @@ def capacity_restore_command(endpoint: str, before: EndpointState | None, after:
                if variant in after.capacities and after.capacities[variant] < count}
     if not lowered:
         return None
-    pairs = " ".join(f"VariantName={variant},DesiredInstanceCount={count}" for variant, count in sorted(lowered.items()))
+    pairs = " ".join(f"VariantName={variant},DesiredInstanceCount={count}"
+                     for variant, count in sorted(lowered.items()))
     return MSG_RESTORE_CAPACITY.format(endpoint=endpoint, pairs=pairs)
 
 
@@ -206,5 +207,6 @@ def options(command):
 
 def options_from(click_context: click.Context | None) -> CloudOptions:
     meta = click_context.meta if click_context is not None else {}
-    return CloudOptions(yes=bool(meta.get("canary.cloud.yes")), allow_replace=bool(meta.get("canary.cloud.allow_replace")),
+    return CloudOptions(yes=bool(meta.get("canary.cloud.yes")),
+                        allow_replace=bool(meta.get("canary.cloud.allow_replace")),
                         interactive=sys.stdin.isatty())
