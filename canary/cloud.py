@@ -36,13 +36,22 @@ MSG_ROLLED_BACK = ("SageMaker rolled the update back: endpoint {endpoint} runs {
                    "({reason}); run `pulumi refresh` before the next step")
 MSG_NOT_IN_SERVICE = "endpoint {endpoint} is {status} after the update ({reason}); run `pulumi refresh`"
 MSG_MISSING = "endpoint {endpoint} does not exist after the update; run `pulumi refresh`"
+MSG_PREVIEW_FAILED = "`pulumi preview` failed: {error}"
+MSG_UP_FAILED = "`pulumi up` failed: {error}"
+MSG_UNVERIFIED = ("applied, but DescribeEndpoint failed ({error}); check endpoint {endpoint} before the next "
+                  "step (the stack file keeps the change, as Pulumi's state does)")
 MSG_RESTORE_CAPACITY = ("the endpoint update reset instance counts set by autoscaling; to restore them now: "
                         "aws sagemaker update-endpoint-weights-and-capacities --endpoint-name {endpoint} "
                         "--desired-weights-and-capacities {pairs}")
 
 
 class StepStopped(Exception):
-    """The step did not go through; the message says why. The caller restores the stack file."""
+    """The step did not stand; the message says why. ``restore``: the caller puts the stack file
+    back (everything but a change that was applied and could not be checked)."""
+
+    def __init__(self, message: str, restore: bool = True):
+        super().__init__(message)
+        self.restore = restore
 
 
 @dataclass(frozen=True)
@@ -125,7 +134,10 @@ def capacity_restore_command(endpoint: str, before: EndpointState | None, after:
 def run_step(automation: Automation, probe: EndpointProbe, endpoint: str, options: CloudOptions,
              confirm: Callable[[], bool], say: Callable[[str], None]) -> None:
     """Preview, gate, confirm, `up`, verify; raise StepStopped when the step must not stand."""
-    steps = automation.preview()
+    try:
+        steps = automation.preview()
+    except Exception as error:
+        raise StepStopped(MSG_PREVIEW_FAILED.format(error=error)) from None
     say("preview:")
     for line in plan_lines(steps):
         say(f"  {line}")
@@ -137,15 +149,29 @@ def run_step(automation: Automation, probe: EndpointProbe, endpoint: str, option
             raise StepStopped(MSG_NOT_A_TERMINAL)
         if not confirm():
             raise StepStopped(MSG_DECLINED)
-    before = probe.describe(endpoint)
-    outputs = automation.up()
-    after = probe.describe(endpoint)
+    before = _describe_or_none(probe, endpoint)
+    try:
+        outputs = automation.up()
+    except Exception as error:
+        raise StepStopped(MSG_UP_FAILED.format(error=error)) from None
+    try:
+        after = probe.describe(endpoint)
+    except Exception as error:
+        raise StepStopped(MSG_UNVERIFIED.format(error=error, endpoint=endpoint), restore=False) from None
     problem = verify(endpoint, outputs.get(CONFIG_OUTPUT), after)
     if problem:
         raise StepStopped(problem)
     command = capacity_restore_command(endpoint, before, after)
     if command:
         say(command)
+
+
+def _describe_or_none(probe: EndpointProbe, endpoint: str) -> EndpointState | None:
+    """The endpoint before the step, only to compare instance counts; not knowing it is fine."""
+    try:
+        return probe.describe(endpoint)
+    except Exception:
+        return None
 
 
 class AutomationStack:

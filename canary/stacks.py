@@ -116,11 +116,14 @@ class PulumiStack(StackFile):
             cloud.run_step(automation, probe, config.endpoint.name, options,
                            confirm=lambda: click.confirm("apply this change?", default=False), say=click.echo)
         except cloud.StepStopped as stopped:
+            if not stopped.restore:
+                raise ApplyError(str(stopped)) from None
             write_atomic(self.path, original)
             raise ApplyError(f"{stopped}; {self.path.name} restored") from None
-        except Exception as error:
+        except Exception as error:  # click.Abort is Ctrl-C at the confirmation
             write_atomic(self.path, original)
-            raise ApplyError(f"`pulumi up` failed, {self.path.name} restored: {error}") from None
+            reason = cloud.MSG_DECLINED if isinstance(error, click.Abort) else f"the step failed: {error}"
+            raise ApplyError(f"{reason}; {self.path.name} restored") from None
 
 
 def _sagemaker_probe(region: str) -> cloud.EndpointProbe:

@@ -11,6 +11,7 @@ A rollout is built with the same plan functions the ``canary`` CLI applies (cana
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
@@ -62,7 +63,13 @@ class LifecycleMocks(RecordingMocks):
 
 
 def deploy(values: dict[str, Any]) -> dict[Key, Registered]:
-    mocks = run_program(values, stack="prod", mocks=LifecycleMocks())
+    """The resources `pulumi up` would leave for ``values`` (one program run per distinct config)."""
+    return _deploy(json.dumps(values, sort_keys=True))
+
+
+@functools.cache
+def _deploy(values_json: str) -> dict[Key, Registered]:
+    mocks = run_program(json.loads(values_json), stack="prod", mocks=LifecycleMocks())
     return {(r.type, r.name): r for r in mocks.resources}
 
 

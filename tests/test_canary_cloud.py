@@ -199,3 +199,28 @@ def test_the_probe_reads_describe_endpoint_and_treats_a_missing_endpoint_as_none
                              expected_params={"EndpointName": "ratings-prod"})
     assert probe.describe("ratings-prod") == cloud.EndpointState(NEW_CONFIG, "InService", "", {"v1": 3})
     assert probe.describe("ratings-prod") is None
+
+
+class BrokenPreview(FakePulumiStack):
+    def preview(self, on_event=None):
+        raise RuntimeError("error: no credentials")
+
+
+def test_a_failed_preview_changes_nothing(project, monkeypatch):
+    probe, _ = _probe()
+    before = (project / "Pulumi.prod.yaml").read_text()
+    result = _cli(project, monkeypatch, BrokenPreview([]), probe, "rollback", "--yes")
+    assert result.exit_code == 1
+    assert "`pulumi preview` failed: error: no credentials; Pulumi.prod.yaml restored" in result.output
+    assert (project / "Pulumi.prod.yaml").read_text() == before
+
+
+def test_an_applied_step_that_cannot_be_checked_keeps_the_file_and_says_so(project, monkeypatch):
+    fake = FakePulumiStack([(OpType.UPDATE, STAGE_TYPE, "ratings-prod-api-stage")])
+    probe, stubber = _probe(_describe(NEW_CONFIG))
+    stubber.add_client_error("describe_endpoint", "AccessDeniedException", "not authorized",
+                             expected_params={"EndpointName": "ratings-prod"})
+    result = _cli(project, monkeypatch, fake, probe, "rollback", "--yes")
+    assert result.exit_code == 1 and "applied, but DescribeEndpoint failed" in result.output
+    assert stack_config.parse(stacks.PulumiStack("prod", project).read()).routing.canary is None, \
+        "Pulumi's state has the change, so the file keeps it"
