@@ -2,7 +2,7 @@
 
 import pulumi
 
-from components import images
+from components import images, names
 from components.config import PROJECT, REGION_KEY, SECTIONS, ConfigError, StackConfig, parse
 from components.model_endpoint import ModelEndpoint, ModelEndpointArgs
 from components.ratings_api import RatingsApi, RatingsApiArgs
@@ -22,7 +22,7 @@ def read_stack_config() -> tuple[StackConfig, dict[str, str]]:
 
 config, image_uris = read_stack_config()
 endpoint = ModelEndpoint(config.endpoint.name, ModelEndpointArgs(config, image_uris))
-api = RatingsApi(f"{config.endpoint.name}-api",
+api = RatingsApi(names.api(config.endpoint.name),
                  RatingsApiArgs(config, endpoint.endpoint_name, endpoint.endpoint_arn))
 
 pulumi.export("invoke_url", api.invoke_url)
@@ -30,5 +30,6 @@ pulumi.export("ratings_url", api.invoke_url.apply(lambda url: f"{url}/predicted-
 if api.api_key_id is not None:
     pulumi.export("api_key_id", api.api_key_id)
 pulumi.export("endpoint_name", endpoint.endpoint_name)
+pulumi.export("endpoint_config_name", endpoint.endpoint_config_name)  # `canary` verifies the endpoint runs it
 pulumi.export("live_version", config.routing.live)
 pulumi.export("canary_version", config.routing.canary.version if config.routing.canary else None)

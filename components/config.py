@@ -126,9 +126,13 @@ class Quota:
 
 @dataclass(frozen=True)
 class Logging:
+    """Stage logging. ``manage_account_role``: this stack owns API Gateway's CloudWatch role, one
+    setting per account and region shared by every API there; off by default so two stacks never
+    take turns overwriting it (turn it on in exactly one stack per account and region)."""
+
     access_log_retention_days: int = 30
     execution_level: LogLevel = LogLevel.ERROR
-    manage_account_role: bool = True
+    manage_account_role: bool = False
 
 
 @dataclass(frozen=True)

@@ -60,7 +60,7 @@ class RatingsApi(pulumi.ComponentResource):
         config = args.config
         self._name = name
         account = aws_account.current(config.region, self)
-        invoke_role = self._invoke_role(account, args.endpoint_arn)
+        invoke_role = self._invoke_role(args.endpoint_arn)
         templates = openapi.Templates.load()
         document = pulumi.Output.all(args.endpoint_name, invoke_role.arn, account).apply(
             lambda values: openapi.render(openapi.build_document(config, templates, openapi.Integration(
@@ -89,11 +89,10 @@ class RatingsApi(pulumi.ComponentResource):
         self.document = document
         self.register_outputs({"invoke_url": stage.invoke_url, "rest_api_id": rest_api.id})
 
-    def _invoke_role(self, account, endpoint_arn) -> aws.iam.Role:
+    def _invoke_role(self, endpoint_arn) -> aws.iam.Role:
         role = aws.iam.Role(
             f"{self._name}-invoke-role",
-            assume_role_policy=account.apply(
-                lambda acct: json.dumps(policies.assume_role(API_GATEWAY_SERVICE, acct))),
+            assume_role_policy=json.dumps(policies.assume_role(API_GATEWAY_SERVICE)),
             description="API Gateway integration credentials for the ratings endpoint",
             opts=pulumi.ResourceOptions(parent=self))
         aws.iam.RolePolicy(
@@ -108,8 +107,7 @@ class RatingsApi(pulumi.ComponentResource):
         """API Gateway's account-wide CloudWatch role, without which no stage can log."""
         role = aws.iam.Role(
             f"{self._name}-cloudwatch-role",
-            assume_role_policy=account.apply(
-                lambda acct: json.dumps(policies.assume_role(API_GATEWAY_SERVICE, acct))),
+            assume_role_policy=json.dumps(policies.assume_role(API_GATEWAY_SERVICE)),
             description="API Gateway account role for execution and access logs",
             opts=pulumi.ResourceOptions(parent=self))
         policy = aws.iam.RolePolicy(

@@ -28,13 +28,14 @@ class Registered:
     outputs: dict[str, Any]
 
 
-def _physical_name(args: pulumi.runtime.MockResourceArgs) -> str:
-    return args.inputs.get("name") or f"{args.name}-a1b2c3d"
+def _physical_name(args: pulumi.runtime.MockResourceArgs, suffix: str) -> str:
+    """An explicit ``name`` input, or Pulumi's auto-name: logical name plus 7 random characters."""
+    return args.inputs.get("name") or f"{args.name}-{suffix}"
 
 
-def realistic_outputs(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
+def realistic_outputs(args: pulumi.runtime.MockResourceArgs, suffix: str = "a1b2c3d") -> dict[str, Any]:
     """Outputs AWS would report for a resource of this type token."""
-    name = _physical_name(args)
+    name = _physical_name(args, suffix)
     arn_prefix = f"arn:aws:{{}}:{REGION}:{ACCOUNT_ID}"
     by_type = {
         "aws:iam/role:Role": {"name": name, "arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{name}"},

@@ -79,7 +79,17 @@ INVALID = [
      rules.MSG_NAME.format(field="endpoint.name", value="ratings_prod", rule=VARIANT_RULE)),
     ("ratings:endpoint.name", "r" * 53,
      tuple(rules.MSG_MODEL_NAME_LENGTH.format(index=i, endpoint="r" * 53, name=f"v{i + 1}", suffix=8, limit=63)
-           for i in range(2))),
+           for i in range(2))
+     + tuple(rules.MSG_DERIVED_NAME_LENGTH.format(kind=kind, logical="r" * 53 + tail, suffix=8, limit=limit,
+                                                  longest=longest)
+             for kind, tail, limit, longest in [("endpoint configuration", "-config", 63, 48),
+                                                ("IAM role", "-execution-role", 64, 41),
+                                                ("IAM role", "-api-invoke-role", 64, 40),
+                                                ("IAM role", "-api-cloudwatch-role", 64, 36)])),
+    # IAM role names: at most 64 characters (botocore iam roleNameType); "-api-cloudwatch-role" + 8 is the longest
+    ("ratings:endpoint.name", "r" * 37,
+     rules.MSG_DERIVED_NAME_LENGTH.format(kind="IAM role", logical="r" * 37 + "-api-cloudwatch-role", suffix=8,
+                                          limit=64, longest=36)),
     ("ratings:endpoint.defaultVariant", "v3",
      rules.MSG_NOT_A_MODEL.format(field="endpoint.defaultVariant", value="v3", names="v1, v2")),
     ("ratings:endpoint.autoscaling.minCapacity", 5, cfg.MSG_MIN_OVER_MAX.format(low=5, high=4)),
@@ -121,6 +131,10 @@ def test_all_problems_are_reported_at_once():
         cfg.parse(values)
     assert len(raised.value.problems) == 3
     assert str(raised.value).startswith("invalid stack config (3 problem(s)):")
+
+
+def test_the_longest_endpoint_name_whose_derived_names_fit_is_accepted():
+    assert cfg.parse(with_change(example("prod"), "ratings:endpoint.name", "r" * 36)).endpoint.name == "r" * 36
 
 
 def test_ecr_image_uris_are_accepted():

@@ -7,7 +7,8 @@ import json
 import pulumi
 import pytest
 
-from components import config_rules, openapi, policies
+from components import config as stack_config
+from components import config_rules, names, openapi, policies
 from tests.pulumi_mocks import RecordingMocks, Registered, run_program
 from tests.stacks import DELETE, ROOT, example, with_change
 
@@ -54,12 +55,13 @@ def test_prod_registers_two_models_one_config_with_two_variants_one_endpoint(pro
     assert prod.one(ENDPOINT).inputs["name"] == "ratings-prod"
 
 
-def test_endpoint_rolls_back_on_every_variant_alarm(prod):
-    deployment = prod.one(ENDPOINT).inputs["deploymentConfig"]
-    alarm_names = {a.outputs["name"] for a in prod.of_type(ALARM)}
-    assert {a["alarmName"] for a in deployment["autoRollbackConfiguration"]["alarms"]} == alarm_names
-    assert len(alarm_names) == 4, "two alarms (5xx, latency) per variant"
-    assert deployment["blueGreenUpdatePolicy"]["trafficRoutingConfiguration"]["type"] == "ALL_AT_ONCE"
+def test_every_variant_has_its_alarms_and_the_endpoint_no_guardrails(prod):
+    alarms = prod.of_type(ALARM)
+    assert sorted(a.inputs["dimensions"]["VariantName"] for a in alarms) == ["v1", "v1", "v2", "v2"], \
+        "two alarms (5xx, latency) per variant"
+    # Guardrails need the same variant names before and after an update (SageMaker docs,
+    # deployment-guardrails exclusions); adding or retiring a version changes them.
+    assert "deploymentConfig" not in prod.one(ENDPOINT).inputs
 
 
 def test_autoscaling_covers_exactly_the_serving_variants(prod, dev):
@@ -194,7 +196,24 @@ def test_a_broken_config_registers_nothing():
     assert mocks.resources == [], "validation must stop the program before any resource"
 
 
-def test_model_names_stay_within_sagemaker_limits(prod):
-    for model in prod.of_type(MODEL):
-        assert len(model.name) + config_rules.AUTONAME_SUFFIX <= 63, \
-            f"auto-named SageMaker model {model.name} would exceed 63 characters"
+LIMITED_NAMES = {MODEL: 63, ENDPOINT_CONFIG: 63, ROLE: 64}  # botocore: ModelName, EndpointConfigName, roleNameType
+
+
+def test_the_longest_valid_endpoint_name_deploys_names_within_aws_limits():
+    mocks = run_program(with_change(example("prod"), "ratings:endpoint.name", "r" * 36))
+    limited = [r for r in mocks.resources if r.type in LIMITED_NAMES]
+    assert {r.name for r in limited} == {a.logical for a in names.auto_names("r" * 36, ["v1", "v2"])}, \
+        "the validation must check exactly the auto-named resources that have a length limit"
+    for resource in limited:
+        assert len(resource.name) + config_rules.AUTONAME_SUFFIX <= LIMITED_NAMES[resource.type], \
+            f"auto-named {resource.type} {resource.name} would exceed {LIMITED_NAMES[resource.type]} characters"
+
+
+def test_at_most_one_example_stack_per_region_owns_the_account_logging_role():
+    owners = {}
+    for stack in ("dev", "prod"):
+        config = stack_config.parse(example(stack))
+        if config.api.logging.manage_account_role:
+            owners.setdefault(config.region, []).append(stack)
+    assert all(len(stacks) == 1 for stacks in owners.values()), owners
+    assert stack_config.Logging().manage_account_role is False, "a stack must opt in to own the account role"
