@@ -1,8 +1,8 @@
 """API Gateway's dialect of Velocity on top of airspeed-ext.
 
 airspeed-ext already renders undefined references as "" and treats ``#if($undefined)`` as true,
-like API Gateway. What it lacks is Java's value semantics; this module adds them by replacing a
-few airspeed element classes, once, at import:
+like API Gateway. What it lacks is Java's value semantics and a few points of API Gateway's syntax
+(emulator.vtl.syntax); ``install()`` adds them by replacing airspeed element classes:
 
 - string, list and map literals become JString / JList / JMap (Java ``split``, ``hashCode``,
   ``size`` ...);
@@ -14,6 +14,7 @@ few airspeed element classes, once, at import:
 
 from __future__ import annotations
 
+import importlib.metadata
 import math
 import numbers
 import operator
@@ -21,6 +22,7 @@ from typing import Any
 
 from airspeed import operators as airspeed
 
+from emulator.vtl import syntax
 from emulator.vtl.java import JList, JMap, JString, VtlError, java_str
 
 MAX_FOREACH_ITERATIONS = 1000
@@ -175,17 +177,51 @@ class CappedForeachDirective(airspeed.ForeachDirective):
             self.block.evaluate(stream, local, loader)
 
 
+AIRSPEED_VERSION = "0.6.9"
+WRONG_VERSION = ("airspeed-ext {found} is installed; API Gateway's dialect is adapted to airspeed-ext "
+                 "{wanted} (pin it in requirements.txt)")
+SELF_CHECK_FAILED = "airspeed-ext did not take API Gateway's dialect: {reason}"
+SELF_CHECK = ("#set($m = {})#set($h = 7 / 2)#set($ignore = $m.put('k', $h)) #set($l = [1])$m|$l.size()|"
+              "\\\\$m.k|#x()|#foreach($i in [1..2])$i#end")
+SELF_CHECK_EXPECTED = "{k=3}|1|\\3|#x()|12"
+
+ELEMENTS = {
+    "BinaryOperator": JavaBinaryOperator,
+    "Expression": FastExpression,
+    "NameOrCall": FastNameOrCall,
+    "StringLiteral": JavaStringLiteral,
+    "InterpolatedStringLiteral": JavaInterpolatedStringLiteral,
+    "ArrayLiteral": JavaArrayLiteral,
+    "DictionaryLiteral": JavaDictionaryLiteral,
+    "ForeachDirective": CappedForeachDirective,
+    **syntax.ELEMENTS,
+}
+
+_installed = False
+
+
 def install() -> None:
-    """Swap the element classes airspeed looks up by name while parsing; idempotent."""
-    airspeed.BinaryOperator = JavaBinaryOperator
-    airspeed.Expression = FastExpression
-    airspeed.NameOrCall = FastNameOrCall
-    airspeed.StringLiteral = JavaStringLiteral
-    airspeed.InterpolatedStringLiteral = JavaInterpolatedStringLiteral
-    airspeed.ArrayLiteral = JavaArrayLiteral
-    airspeed.DictionaryLiteral = JavaDictionaryLiteral
-    airspeed.ForeachDirective = CappedForeachDirective
+    """Adapt airspeed-ext to API Gateway's dialect: replace the element classes its parser looks up
+    by module name, and its value printer. Checks the version it was written for, then renders a
+    template that exercises the adaptation. Idempotent; the engine calls it before parsing."""
+    global _installed
+    if _installed:
+        return
+    found = importlib.metadata.version("airspeed-ext")
+    if found != AIRSPEED_VERSION:
+        raise RuntimeError(WRONG_VERSION.format(found=found, wanted=AIRSPEED_VERSION))
+    for name, element in ELEMENTS.items():
+        setattr(airspeed, name, element)
     airspeed.value_to_string = java_str
+    _self_check()
+    _installed = True
 
 
-install()
+def _self_check() -> None:
+    try:
+        rendered = airspeed.Template(SELF_CHECK).merge({})
+    except Exception as error:  # noqa: BLE001 (any failure means the adaptation did not hold)
+        raise RuntimeError(SELF_CHECK_FAILED.format(reason=repr(error))) from error
+    if rendered != SELF_CHECK_EXPECTED:
+        raise RuntimeError(SELF_CHECK_FAILED.format(reason=f"rendered {rendered!r}, "
+                                                    f"expected {SELF_CHECK_EXPECTED!r}"))

@@ -145,6 +145,19 @@ class JList(list):
         self.append(value)
         return True
 
+    def set(self, index: int, value: Any) -> Any:
+        """List.set: replaces in place and returns the element it replaced."""
+        previous = self.get(index)
+        self[index] = value
+        return previous
+
+    def indexOf(self, value: Any) -> int:  # noqa: N802
+        return self.index(value) if value in self else -1
+
+    def addAll(self, values: Any) -> bool:  # noqa: N802
+        self.extend(values)
+        return bool(values)
+
 
 class JsonArray(JList):
     """A JSON array from ``$input.path`` or ``$util.parseJson``: prints as JSON."""
@@ -164,6 +177,25 @@ class JMap(dict):
 
     def keySet(self) -> JList:  # noqa: N802
         return JList(self.keys())
+
+    def values(self) -> JList:  # type: ignore[override]
+        return JList(dict.values(self))
+
+    def put(self, key: Any, value: Any) -> Any:
+        """Map.put: returns the value it replaced (null when the key was new)."""
+        previous = dict.get(self, key)
+        self[key] = value
+        return previous
+
+    def putAll(self, other: dict) -> None:  # noqa: N802
+        for key, value in other.items():
+            self[key] = value
+
+    def remove(self, key: Any) -> Any:
+        return self.pop(key, None)
+
+    def containsValue(self, value: Any) -> bool:  # noqa: N802
+        return value in dict.values(self)
 
     def toString(self) -> str:  # noqa: N802
         return java_str(self)

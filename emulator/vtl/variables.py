@@ -152,6 +152,16 @@ def response_overrides() -> JMap:
     return JMap(header=OverrideMap("header"), status=None)
 
 
+def carry_overrides(previous: tuple[JMap, JMap], request_override: JMap, response_override: JMap) -> None:
+    """Seed fresh override maps with what an earlier template set (each stays settable once)."""
+    for earlier, fresh in zip(previous, (request_override, response_override)):
+        for key, value in earlier.items():
+            if isinstance(value, OverrideMap):
+                dict.update(fresh[key], value)
+            else:
+                fresh[key] = value
+
+
 def context_map(fields: dict[str, Any], request_override: JMap, response_override: JMap) -> JMap:
     context = wrap(fields)
     context["requestOverride"] = request_override
@@ -159,4 +169,4 @@ def context_map(fields: dict[str, Any], request_override: JMap, response_overrid
     return context
 
 
-__all__ = ["Input", "JList", "RequestData", "Util", "context_map", "request_overrides", "response_overrides"]
+__all__ = ["Input", "JList", "RequestData", "Util", "carry_overrides", "context_map", "request_overrides", "response_overrides"]
