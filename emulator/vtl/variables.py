@@ -14,6 +14,7 @@ from jsonpath_ng.ext import parse as parse_jsonpath
 
 from emulator.vtl.java import JList, JMap, JString, VtlError, java_str, wrap
 
+EMPTY_BODY = "{}"
 INDEFINITE_PATH = re.compile(r"\*|\.\.|\?\(|\[[^\]]*[,:][^\]]*\]")
 
 
@@ -47,7 +48,9 @@ class Input:
 
     def __init__(self, request: RequestData):
         self._request = request
-        self.body = JString(request.body)
+        # API Gateway hands templates "{}" for an empty payload (LocalStack's recorded
+        # test_input_body_formatting), the same document $input.path('$') reads.
+        self.body = JString(request.body or EMPTY_BODY)
         self._parsed: Any = None
 
     def params(self, name: str | None = None) -> Any:
@@ -113,6 +116,8 @@ class Util:
     def urlEncode(text: Any) -> JString:  # noqa: N802
         """java.net.URLEncoder with UTF-8: space becomes '+', only ``*-._`` stay unescaped."""
         # Python always keeps "~" (RFC 3986 unreserved); Java's URLEncoder escapes it.
+        if text is None:
+            return JString("")  # API Gateway prints nothing for urlEncode(null)
         return JString(urllib.parse.quote_plus(java_str(text), safe="*-._").replace("~", "%7E"))
 
     @staticmethod
