@@ -128,6 +128,13 @@ def test_request_overrides_are_read_back_and_final():
                         "#set($context.requestOverride.header.A = '2')").render(REQUEST)
 
 
+def test_a_header_override_set_to_a_list_is_one_comma_joined_header():
+    rendered = MappingTemplate("#set($context.requestOverride.header.Accept = ['a/b', 'c/d'])"
+                               "#set($context.responseOverride.header.Vary = ['x', 1])").render(REQUEST)
+    assert rendered.request_headers == {"Accept": "a/b,c/d"}
+    assert rendered.response_headers == {"Vary": "x,1"}
+
+
 @pytest.mark.parametrize(("value", "status"), [("502", 502), ("418", 418), ("'abc'", None), ("700", None),
                                                ("99", None)])
 def test_response_status_override_only_takes_http_codes(value, status):

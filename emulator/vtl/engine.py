@@ -23,6 +23,7 @@ UNSUPPORTED_DIRECTIVES = {"IncludeDirective": "#include", "ParseDirective": "#pa
 
 
 UTIL = Util()
+HEADER_VALUE_SEPARATOR = ","
 
 
 class TemplateError(Exception):
@@ -111,10 +112,10 @@ class MappingTemplate:
             raise TemplateError(self.name, None, str(error)) from None
         return Rendered(
             body=body,
-            request_headers=_strings(request_override["header"]),
+            request_headers=_headers(request_override["header"]),
             request_querystring=_strings(request_override["querystring"]),
             request_path=_strings(request_override["path"]),
-            response_headers=_strings(response_override["header"]),
+            response_headers=_headers(response_override["header"]),
             status=_status(response_override.get("status")),
             overrides=(request_override, response_override),
         )
@@ -129,6 +130,18 @@ def _reason(error: airspeed.TemplateExecutionError) -> str:
 
 def _strings(overrides: JMap) -> dict[str, str]:
     return {str(key): java_str(value) for key, value in overrides.items()} if overrides else {}
+
+
+def _headers(overrides: JMap) -> dict[str, str]:
+    """A header set to a list goes out as one header, its values joined by commas (HTTP's
+    convention for repeated headers, which API Gateway applies when it flattens values)."""
+    return {str(key): _header_value(value) for key, value in overrides.items()} if overrides else {}
+
+
+def _header_value(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return HEADER_VALUE_SEPARATOR.join(java_str(item) for item in value)
+    return java_str(value)
 
 
 def _status(value: Any) -> int | None:
