@@ -43,6 +43,21 @@ CORE = {
     "double": "#set($d = 1.5)#set($e = 0.1 + 0.2)$d|$e",
     "set_map_hyphen": "#set($m = {})#set($m.X-Amzn-SageMaker-Target-Variant = 'v2')$m",
     "quiet_ref": "[$!nothing]",
+    # whitespace and escapes, where airspeed's own parser differs from Velocity
+    "set_blanks": "#set($a = 1) #set($b = 2)\t#set($c = 3)\n$a$b$c text #set($d = 4)\n$d\n  #set($e = 5)\n"
+                  "$e  #set($f = 6)  \n$f",
+    "comments": "A#* c *#\nB ## x\nC#* d *# #set($z = 1)$z\n#* e *#\nD",
+    "escapes": "#set($x = 1)[\\$x][\\\\$x][\\\\\\$x][\\\\\\\\$x][\\#if][\\$x.length()][\\\\${x}]",
+    "directive_lines": "#if(true) \nX\n#end  \nY\n#foreach($i in [1,2])\n  $i\n#end\n#if(false)\nno\n"
+                       "#elseif(true)\n  yes\n#else\n  other\n#end\nZ",
+    "set_in_blocks": "#foreach($i in [1,2])\n  #set($j = $i)\n  [$j]\n#end\n#if(true)  #set($k = 1)$k#end",
+    "else_lines": "#if(false)\na\n#else\n  b\n#end\n#if(false)a#{else}  \nc#end|#if(false)\n#elseif(false)\n"
+                  "#else   \nd\n#end",
+    "define_lines": "#define($d)\n  inner $v\n#end\n#set($v = 1)\n$d|",
+    "nested_indent": "{\n  #foreach($i in [1,2])\n    #if($i == 2)\n    two\n    #end\n  #end\n}",
+    "map_list_methods": "#set($m = {'a': 1})#set($old = $m.put('a', 2))#set($none = $m.put('b', 3))$old|$m|"
+                        "#set($l = ['x', 'y'])#set($prev = $l.set(1, 'z'))$prev|$l|#set($ign = $m.putAll({'c': 4}))"
+                        "$m.size()|$m.remove('a')|$m",
 }
 
 REQUESTS = [

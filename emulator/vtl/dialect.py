@@ -18,6 +18,7 @@ import importlib.metadata
 import math
 import numbers
 import operator
+import re
 from typing import Any
 
 from airspeed import operators as airspeed
@@ -156,7 +157,10 @@ class JavaDictionaryLiteral(airspeed.DictionaryLiteral):
 
 
 class CappedForeachDirective(airspeed.ForeachDirective):
-    """``#foreach`` with Velocity's loop variables, refusing to pass 1,000 iterations."""
+    """``#foreach`` with Velocity's loop variables, refusing to pass 1,000 iterations. Like every
+    Velocity 1.7 directive, its closing parenthesis takes the line break right after it."""
+
+    CLOSE_PAREN = re.compile(r"[ \t]*\)(?:[ \t]*\r?\n)?(.*)$", re.S)
 
     def evaluate_raw(self, stream, namespace, loader):
         value = self.value.calculate(namespace, loader)

@@ -4,7 +4,8 @@ Recorded on API Gateway (see tests/vtl_corpus/) and matching Velocity 1.7's lexe
 
 - blanks between a directive or reference and a following ``#set`` belong to the ``#set``
   (``#set($a = 1) #set($b = 2)`` prints nothing), while blanks after text stay;
-- a ``#* ... *#`` comment keeps the line break after it;
+- a ``#* ... *#`` comment keeps the line break after it, while ``#foreach(...)`` and ``#else``
+  take the blanks and line break that follow them (as ``#set``, ``#if`` and ``#end`` already do);
 - a run of backslashes before a reference prints half of them, then the value when the run is
   even or the reference as written when it is odd (``\\$x`` prints ``\\`` and the value);
 - ``#macro`` definitions print nothing and are never expanded: a macro call, ``#evaluate(...)``
@@ -60,6 +61,12 @@ class ApiGatewayText(airspeed.Text):
             self.text += reference.my_text()
 
 
+class ApiGatewayElseBlock(airspeed.ElseBlock):
+    """``#else`` takes the blanks and line break after it, like the other directives."""
+
+    START = re.compile(r"#(?:else|\{else\})(?:[ \t]*\r?\n)?(.*)$", re.S + re.I)
+
+
 class UnexpandedMacroDefinition(airspeed.MacroDefinition):
     """API Gateway accepts a ``#macro`` block and prints nothing for it."""
 
@@ -85,6 +92,7 @@ class LiteralReturnDirective(airspeed.ReturnDirective):
 ELEMENTS = {
     "Block": ApiGatewayBlock,
     "Comment": ApiGatewayComment,
+    "ElseBlock": ApiGatewayElseBlock,
     "Text": ApiGatewayText,
     "MacroDefinition": UnexpandedMacroDefinition,
     "MacroCall": LiteralMacroCall,
