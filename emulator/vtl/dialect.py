@@ -214,10 +214,16 @@ def install() -> None:
     found = importlib.metadata.version("airspeed-ext")
     if found != AIRSPEED_VERSION:
         raise RuntimeError(WRONG_VERSION.format(found=found, wanted=AIRSPEED_VERSION))
+    originals = {name: getattr(airspeed, name) for name in [*ELEMENTS, "value_to_string"]}
     for name, element in ELEMENTS.items():
         setattr(airspeed, name, element)
     airspeed.value_to_string = java_str
-    _self_check()
+    try:
+        _self_check()
+    except RuntimeError:
+        for name, original in originals.items():  # leave airspeed as it was found
+            setattr(airspeed, name, original)
+        raise
     _installed = True
 
 
