@@ -59,6 +59,9 @@ BEHAVIOURS = [
     # API Gateway quirks
     ("[$undefined] [$undefined.deeper.call()]", "[] []"),
     ("#if($undefined)true#{else}false#end", "true"),
+    # Velocity 1.7 has no emptiness check: only boolean false fails a condition
+    ("#if('')e#end|#if(0)z#end|#if([])l#end|#if(false)f#end|#if($input.params('nope'))p#end|#if(!'')n#end",
+     "e|z|l||p|"),
     # macros are not expanded: a definition prints nothing, calls and #evaluate/#return print as
     # written; #define blocks work (recorded on AWS, see tests/vtl_corpus/airspeed_ext.json)
     ("ok\n#macro(hello $name)hi $name#end#hello('x')", "ok\n#hello('x')"),

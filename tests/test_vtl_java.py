@@ -58,6 +58,24 @@ CORE = {
     "map_list_methods": "#set($m = {'a': 1})#set($old = $m.put('a', 2))#set($none = $m.put('b', 3))$old|$m|"
                         "#set($l = ['x', 'y'])#set($prev = $l.set(1, 'z'))$prev|$l|#set($ign = $m.putAll({'c': 4}))"
                         "$m.size()|$m.remove('a')|$m",
+    # conditions, comparisons and Java methods
+    "java_if_truth": "#set($e = '')#set($l = [])#set($m = {})#set($z = 0)#set($f = false)#if($e)e#end"
+                     "|#if($l)l#end|#if($m)m#end|#if($z)z#end|#if($f)f#end|#if(!$e)ne#end",
+    "java_entry_set": "#set($m = {'a': 1, 'b': 'x'})#foreach($e in $m.entrySet())$e.key=$e.value;#end"
+                      "|$m.entrySet()|$m.values()",
+    "java_string_methods": "#set($s = 'Hello, World')$s.substring(7)|$s.indexOf('o')|$s.lastIndexOf('o')"
+                           "|$s.toUpperCase()|$s.replace('l', 'L')|$s.charAt(1)|$s.equals('x')"
+                           "|$s.equalsIgnoreCase('hello, world')|$s.endsWith('ld')|$s.concat('!')",
+    "java_list_methods": "#set($l = [3, 1, 2])$l.indexOf(2)|$l.isEmpty()|#set($ok = $l.remove(0))$l"
+                         "|#set($ok = $l.addAll([7, 8]))$l",
+    "java_compare_mixed": "#if('a' < 'b')lt#end|#if(1 == 1.0)eq#end|#if('1' == 1)s#{else}n#end"
+                          "|#if($nothing == $nothing2)nn#end",
+    "java_int_overflow": "#set($a = 2147483647)#set($b = $a + 1)$b|#set($c = 2147483647 * 2)$c"
+                         "|#set($d = 10000000000)$d|#set($e = $d * $d)$e",
+    "java_number_formats": "#set($a = 1.0)#set($b = 0.5 * 4)#set($c = 10 / 4.0)$a|$b|$c"
+                           "|#set($x = 100000000.0)$x|#set($y = 0.0001)$y",
+    "java_range": "#set($n = 3)#foreach($i in [1..$n])$i#end|#foreach($i in [3..1])$i#end"
+                  "|#set($r = [0..2])$r",
 }
 
 REQUESTS = [

@@ -6,6 +6,7 @@ like API Gateway. What it lacks is Java's value semantics and a few points of AP
 
 - string, list and map literals become JString / JList / JMap (Java ``split``, ``hashCode``,
   ``size`` ...);
+- conditions are false only for boolean false;
 - arithmetic and comparison follow Velocity 1.7 on Java numbers (integer division and remainder
   truncate toward zero, ``+`` concatenates when a side is a string, type mismatches give null);
 - values print the Java way (``{k=v}``, ``1.0E20``, ``true``);
@@ -84,14 +85,28 @@ def _equals(left, right) -> bool:
 
 
 def _compare(function):
+    """Velocity 1.7 orders numbers only; any other operand makes the comparison false."""
+
     def apply(left, right) -> bool:
         if _numeric(left) and _numeric(right):
             return function(left, right)
-        if isinstance(left, str) and isinstance(right, str):
-            return function(str(left), str(right))
         return False
 
     return apply
+
+
+def truthy(value: Any) -> bool:
+    """A condition is false only for boolean false: Velocity 1.7 has no emptiness check ("", 0
+    and [] are true), and API Gateway takes a missing value as true (``#if($undefined)``)."""
+    return value is not False
+
+
+def _and(left: Any, right: Any) -> bool:
+    return truthy(left) and truthy(right)
+
+
+def _or(left: Any, right: Any) -> bool:
+    return truthy(left) or truthy(right)
 
 
 class JavaBinaryOperator(airspeed.BinaryOperator):
@@ -102,6 +117,7 @@ class JavaBinaryOperator(airspeed.BinaryOperator):
         "*": _arithmetic(operator.mul),
         "/": _arithmetic(_divide),
         "%": _arithmetic(_remainder),
+        "&&": _and, "and": _and, "||": _or, "or": _or,
         "==": _equals, "eq": _equals,
         "!=": lambda a, b: not _equals(a, b), "ne": lambda a, b: not _equals(a, b),
         "<": _compare(operator.lt), "lt": _compare(operator.lt),
@@ -109,6 +125,16 @@ class JavaBinaryOperator(airspeed.BinaryOperator):
         ">": _compare(operator.gt), "gt": _compare(operator.gt),
         ">=": _compare(operator.ge), "ge": _compare(operator.ge),
     }
+
+
+class VelocityCondition(airspeed.Condition):
+    def calculate(self, namespace, loader):
+        return truthy(self.expression.calculate(namespace, loader))
+
+
+class VelocityNegation(airspeed.UnaryOperatorValue):
+    def calculate(self, namespace, loader):
+        return not truthy(self.value.calculate(namespace, loader))
 
 
 class JavaStringLiteral(airspeed.StringLiteral):
@@ -198,6 +224,8 @@ ELEMENTS = {
     "ArrayLiteral": JavaArrayLiteral,
     "DictionaryLiteral": JavaDictionaryLiteral,
     "ForeachDirective": CappedForeachDirective,
+    "Condition": VelocityCondition,
+    "UnaryOperatorValue": VelocityNegation,
     **syntax.ELEMENTS,
 }
 

@@ -95,6 +95,15 @@ class JString(str):
     def indexOf(self, text: str) -> int:  # noqa: N802
         return self.find(text)
 
+    def lastIndexOf(self, text: str) -> int:  # noqa: N802
+        return self.rfind(text)
+
+    def equalsIgnoreCase(self, other: Any) -> bool:  # noqa: N802
+        return isinstance(other, str) and self.lower() == other.lower()
+
+    def concat(self, other: str) -> JString:
+        return JString(str(self) + str(other))
+
     def toLowerCase(self) -> JString:  # noqa: N802
         return JString(self.lower())
 
@@ -154,6 +163,17 @@ class JList(list):
     def indexOf(self, value: Any) -> int:  # noqa: N802
         return self.index(value) if value in self else -1
 
+    def remove(self, item: Any) -> Any:  # type: ignore[override]
+        """List.remove: by position for an int (returns the element), else by value."""
+        if isinstance(item, int) and not isinstance(item, bool):
+            previous = self.get(item)
+            del self[item]
+            return previous
+        if item in self:
+            list.remove(self, item)
+            return True
+        return False
+
     def addAll(self, values: Any) -> bool:  # noqa: N802
         self.extend(values)
         return bool(values)
@@ -181,6 +201,9 @@ class JMap(dict):
     def values(self) -> JList:  # type: ignore[override]
         return JList(dict.values(self))
 
+    def entrySet(self) -> JList:  # noqa: N802
+        return JList(MapEntry(key, value) for key, value in self.items())
+
     def put(self, key: Any, value: Any) -> Any:
         """Map.put: returns the value it replaced (null when the key was new)."""
         previous = dict.get(self, key)
@@ -199,6 +222,22 @@ class JMap(dict):
 
     def toString(self) -> str:  # noqa: N802
         return java_str(self)
+
+
+class MapEntry:
+    """A java.util.Map.Entry: ``$e.key`` / ``$e.value``, printed ``key=value``."""
+
+    def __init__(self, key: Any, value: Any):
+        self.key, self.value = key, value
+
+    def getKey(self) -> Any:  # noqa: N802
+        return self.key
+
+    def getValue(self) -> Any:  # noqa: N802
+        return self.value
+
+    def __str__(self) -> str:
+        return f"{java_str(self.key)}={java_str(self.value)}"
 
 
 def wrap(value: Any) -> Any:
