@@ -89,12 +89,24 @@ def mismatches(case: dict) -> list[str]:
         else:
             if got_json != expect["json"]:
                 problems.append(f"JSON {got_json!r} != recorded {expect['json']!r}")
+    if "json_field" in expect:
+        carried = expect["json_field"]
+        problems += _json_field_mismatches(rendered.body, carried["field"], carried["json"])
     if "status" in expect and rendered.status != expect["status"]:
         problems.append(f"status {rendered.status} != recorded {expect['status']}")
     for kind in ("request_headers", "request_querystring", "response_headers"):
         if kind in expect and getattr(rendered, kind) != expect[kind]:
             problems.append(f"{kind} {getattr(rendered, kind)} != recorded {expect[kind]}")
     return problems
+
+
+def _json_field_mismatches(body: str, field: str, document: object) -> list[str]:
+    """The recording holds a JSON document carried as a string field of the rendered JSON."""
+    try:
+        got = json.loads(json.loads(body)[field])
+    except (ValueError, KeyError, TypeError) as error:
+        return [f"no JSON document in field {field!r} of {body!r}: {error}"]
+    return [] if got == document else [f"{field} {got!r} != recorded {document!r}"]
 
 
 def test_corpus_is_broad_and_cited():

@@ -224,6 +224,12 @@ class JMap(dict):
         return java_str(self)
 
 
+class ContextObject(JMap):
+    """One of ``$context``'s nested objects (identity, requestOverride and its maps ...). API
+    Gateway lists and reads their keys but prints the objects themselves as empty text
+    (LocalStack's recorded test_sqs_amz_json_protocol)."""
+
+
 class MapEntry:
     """A java.util.Map.Entry: ``$e.key`` / ``$e.value``, printed ``key=value``."""
 
@@ -286,6 +292,8 @@ def java_str(value: Any) -> str:
         return str(value)
     if isinstance(value, float):
         return java_double(value)
+    if isinstance(value, ContextObject):
+        return ""
     if isinstance(value, JsonArray):
         return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
     if isinstance(value, dict):

@@ -12,7 +12,7 @@ from typing import Any
 
 from jsonpath_ng.ext import parse as parse_jsonpath
 
-from emulator.vtl.java import JList, JMap, JString, VtlError, java_str, wrap
+from emulator.vtl.java import ContextObject, JList, JMap, JString, VtlError, java_str, wrap
 
 EMPTY_BODY = "{}"
 INDEFINITE_PATH = re.compile(r"\*|\.\.|\?\(|\[[^\]]*[,:][^\]]*\]")
@@ -136,7 +136,7 @@ class Util:
             raise VtlError(f"base64Decode: {error}") from None
 
 
-class OverrideMap(JMap):
+class OverrideMap(ContextObject):
     """One of ``$context.requestOverride.*``: each name may be set once, as in API Gateway."""
 
     def __init__(self, kind: str):
@@ -150,11 +150,19 @@ class OverrideMap(JMap):
 
 
 def request_overrides() -> JMap:
-    return JMap(header=OverrideMap("header"), querystring=OverrideMap("querystring"), path=OverrideMap("path"))
+    """Keys in API Gateway's order; ``status`` appears in the response map only once set."""
+    return ContextObject(path=OverrideMap("path"), header=OverrideMap("header"),
+                         querystring=OverrideMap("querystring"))
 
 
 def response_overrides() -> JMap:
-    return JMap(header=OverrideMap("header"), status=None)
+    return ContextObject(header=OverrideMap("header"))
+
+
+def _context_value(value: Any) -> Any:
+    if isinstance(value, dict):
+        return ContextObject((JString(k), wrap(v)) for k, v in value.items())
+    return wrap(value)
 
 
 def carry_overrides(previous: tuple[JMap, JMap], request_override: JMap, response_override: JMap) -> None:
@@ -168,7 +176,7 @@ def carry_overrides(previous: tuple[JMap, JMap], request_override: JMap, respons
 
 
 def context_map(fields: dict[str, Any], request_override: JMap, response_override: JMap) -> JMap:
-    context = wrap(fields)
+    context = JMap((JString(key), _context_value(value)) for key, value in fields.items())
     context["requestOverride"] = request_override
     context["responseOverride"] = response_override
     return context
