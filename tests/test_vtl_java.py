@@ -53,6 +53,7 @@ CORE = {
     "set_in_blocks": "#foreach($i in [1,2])\n  #set($j = $i)\n  [$j]\n#end\n#if(true)  #set($k = 1)$k#end",
     "else_lines": "#if(false)\na\n#else\n  b\n#end\n#if(false)a#{else}  \nc#end|#if(false)\n#elseif(false)\n"
                   "#else   \nd\n#end",
+    "trailing_backslash": "#set($a = 1)\\$a|x\\",
     "define_lines": "#define($d)\n  inner $v\n#end\n#set($v = 1)\n$d|",
     "nested_indent": "{\n  #foreach($i in [1,2])\n    #if($i == 2)\n    two\n    #end\n  #end\n}",
     "map_list_methods": "#set($m = {'a': 1})#set($old = $m.put('a', 2))#set($none = $m.put('b', 3))$old|$m|"

@@ -46,19 +46,27 @@ class ApiGatewayComment(airspeed.Comment):
 
 
 class ApiGatewayText(airspeed.Text):
-    BACKSLASHES_BEFORE_REFERENCE = re.compile(r"(\\+)(?=\$!?\{?[a-zA-Z_])(.*)$", re.S)
+    BACKSLASHES_BEFORE_REFERENCE = re.compile(r"(\\+)(?=\$!?\{?[a-zA-Z_])")
+    BACKSLASHES_AT_END = re.compile(r"\\+\Z")
 
     def parse(self):
-        match = self.BACKSLASHES_BEFORE_REFERENCE.match(self.full_text(), self.end)
-        if not match:
+        before_reference = self.BACKSLASHES_BEFORE_REFERENCE.match(self.full_text(), self.end)
+        at_end = self.BACKSLASHES_AT_END.match(self.full_text(), self.end)
+        if before_reference:
+            count = len(before_reference.group(1))
+            self.end = before_reference.end()
+            self.text = "\\" * (count // 2) + (self._escaped_reference() if count % 2 else "")
+        elif at_end:  # printed as written (airspeed's text pattern wants a character after "\\")
+            self.text, self.end = at_end.group(0), at_end.end()
+        else:
             super().parse()
-            return
-        count = len(match.group(1))
-        self.end = match.start(2)
-        self.text = "\\" * (count // 2)
-        if count % 2:
-            reference = self.next_element(airspeed.FormalReference)
-            self.text += reference.my_text()
+
+    def _escaped_reference(self) -> str:
+        try:
+            return self.next_element(airspeed.FormalReference).my_text()
+        except (airspeed.NoMatch, airspeed.TemplateSyntaxError):
+            self.end += 1  # not a whole reference: the "$" is plain text
+            return "$"
 
 
 class ApiGatewayElseBlock(airspeed.ElseBlock):
