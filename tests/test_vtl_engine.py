@@ -47,6 +47,7 @@ BEHAVIOURS = [
     # $util: the six documented functions
     ("$util.escapeJavaScript($input.path('$.quote'))", "it\\'s \\\"q\\\" \\/ \\u00E9"),
     ("$util.urlEncode('a b&c/é*~')", "a+b%26c%2F%C3%A9*%7E"),
+    ("[$util.urlEncode($nothing)][$util.escapeJavaScript($nothing)]", "[][]"),
     ("$util.urlDecode('a+b%26c')", "a b&c"),
     ("$util.base64Encode('ratings')", "cmF0aW5ncw=="),
     ("$util.base64Decode('cmF0aW5ncw==')", "ratings"),

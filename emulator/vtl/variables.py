@@ -93,7 +93,9 @@ class Util:
 
     @staticmethod
     def escapeJavaScript(text: Any) -> JString:  # noqa: N802 (API Gateway's name)
-        """commons-lang 2 StringEscapeUtils.escapeJavaScript."""
+        """commons-lang 2 StringEscapeUtils.escapeJavaScript (null for null, which prints as "")."""
+        if text is None:
+            return JString("")
         out = []
         for unit in java_str(text):
             code = ord(unit)
