@@ -168,7 +168,8 @@ def _context_value(value: Any) -> Any:
 
 
 def carry_overrides(previous: tuple[JMap, JMap], request_override: JMap, response_override: JMap) -> None:
-    """Seed fresh override maps with what an earlier template set (each stays settable once)."""
+    """Seed fresh override maps with what an earlier template set; those names count as set
+    (an override is final)."""
     for earlier, fresh in zip(previous, (request_override, response_override)):
         for key, value in earlier.items():
             if isinstance(value, OverrideMap):
@@ -184,4 +185,5 @@ def context_map(fields: dict[str, Any], request_override: JMap, response_overrid
     return context
 
 
-__all__ = ["Input", "JList", "RequestData", "Util", "carry_overrides", "context_map", "request_overrides", "response_overrides"]
+__all__ = ["Input", "JList", "RequestData", "Util", "carry_overrides", "context_map", "request_overrides",
+           "response_overrides"]
