@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -20,6 +20,7 @@ SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 class ModelEndpointArgs:
     config: StackConfig
     images: Mapping[str, str]  # resolved ECR image URI per model version
+    alarm_actions: Sequence[pulumi.Input[str]] = ()  # ARNs every alarm notifies (ALARM and OK)
 
 
 class ModelEndpoint(pulumi.ComponentResource):
@@ -55,7 +56,7 @@ class ModelEndpoint(pulumi.ComponentResource):
         }
         endpoint_config = self._endpoint_configuration(config, models)
         for version in config.model_names:
-            self._alarms(config, version)
+            self._alarms(config, version, args.alarm_actions)
         endpoint = aws.sagemaker.Endpoint(
             f"{name}-endpoint",
             name=config.endpoint.name,
@@ -102,12 +103,15 @@ class ModelEndpoint(pulumi.ComponentResource):
             names.endpoint_config(self._name), production_variants=variants,
             opts=pulumi.ResourceOptions(parent=self))
 
-    def _alarms(self, config: StackConfig, version: str) -> list[aws.cloudwatch.MetricAlarm]:
+    def _alarms(self, config: StackConfig, version: str,
+                actions: Sequence[pulumi.Input[str]]) -> list[aws.cloudwatch.MetricAlarm]:
+        """The OK transition notifies too, so whoever got the alarm also hears it cleared."""
         alarms = config.endpoint.alarms
         common = dict(
             namespace="AWS/SageMaker", period=60, evaluation_periods=alarms.evaluation_minutes,
             dimensions={"EndpointName": config.endpoint.name, "VariantName": version},
-            treat_missing_data="notBreaching")
+            treat_missing_data="notBreaching",
+            alarm_actions=list(actions) or None, ok_actions=list(actions) or None)
         errors = aws.cloudwatch.MetricAlarm(
             f"{self._name}-{version}-5xx",
             alarm_description=f"{version}: model 5xx errors per minute reached {alarms.errors_5xx}",

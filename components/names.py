@@ -39,6 +39,15 @@ def cloudwatch_role(endpoint: str) -> str:
     return f"{api(endpoint)}-cloudwatch-role"
 
 
+def dashboard(endpoint: str) -> str:
+    """An explicit name (CloudWatch requires one): any endpoint name is a valid dashboard name."""
+    return f"{endpoint}-rollout"
+
+
+def notifications(endpoint: str) -> str:
+    return f"{endpoint}-alarms"
+
+
 @functools.cache
 def _max_length(service: str, shape: str) -> int:
     return int(botocore.session.get_session().get_service_model(service).shape_for(shape).metadata["max"])

@@ -53,6 +53,7 @@ class RatingsApi(pulumi.ComponentResource):
     invoke_url: pulumi.Output[str]
     api_key_id: pulumi.Output[str] | None
     rest_api_id: pulumi.Output[str]
+    rest_api_name: pulumi.Output[str]  # the ApiName dimension of the API's CloudWatch metrics
     document: pulumi.Output[str]
 
     def __init__(self, name: str, args: RatingsApiArgs, opts: pulumi.ResourceOptions | None = None):
@@ -86,6 +87,7 @@ class RatingsApi(pulumi.ComponentResource):
         self.api_key_id = key.id if key else None
         self.invoke_url = stage.invoke_url
         self.rest_api_id = rest_api.id
+        self.rest_api_name = rest_api.name
         self.document = document
         self.register_outputs({"invoke_url": stage.invoke_url, "rest_api_id": rest_api.id})
 

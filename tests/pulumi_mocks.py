@@ -47,11 +47,16 @@ def realistic_outputs(args: pulumi.runtime.MockResourceArgs, suffix: str = "a1b2
         "aws:cloudwatch/metricAlarm:MetricAlarm": {
             "name": name, "arn": f"{arn_prefix.format('cloudwatch')}:alarm:{name}"},
         "aws:cloudwatch/logGroup:LogGroup": {"name": name, "arn": f"{arn_prefix.format('logs')}:log-group:{name}"},
-        "aws:apigateway/restApi:RestApi": {"rootResourceId": "root0123",
+        "aws:apigateway/restApi:RestApi": {"name": name, "rootResourceId": "root0123",
                                            "executionArn": f"{arn_prefix.format('execute-api')}:abc123"},
         "aws:apigateway/stage:Stage": {
             "invokeUrl": f"https://abc123.execute-api.{REGION}.amazonaws.com/{args.inputs.get('stageName')}"},
         "aws:apigateway/apiKey:ApiKey": {"value": "k" * 40},
+        "aws:sns/topic:Topic": {"name": name, "arn": f"{arn_prefix.format('sns')}:{name}"},
+        "aws:sns/topicSubscription:TopicSubscription": {
+            "arn": f"{arn_prefix.format('sns')}:{args.inputs.get('topic', '').rsplit(':', 1)[-1]}:{suffix}"},
+        "aws:cloudwatch/dashboard:Dashboard": {
+            "dashboardArn": f"arn:aws:cloudwatch::{ACCOUNT_ID}:dashboard/{args.inputs.get('dashboardName')}"},
     }
     return {**args.inputs, **by_type.get(args.typ, {})}
 
