@@ -65,8 +65,8 @@ def parse_notifications(section: Section | None) -> Notifications | None:
     webhook = section.text("webhook", None)
     if webhook is not None and not WEBHOOK.fullmatch(webhook):
         section.problem(MSG_WEBHOOK.format(value=webhook))
-    if not emails and webhook is None and not section.broken:
-        section.problem(MSG_NOTHING_TO_NOTIFY)
+    if not section.raw.get("emails") and section.raw.get("webhook") is None and not section.broken:
+        section.problem(MSG_NOTHING_TO_NOTIFY)  # only when nothing at all was named: one message per mistake
     return Notifications(tuple(emails), webhook)
 
 

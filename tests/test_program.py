@@ -8,7 +8,8 @@ import pulumi
 import pytest
 
 from components import config as stack_config
-from components import config_rules, names, openapi, policies
+from components import config_rules, dashboard_body, names, openapi, policies
+from tests.metric_dimensions import metric_lines, problems
 from tests.pulumi_mocks import RecordingMocks, Registered, run_program
 from tests.stacks import DELETE, ROOT, example, with_change
 
@@ -22,6 +23,9 @@ ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 ROLE = "aws:iam/role:Role"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 SCALING_TARGET = "aws:appautoscaling/target:Target"
+DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
+TOPIC = "aws:sns/topic:Topic"
+SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
 
 
 @pytest.fixture(scope="module")
@@ -217,3 +221,65 @@ def test_at_most_one_example_stack_per_region_owns_the_account_logging_role():
             owners.setdefault(config.region, []).append(stack)
     assert all(len(stacks) == 1 for stacks in owners.values()), owners
     assert stack_config.Logging().manage_account_role is False, "a stack must opt in to own the account role"
+
+
+def _dashboard_metrics(mocks: RecordingMocks):
+    body = json.loads(mocks.one(DASHBOARD).inputs["dashboardBody"])
+    return [(widget, metric) for widget in body["widgets"] for metric in metric_lines(widget)]
+
+
+@pytest.mark.parametrize("stack", ["prod", "dev"])
+def test_the_dashboard_covers_every_configured_version_with_real_metrics(stack, request):
+    mocks = request.getfixturevalue(stack)
+    config = stack_config.parse(example(stack))
+    metrics = _dashboard_metrics(mocks)
+    wrong = [f"{w['properties']['title']}: {p}" for w, m in metrics for p in problems(m)]
+    assert not wrong, wrong
+    for version in config.model_names:
+        shown = {m.name for _, m in metrics if m.dimensions.get("VariantName") == version}
+        assert {"Invocations", "Invocation4XXErrors", "Invocation5XXErrors", "ModelLatency"} <= shown, \
+            f"dashboard of {stack} lacks SageMaker metrics of {version}: {shown}"
+    assert {m.dimensions["EndpointName"] for _, m in metrics if "EndpointName" in m.dimensions} \
+        == {mocks.one(ENDPOINT).outputs["name"]}, "the dashboard must read the endpoint the stack deploys"
+
+
+def test_the_prod_dashboard_shows_the_stage_and_its_canary_of_the_deployed_api(prod):
+    api_name = prod.one(REST_API).outputs["name"]
+    stages = {m.dimensions["Stage"] for _, m in _dashboard_metrics(prod) if m.namespace == "AWS/ApiGateway"}
+    assert stages == {"prod", dashboard_body.canary_stage("prod")}
+    assert {m.dimensions["ApiName"] for _, m in _dashboard_metrics(prod) if m.namespace == "AWS/ApiGateway"} \
+        == {api_name}, "API metrics are published under the RestApi's name"
+
+
+def test_a_new_version_appears_on_the_dashboard():
+    values = example("prod")
+    values["ratings:models"].append(dict(values["ratings:models"][-1], name="v3",
+                                         modelData="s3://my-ratings-models/factorization/v3/model.tar.gz"))
+    mocks = run_program(values)
+    assert "v3" in {m.dimensions.get("VariantName") for _, m in _dashboard_metrics(mocks)}
+
+
+def test_with_notifications_every_alarm_notifies_the_topic(prod):
+    topic_arn = prod.one(TOPIC).outputs["arn"]
+    alarms = [r for r in prod.resources if r.type.startswith("aws:cloudwatch/") and r.type.endswith("Alarm")]
+    assert {a.type for a in alarms} == {ALARM} and len(alarms) == 4, "prod has two alarms per variant"
+    for alarm in alarms:
+        assert alarm.inputs.get("alarmActions") == [topic_arn], f"alarm {alarm.name} must notify {topic_arn}"
+        assert alarm.inputs.get("okActions") == [topic_arn], f"alarm {alarm.name} must say when it clears"
+    subscriptions = prod.of_type(SUBSCRIPTION)
+    assert [(s.inputs["protocol"], s.inputs["endpoint"], s.inputs["topic"]) for s in subscriptions] == \
+        [("email", "ml-oncall@example.com", topic_arn)]
+
+
+def test_a_webhook_gets_an_https_subscription():
+    mocks = run_program(with_change(example("prod"), "ratings:notifications.webhook", "https://hooks.example.com/a"))
+    topic_arn = mocks.one(TOPIC).outputs["arn"]
+    assert sorted((s.inputs["protocol"], s.inputs["endpoint"]) for s in mocks.of_type(SUBSCRIPTION)) == \
+        [("email", "ml-oncall@example.com"), ("https", "https://hooks.example.com/a")]
+    assert all(s.inputs["topic"] == topic_arn for s in mocks.of_type(SUBSCRIPTION))
+
+
+def test_without_notifications_there_is_no_topic_and_alarms_have_no_actions(dev):
+    assert dev.of_type(TOPIC) == [] and dev.of_type(SUBSCRIPTION) == []
+    for alarm in dev.of_type(ALARM):
+        assert not alarm.inputs.get("alarmActions") and not alarm.inputs.get("okActions"), alarm.name
