@@ -50,6 +50,12 @@ REPLACE_TRIGGERS: dict[str, Triggers] = {
         ("keyId", "keyType", "usagePlanId"), "internal/service/apigateway/usage_plan_key.go"),
     "aws:cloudwatch/metricAlarm:MetricAlarm": Triggers(("name",), "internal/service/cloudwatch/metric_alarm.go"),
     "aws:cloudwatch/logGroup:LogGroup": Triggers(("name", "namePrefix"), "internal/service/logs/group.go"),
+    # dashboard_body is updated in place by PutDashboard (resourceDashboardPut is also the Update)
+    "aws:cloudwatch/dashboard:Dashboard": Triggers(("dashboardName",), "internal/service/cloudwatch/dashboard.go"),
+    "aws:sns/topic:Topic": Triggers(("name", "namePrefix", "fifoTopic"), "internal/service/sns/topic.go"),
+    # topic_arn is the Pulumi input "topic"
+    "aws:sns/topicSubscription:TopicSubscription": Triggers(
+        ("endpoint", "protocol", "topic"), "internal/service/sns/topic_subscription.go"),
     "aws:appautoscaling/target:Target": Triggers(
         ("resourceId", "scalableDimension", "serviceNamespace"), "internal/service/appautoscaling/target.go"),
     "aws:appautoscaling/policy:Policy": Triggers(

@@ -1,9 +1,10 @@
 """Every step of a rollout, as `pulumi up` would apply it on AWS (see tests/lifecycle.py).
 
-Rules a user relies on: no step replaces or deletes the endpoint, API, stage, roles, usage plan
-or key; a routing flip touches only the stage (and the autoscaling registrations of the
-versions that enter or leave service); adding or retiring a version swaps the endpoint
-configuration and updates the endpoint in place.
+Rules a user relies on: no step replaces or deletes the endpoint, API, stage, roles, usage plan,
+key or alarm topic; a routing flip touches only the stage (and the autoscaling registrations of
+the versions that enter or leave service, and the dashboard, which shows the routing); adding or
+retiring a version swaps the endpoint configuration, updates the endpoint in place and rewrites
+the dashboard in place.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from functools import cache
 import pytest
 
 from tests.lifecycle import Change, Key, Registered, StepKind, changes, classify, deploy, rollout
+from tests.metric_dimensions import metric_lines
 from tests.pulumi_mocks import ACCOUNT_ID, REGION
 
 ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
@@ -21,10 +23,14 @@ ENDPOINT_CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
 MODEL = "aws:sagemaker/model:Model"
 STAGE = "aws:apigateway/stage:Stage"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
+TOPIC = "aws:sns/topic:Topic"
+SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 SCALING = {"aws:appautoscaling/target:Target", "aws:appautoscaling/policy:Policy"}
 PROTECTED = {ENDPOINT, "aws:apigateway/restApi:RestApi", STAGE, "aws:iam/role:Role",
-             "aws:apigateway/usagePlan:UsagePlan", "aws:apigateway/apiKey:ApiKey"}
+             "aws:apigateway/usagePlan:UsagePlan", "aws:apigateway/apiKey:ApiKey", DASHBOARD, TOPIC,
+             SUBSCRIPTION}  # a new subscription waits for its recipient to confirm it again
 # SageMaker API reference, AutoRollbackConfig: "Array Members: Minimum number of 1 item. Maximum
 # number of 10 items."; the provider's schema agrees (endpoint.go, alarms MaxItems: 10).
 MAX_ROLLBACK_ALARMS = 10
@@ -77,7 +83,8 @@ def test_a_flip_changes_only_the_stage(mode):
         assert changed.get(next(k for k in step if k[0] == STAGE)) is Change.UPDATE, \
             f"{mode} step '{label}' must update the stage"
         others = {f"{name} ({change.value})" for (token, name), change in changed.items()
-                  if token != STAGE and not (token in SCALING and change in (Change.CREATE, Change.DELETE))}
+                  if token != STAGE and not (token in SCALING and change in (Change.CREATE, Change.DELETE))
+                  and not (token == DASHBOARD and change is Change.UPDATE)}
         assert not others, f"{mode} step '{label}' is a routing flip but also changes {sorted(others)}"
 
 
@@ -95,6 +102,27 @@ def test_a_version_change_swaps_the_configuration_and_updates_the_endpoint(mode)
         assert by_token.get(MODEL) in ({Change.CREATE}, {Change.DELETE}), f"{mode} '{label}': {by_token.get(MODEL)}"
         assert _variants(before) != _variants(after)
         assert STAGE not in by_token, f"{mode} '{label}' changes the stage although routing is unchanged"
+        assert by_token.get(DASHBOARD) == {Change.UPDATE}, f"{mode} '{label}': the dashboard must follow the versions"
+        assert _dashboard_variants(after) == _variants(after), f"{mode} '{label}': dashboard shows other versions"
+        assert not {TOPIC, SUBSCRIPTION} & by_token.keys(), f"{mode} '{label}' touches the alarm topic"
+
+
+def _dashboard_variants(resources: dict[Key, Registered]) -> set[str]:
+    body = json.loads(_one(resources, DASHBOARD).inputs["dashboardBody"])
+    return {m.dimensions["VariantName"] for widget in body["widgets"] for m in metric_lines(widget)
+            if "VariantName" in m.dimensions}
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_every_alarm_notifies_the_same_topic_through_the_rollout(mode):
+    topics = set()
+    for label, _, resources in _deployments(mode):
+        (topic,) = [r for (t, _), r in resources.items() if t == TOPIC]
+        topics.add(topic.outputs["arn"])
+        for (token, name), alarm in resources.items():
+            if token == ALARM:
+                assert alarm.inputs.get("alarmActions") == [topic.outputs["arn"]], f"{mode} '{label}': {name}"
+    assert len(topics) == 1, f"{mode}: the topic must keep its ARN (subscribers confirmed it), got {topics}"
 
 
 @pytest.mark.parametrize("mode", MODES)
