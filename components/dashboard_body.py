@@ -32,8 +32,11 @@ PERIOD_SECONDS = 60  # SageMaker and API Gateway both publish per minute
 SAGEMAKER = "AWS/SageMaker"
 SAGEMAKER_INSTANCES = "/aws/sagemaker/Endpoints"
 API_GATEWAY = "AWS/ApiGateway"
-# The canary's own metrics carry the stage name with this suffix, as its log groups do
-# (API Gateway developer guide, "Set up an API Gateway canary release deployment").
+# API Gateway reports a canary's requests in their own metrics ("the canary release has its own
+# logs and metrics", developer guide, "Set up an API Gateway canary release deployment") under the
+# documented ApiName, Stage dimension set. The guide names the canary's log groups
+# "<stage log group>/Canary" but not its Stage value; this suffix follows the log groups and is to
+# be confirmed on a live stage with `aws cloudwatch list-metrics --namespace AWS/ApiGateway`.
 CANARY_STAGE_SUFFIX = "/Canary"
 
 Metric = list[Any]  # a dashboard metric array: namespace, name, dimension pairs, then options
