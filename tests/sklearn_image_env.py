@@ -18,9 +18,9 @@ ROOT = Path(__file__).resolve().parent.parent
 PINS = ROOT / "tests" / "sklearn_image" / "requirements.txt"
 DRIVER = ROOT / "tests" / "sklearn_image" / "driver.py"
 CACHE = ROOT / ".cache"
-PYTHON = "python3.11"
 BUILD_TIMEOUT = 600  # seconds; a first build downloads ~100 MB of wheels
 READY_MARK = "ready"
+PREFIX = "sklearn-image-"
 
 
 def pins_digest() -> str:
@@ -40,7 +40,7 @@ def _run(command: list[str], **extra) -> None:
 def _build(env_dir: Path) -> None:
     uv = shutil.which("uv")
     if uv:
-        _run([uv, "venv", "-q", str(env_dir), "-p", PYTHON])
+        _run([uv, "venv", "-q", str(env_dir), "-p", sys.executable])
         _run([uv, "pip", "install", "-q", "-r", str(PINS)], env={**os.environ, "VIRTUAL_ENV": str(env_dir)})
     else:
         _run([sys.executable, "-m", "venv", str(env_dir)])
@@ -52,7 +52,7 @@ def environment() -> Path:
 
     Built in a scratch folder and renamed into place, so an interrupted build is never reused.
     """
-    env_dir = CACHE / f"sklearn-image-{pins_digest()}"
+    env_dir = CACHE / f"{PREFIX}{pins_digest()}"
     if not (env_dir / READY_MARK).exists():
         scratch = CACHE / f".{env_dir.name}.{os.getpid()}"
         shutil.rmtree(scratch, ignore_errors=True)
@@ -64,4 +64,7 @@ def environment() -> Path:
             scratch.rename(env_dir)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
+        for stale in CACHE.glob(f"{PREFIX}*"):  # environments of earlier pin files
+            if stale != env_dir:
+                shutil.rmtree(stale, ignore_errors=True)
     return _python_of(env_dir)

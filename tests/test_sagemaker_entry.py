@@ -72,3 +72,9 @@ def test_archive_keeps_its_contract_under_the_image_serving_library(answers, cas
     assert answer["status"] == status, f"{case}: {answer}"
     assert answer["content_type"].startswith("application/json"), f"{case}: {answer}"
     assert check(json.loads(answer["body"])), f"{case}: {answer['body']}"
+
+
+def test_the_environment_is_reused_while_its_pins_are_unchanged(image_python, monkeypatch):
+    monkeypatch.setattr(sklearn_image_env, "_build", lambda folder: pytest.fail(f"rebuilt {folder}"))
+    assert sklearn_image_env.environment() == image_python
+    assert image_python.parent.parent.name.endswith(sklearn_image_env.pins_digest())
