@@ -217,6 +217,21 @@ def runtime_answers():
 ROWS = {row[0]: row for row in TABLE}
 LOCAL_CASES = [(variant, row) for variant, (_, row) in LOCAL_ROWS.items()] + [
     ("gone", "model gives no response"), ("v9", "unknown target variant")]
+ERROR_CODES = {424: "ModelError", 400: "ValidationError"}
+
+
+def _as_botocore_parses_it(invocation: Invocation) -> tuple[str, dict]:
+    """The error code and modelled fields a boto3 client reads from this answer: botocore's
+    rest-json parser and its sagemaker-runtime model, the way its endpoint adds modelled fields."""
+    import botocore.parsers
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("sagemaker-runtime")
+    parser = botocore.parsers.create_parser(model.metadata["protocol"])
+    response = {"status_code": invocation.status, "body": invocation.body,
+                "headers": {name.lower(): value for name, value in invocation.headers.items()}}
+    code = parser.parse(response, model.operation_model("InvokeEndpoint").output_shape)["Error"]["Code"]
+    return code, parser.parse(response, model.shape_for_error_code(code))
 
 
 @pytest.mark.parametrize(("variant", "row"), LOCAL_CASES, ids=[case[0] for case in LOCAL_CASES])
@@ -225,10 +240,12 @@ def test_local_runtime_gives_sagemakers_answer_and_the_same_client_answer(runtim
     _, status, body, client_status, message = ROWS[row]
     got = json.loads(invocation.body)
     assert invocation.status == status, got
+    code, fields = _as_botocore_parses_it(invocation)
+    assert code == ERROR_CODES[status]
     if status == 424:
-        assert got["OriginalStatusCode"] == body["OriginalStatusCode"]
+        assert fields["OriginalStatusCode"] == body["OriginalStatusCode"]
         if variant in LOCAL_ROWS:  # SageMaker passes the container's body on as it is
-            assert got["OriginalMessage"] == LOCAL_ROWS[variant][0][1]
+            assert fields["OriginalMessage"] == LOCAL_ROWS[variant][0][1]
     client = _local_answer(stack_file, invocation.status, got)
     assert client[0] == client_status and client == _deployed_answer(invocation.status, got), row
     if client_status == 400:
