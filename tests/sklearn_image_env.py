@@ -2,7 +2,7 @@
 
 ``tests/sklearn_image/requirements.txt`` pins it exactly; the environment lives under
 ``.cache/`` in a folder named by the file's hash, so a changed pin builds a fresh one and an
-unchanged one is reused. ``uv`` builds it when present, else ``python -m venv`` and pip.
+unchanged one is reused. ``uv`` builds it when present (on PATH or bootstrapped by ``make``), else ``python -m venv`` and pip.
 """
 
 from __future__ import annotations
@@ -37,8 +37,14 @@ def _run(command: list[str], **extra) -> None:
         raise RuntimeError(f"{' '.join(command[:4])} ... failed:\n{done.stdout[-2000:]}{done.stderr[-4000:]}")
 
 
+def _uv() -> str | None:
+    """uv on PATH, else the copy `make` bootstrapped into .cache/ on a fresh machine."""
+    bootstrapped = sorted(CACHE.glob("uv-*/bin/uv"))
+    return shutil.which("uv") or (str(bootstrapped[-1]) if bootstrapped else None)
+
+
 def _build(env_dir: Path) -> None:
-    uv = shutil.which("uv")
+    uv = _uv()
     if uv:
         _run([uv, "venv", "-q", str(env_dir), "-p", sys.executable])
         _run([uv, "pip", "install", "-q", "-r", str(PINS)], env={**os.environ, "VIRTUAL_ENV": str(env_dir)})
