@@ -3,8 +3,10 @@
 ``POST /endpoints/{name}/invocations`` goes to the variant named by
 ``X-Amzn-SageMaker-Target-Variant`` (or is drawn by weight without one), answers with
 ``X-Amzn-Invoked-Production-Variant``, and turns model-server failures into SageMaker's error
-shapes: a container's 4xx/5xx becomes a 424 ModelError carrying OriginalStatusCode and
-OriginalMessage; an unreachable container becomes 503.
+shapes: a container's 4xx/5xx becomes a 424 ModelError carrying OriginalStatusCode and the
+container's body as OriginalMessage; a container that does not answer becomes a ModelError with
+OriginalStatusCode 0, as SageMaker reports it ("Received server error (0) ... timed out" or
+"could not get a response").
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from emulator.metrics import VariantMetrics
 
 TARGET_HEADER = "x-amzn-sagemaker-target-variant"
 INVOKED_HEADER = "X-Amzn-Invoked-Production-Variant"
+TIMED_OUT = "Your invocation timed out while waiting for a response from container {variant}."
+NO_RESPONSE = "Could not get a response from container {variant} ({error})."
 
 
 @dataclass(frozen=True)
@@ -87,20 +91,17 @@ class SageMakerRuntime:
                 answer_type = answer.headers.get("content-type", content_type)
         except (aiohttp.ClientError, TimeoutError) as error:
             self.metrics.record(variant.name, 500, (time.perf_counter() - started) * 1e6)
-            return _error(503, "ServiceUnavailable",
-                          f"Variant {variant.name} is not reachable ({type(error).__name__})")
+            said = TIMED_OUT if isinstance(error, TimeoutError) else NO_RESPONSE
+            return self._model_error(variant.name, 0, said.format(variant=variant.name,
+                                                                  error=type(error).__name__).encode())
         self.metrics.record(variant.name, status, (time.perf_counter() - started) * 1e6)
         if status >= 400:
             return self._model_error(variant.name, status, payload)
         return Invocation(200, payload, {"Content-Type": answer_type, INVOKED_HEADER: variant.name})
 
     def _model_error(self, variant: str, status: int, payload: bytes) -> Invocation:
-        text = payload.decode("utf-8", "replace")
-        try:
-            original = json.loads(text).get("message", text)
-        except (ValueError, AttributeError):
-            original = text
-        side = "client" if status < 500 else "server"
+        original = payload.decode("utf-8", "replace")  # SageMaker passes the body on as it is
+        side = "client" if 400 <= status < 500 else "server"
         message = (f"Received {side} error ({status}) from primary with message \"{original}\". "
                    f"See the log of variant {variant}.")
         kind = "CLIENT_ERROR_FROM_MODEL" if side == "client" else "SERVER_ERROR_FROM_MODEL"

@@ -109,7 +109,7 @@ def test_integration_carries_the_template_files_unchanged(stack, request):
     assert integration["requestTemplates"] == {"application/json": _vtl("request.vtl")}
     responses = integration["responses"]
     assert responses["default"]["responseTemplates"]["application/json"] == _vtl("response.vtl")
-    for pattern in (openapi.CLIENT_ERROR_PATTERN, openapi.SERVER_ERROR_PATTERN, openapi.THROTTLED_PATTERN):
+    for pattern in openapi.ERROR_RESPONSES:
         assert responses[pattern]["responseTemplates"]["application/json"] == _vtl("error.vtl")
     assert integration["requestParameters"]["integration.request.header.X-Amzn-SageMaker-Target-Variant"] \
         == "stageVariables.variant"
