@@ -84,7 +84,8 @@ def gateway_app(gateway: Gateway, limits: Limits | None = None):
         except BodyError as failure:
             await send_answer(send, gateway.refuse(method, raw_path, client, failure.error), close=True)
             return
-        headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
+        headers = {name.decode("latin-1"): value.decode("latin-1")  # a repeated header: its first value
+                   for name, value in reversed(scope["headers"])}
         try:
             answer = await gateway.handle(method, raw_path, scope["query_string"].decode("latin-1"), headers, client)
         except Exception:  # a fault of ours: a generic 500, the details in our log only
