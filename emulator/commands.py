@@ -35,7 +35,7 @@ def up_command(stack: str, project_dir: Path) -> None:
         local.run(stack_files.stack_path(stack, project_dir), project_dir.resolve(), echo=click.echo)
     except processes.StartError as error:
         raise click.ClickException(str(error)) from None
-    except OSError as error:
+    except (OSError, ValueError) as error:
         raise click.ClickException(f"cannot start the local API: {error}") from None
 
 

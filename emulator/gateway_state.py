@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from components import openapi, routing, stack_files
 from components.config import StackConfig
+from emulator import reload
+from emulator.constants import JSON
 from emulator.vtl import MappingTemplate
 
-JSON = "application/json"
 LOCAL_ROLE = "arn:aws:iam::000000000000:role/local-runtime"
 
 
@@ -101,14 +103,17 @@ def build(config: StackConfig) -> GatewayState:
 class StateHolder:
     """The current state, rebuilt when the stack file changes (checked at most every 250 ms).
 
-    A broken edit keeps the previous state and reports the problem once.
+    A broken edit, or one that routes to a version without a model server (``running``), keeps
+    the previous state and reports the problem once; settings that need a restart are reported
+    as such rather than as applied.
     """
 
     CHECK_EVERY = 0.25
 
-    def __init__(self, stack_file: Path, report=print):
+    def __init__(self, stack_file: Path, report=print, running: Collection[str] | None = None):
         self.stack_file = stack_file
         self._report = report
+        self._running = running
         self._stamp = self._file_stamp()
         self._checked = time.monotonic()
         self.state = build(stack_files.stack_config_of(stack_file))
@@ -133,10 +138,15 @@ class StateHolder:
             return
         self._stamp = stamp
         try:
-            self.state = build(stack_files.stack_config_of(self.stack_file))
+            config = stack_files.stack_config_of(self.stack_file)
+            problems = [] if self._running is None else reload.unservable(config, self._running)
+            if problems:
+                raise ValueError("; ".join(problems))
+            state = build(config)
         except Exception as error:  # any bad edit: keep serving the last good state
             self._report(f"{self.stack_file}: not applied, still serving the previous config: {error}")
             return
-        canary = self.state.canary
-        detail = f", canary {canary.stage_variable_overrides} at {canary.percent_traffic:g} %" if canary else ""
-        self._report(f"{self.stack_file}: applied (live {self.state.config.routing.live}{detail})")
+        notes = reload.restart_notes(self.state.config, config)
+        self.state = state
+        self._report(f"{self.stack_file}: applied ({reload.applied_summary(config)})"
+                     + "".join(f"; {note}" for note in notes))

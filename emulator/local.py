@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import signal
 import socket
 import subprocess
@@ -15,13 +16,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import uvicorn
+import uvloop
 
 from components import routing
 from components.config import StackConfig
-from emulator import processes
+from emulator import processes, supervisor
+from emulator.access_log import RotatingAccessLog
 from emulator.apps import gateway_app
 from emulator.gateway import Gateway
 from emulator.gateway_state import StateHolder
+from emulator.http_server import guarded_protocol
+from emulator.limits import Limits
 from emulator.runtime import SageMakerRuntime, Variant
 from emulator.runtime import create_app as runtime_app
 
@@ -72,39 +77,49 @@ def start_model_servers(config: StackConfig, project_dir: Path, log_dir: Path) -
 
 
 async def serve(stack_file: Path, servers: list[processes.ModelServer], echo=print, access_log=print,
-                ready: asyncio.Event | None = None) -> None:
-    """Run the runtime and gateway until SIGINT/SIGTERM (or until ``ready``'s owner cancels)."""
-    states = StateHolder(stack_file, report=echo)
+                ready: asyncio.Event | None = None, limits: Limits | None = None) -> None:
+    """Run the runtime and gateway until SIGINT/SIGTERM (or until ``ready``'s owner cancels),
+    restarting model servers that exit."""
+    limits = limits or Limits.from_environ()
+    states = StateHolder(stack_file, report=echo, running=[s.version for s in servers])
     config = states.state.config
     weights = routing.variant_weights(config)
     runtime = SageMakerRuntime(config.endpoint.name,
                                [Variant(s.version, s.url, weights.get(s.version, 0.0)) for s in servers],
-                               seed=config.local.canary_seed)
-    gateway = Gateway(states, runtime, access_log)
-    web = [_QuietServer(uvicorn.Config(gateway_app(gateway), host="127.0.0.1", port=config.local.gateway_port,
-                                       log_level="warning", access_log=False)),
-           _QuietServer(uvicorn.Config(runtime_app(runtime), host="127.0.0.1", port=config.local.runtime_port,
-                                       log_level="warning", access_log=False))]
+                               seed=config.local.canary_seed, limits=limits)
+    gateway = Gateway(states, runtime, access_log, limits)
+    web = [_server(gateway_app(gateway), config.local.gateway_port, guarded_protocol(limits, gateway.refuse)),
+           _server(runtime_app(runtime), config.local.runtime_port)]
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, lambda: [setattr(s, "should_exit", True) for s in web])
     tasks = [asyncio.create_task(s.serve()) for s in web]
-    watcher = asyncio.create_task(_watch(states))
+    helpers = [asyncio.create_task(_watch(states)), asyncio.create_task(supervisor.supervise(servers, echo))]
     try:
         while not all(s.started for s in web):
             if any(t.done() for t in tasks):
                 break
             await asyncio.sleep(0.05)
+        gc.freeze()  # start-up objects are permanent: full collections no longer walk them (p99)
         if ready is not None:
             ready.set()
         await asyncio.gather(*tasks)
     finally:
-        watcher.cancel()
+        for helper in helpers:
+            helper.cancel()
         for s in web:
             s.should_exit = True
-        await asyncio.gather(*tasks, watcher, return_exceptions=True)
+        await asyncio.gather(*tasks, *helpers, return_exceptions=True)
         await runtime.close()
+
+
+def _server(app, port: int, protocol=None) -> _QuietServer:
+    """uvicorn on loopback; it binds with SO_REUSEADDR, so a restart need not wait out TIME_WAIT.
+    No proxy in front, and no Server header (API Gateway sends none)."""
+    return _QuietServer(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False,
+                                       lifespan="off", http=protocol or "httptools", proxy_headers=False,
+                                       server_header=False))
 
 
 async def _watch(states: StateHolder) -> None:
@@ -115,10 +130,13 @@ async def _watch(states: StateHolder) -> None:
 
 
 def check_ports_free(config: StackConfig) -> None:
+    """Refuse ports another process listens on; sockets of a previous run still in TIME_WAIT do
+    not count (the probe binds with SO_REUSEADDR, as the servers themselves do)."""
     ports = [config.local.gateway_port, config.local.runtime_port,
              *(config.local.model_port_base + n for n in range(len(config.models)))]
     for port in ports:
         with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 probe.bind(("127.0.0.1", port))
             except OSError:
@@ -131,6 +149,7 @@ def run(stack_file: Path, project_dir: Path, echo=print) -> int:
     from components import stack_files
 
     config = stack_files.stack_config_of(stack_file)
+    limits = Limits.from_environ()
     check_ports_free(config)
     ensure_trained(config, project_dir, echo)
     log_dir = project_dir / ".cache" / "local-logs"
@@ -141,11 +160,11 @@ def run(stack_file: Path, project_dir: Path, echo=print) -> int:
          f"(metrics: {urls.runtime}/metrics)")
     echo(f"API: {urls.gateway}/{config.api.stage_name}/predicted-ratings/{{user_id}}?items=...\n")
     echo(f'try:  curl "{urls.ratings(config)}"')
-    echo(f"access log (one JSON line per request): {log_dir / 'access.log'}")
+    echo(f"access log (one JSON line per request, rotated at 20 MB): {log_dir / 'access.log'}")
     echo(f"edit {stack_file.name} to change routing (applied without a restart); Ctrl-C stops everything\n")
     try:
-        with (log_dir / "access.log").open("a", buffering=1) as access:
-            asyncio.run(serve(stack_file, servers, echo=echo, access_log=lambda line: access.write(line + "\n")))
+        with RotatingAccessLog(log_dir / "access.log") as access:
+            uvloop.run(serve(stack_file, servers, echo=echo, access_log=access.write, limits=limits))
     finally:
         for server in servers:
             server.stop()

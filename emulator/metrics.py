@@ -3,19 +3,66 @@
 Invocations, Invocation4XXErrors, Invocation5XXErrors (counts) and ModelLatency (microseconds,
 as CloudWatch reports it), per variant and per one-minute period, so canary analysis reads the
 local runtime exactly as it reads CloudWatch.
+
+Memory is constant per variant-minute: latencies go into a fixed histogram of log-scale buckets
+(1 µs to ~100 s, 16 per doubling, so a percentile is within ~2.2 % of the true sample's value),
+and only the last ``KEEP_PERIODS`` minutes are kept.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import time
-from collections import defaultdict
 from dataclasses import dataclass, field
-
-import numpy as np
 
 PERIOD_SECONDS = 60
 KEEP_PERIODS = 180
+BUCKETS_PER_DOUBLING = 16
+BUCKETS = 27 * BUCKETS_PER_DOUBLING  # 2**27 µs ≈ 134 s; slower samples share the last bucket
+_SCALE = BUCKETS_PER_DOUBLING / math.log(2)
+
+
+def bucket_of(latency_us: float) -> int:
+    if latency_us <= 1:
+        return 0
+    return min(BUCKETS - 1, int(math.log(latency_us) * _SCALE))
+
+
+def bucket_value(index: int) -> float:
+    """The geometric middle of a bucket: at most half a bucket (~2.2 %) from any sample in it."""
+    return math.exp((index + 0.5) / _SCALE)
+
+
+@dataclass
+class LatencyHistogram:
+    counts: list[int] = field(default_factory=lambda: [0] * BUCKETS)
+    count: int = 0
+    total: float = 0.0
+    maximum: float = 0.0
+
+    def add(self, latency_us: float) -> None:
+        self.counts[bucket_of(latency_us)] += 1
+        self.count += 1
+        self.total += latency_us
+        self.maximum = max(self.maximum, latency_us)
+
+    def percentile(self, percent: float) -> float:
+        """Like numpy's default (linear between the two nearest ranks), each rank read as its
+        bucket's middle, capped by the largest sample."""
+        position = percent / 100 * (self.count - 1)
+        lower = int(position)
+        low, high = self._ranked(lower), self._ranked(min(lower + 1, self.count - 1))
+        return min(low + (high - low) * (position - lower), self.maximum)
+
+    def _ranked(self, rank: int) -> float:
+        """The value of the sample at 0-based ``rank`` in sorted order, to within its bucket."""
+        seen = 0
+        for index, count in enumerate(self.counts):
+            seen += count
+            if seen > rank:
+                return bucket_value(index)
+        return self.maximum
 
 
 @dataclass
@@ -23,18 +70,17 @@ class _Period:
     invocations: int = 0
     errors_4xx: int = 0
     errors_5xx: int = 0
-    latencies_us: list[float] = field(default_factory=list)
+    latency: LatencyHistogram = field(default_factory=LatencyHistogram)
 
     def summary(self) -> dict:
-        latency = np.array(self.latencies_us) if self.latencies_us else None
+        latency = self.latency
         return {
             "Invocations": self.invocations,
             "Invocation4XXErrors": self.errors_4xx,
             "Invocation5XXErrors": self.errors_5xx,
-            "ModelLatency": None if latency is None else {
-                "SampleCount": int(latency.size), "Average": float(latency.mean()),
-                "p50": float(np.percentile(latency, 50)), "p99": float(np.percentile(latency, 99)),
-                "Maximum": float(latency.max())},
+            "ModelLatency": None if latency.count == 0 else {
+                "SampleCount": latency.count, "Average": latency.total / latency.count,
+                "p50": latency.percentile(50), "p99": latency.percentile(99), "Maximum": latency.maximum},
         }
 
 
@@ -45,19 +91,29 @@ class VariantMetrics:
         self.endpoint_name = endpoint_name
         self._clock = clock
         self._lock = threading.Lock()
-        self._periods: dict[str, dict[int, _Period]] = defaultdict(dict)
+        self._periods: dict[str, dict[int, _Period]] = {}
 
     def record(self, variant: str, status: int, latency_us: float) -> None:
         start = int(self._clock() // PERIOD_SECONDS * PERIOD_SECONDS)
         with self._lock:
-            periods = self._periods[variant]
-            period = periods.setdefault(start, _Period())
+            periods = self._periods.setdefault(variant, {})
+            period = periods.get(start)
+            if period is None:
+                period = periods[start] = _Period()
+                self._forget_before(start - KEEP_PERIODS * PERIOD_SECONDS)
             period.invocations += 1
             period.errors_4xx += 400 <= status < 500
             period.errors_5xx += status >= 500
-            period.latencies_us.append(latency_us)
-            for old in [p for p in periods if p < start - KEEP_PERIODS * PERIOD_SECONDS]:
-                del periods[old]
+            period.latency.add(latency_us)
+
+    def _forget_before(self, oldest: int) -> None:
+        for periods in self._periods.values():
+            for start in [start for start in periods if start < oldest]:
+                del periods[start]
+
+    def period_count(self) -> int:
+        with self._lock:
+            return sum(len(periods) for periods in self._periods.values())
 
     def snapshot(self, since: float = 0.0) -> dict:
         with self._lock:

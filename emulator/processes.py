@@ -21,6 +21,9 @@ class ModelServer:
     version: str
     port: int
     process: subprocess.Popen
+    model_dir: Path | None = None
+    log_file: Path | None = None
+    env: dict[str, str] | None = None
 
     @property
     def url(self) -> str:
@@ -37,13 +40,13 @@ class ModelServer:
 
 
 def start(version: str, model_dir: Path, port: int, log_file: Path, timeout: float = 60.0,
-          env: dict[str, str] | None = None) -> ModelServer:
-    """Start and wait for /ping; the server's output goes to ``log_file``."""
+          env: dict[str, str] | None = None, append_log: bool = False) -> ModelServer:
+    """Start and wait for /ping; the server's output goes to ``log_file`` (kept on a restart)."""
     log_file.parent.mkdir(parents=True, exist_ok=True)
-    with log_file.open("wb") as log:
+    with log_file.open("ab" if append_log else "wb") as log:
         process = subprocess.Popen([RATINGS, "serve", "--model-dir", str(model_dir), "--port", str(port)],
                                    stdout=log, stderr=subprocess.STDOUT, env=env)
-    server = ModelServer(version, port, process)
+    server = ModelServer(version, port, process, model_dir, log_file, env)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -56,3 +59,9 @@ def start(version: str, model_dir: Path, port: int, log_file: Path, timeout: flo
             time.sleep(0.1)
     server.stop()
     raise StartError(f"model server {version} on port {port} was not ready within {timeout:.0f} s")
+
+
+def restart(server: ModelServer, timeout: float = 60.0) -> None:
+    """Start ``server`` again on its port and folder; its object now holds the new process."""
+    fresh = start(server.version, server.model_dir, server.port, server.log_file, timeout, server.env, append_log=True)
+    server.process = fresh.process

@@ -7,25 +7,41 @@ shapes: a container's 4xx/5xx becomes a 424 ModelError carrying OriginalStatusCo
 container's body as OriginalMessage; a container that does not answer becomes a ModelError with
 OriginalStatusCode 0, as SageMaker reports it ("Received server error (0) ... timed out" or
 "could not get a response").
+
+Each variant has a fixed number of connections and a bounded queue of invocations waiting for
+one (``emulator.admission``): a burst waits its turn instead of timing out on the pool, and one
+beyond the queue is throttled (429) without reaching the model, so it is not counted in that
+variant's metrics. A body over InvokeEndpoint's 6 MB is refused with 413 before any model sees
+it. Calls go through ``emulator.model_client`` (kept-alive connections; a call on one the model
+server had closed is retried once).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 import time
+import urllib.parse
 from dataclasses import dataclass
 
-import aiohttp
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from emulator.admission import Admission, QueueFull
+from emulator.constants import INVOKED_HEADER, JSON, TARGET_VARIANT_HEADER
+from emulator.limits import Limits
 from emulator.metrics import VariantMetrics
+from emulator.model_client import ModelClient, ModelUnreachable
 
-TARGET_HEADER = "x-amzn-sagemaker-target-variant"
-INVOKED_HEADER = "X-Amzn-Invoked-Production-Variant"
+TARGET_HEADER = TARGET_VARIANT_HEADER
+CONNECT_TIMEOUT_S = 10.0  # generous: on loopback a connect succeeds or is refused at once
+# Recorded from SageMaker: "An error occurred (413) when calling the InvokeEndpoint operation: HTTP
+# content length exceeded 5246976 bytes." (github.com/aws/sagemaker-python-sdk/issues/171)
+PAYLOAD_TOO_LARGE = "HTTP content length exceeded {limit} bytes."
+THROTTLED = "Variant {variant} has {waiting} invocations waiting; retry later."
 TIMED_OUT = "Your invocation timed out while waiting for a response from container {variant}."
 NO_RESPONSE = "Could not get a response from container {variant} ({error})."
 
@@ -50,23 +66,21 @@ def _error(status: int, kind: str, message: str, **extra) -> Invocation:
 
 
 class SageMakerRuntime:
-    def __init__(self, endpoint_name: str, variants: list[Variant], seed: int | None = None):
+    def __init__(self, endpoint_name: str, variants: list[Variant], seed: int | None = None,
+                 limits: Limits | None = None):
         self.endpoint_name = endpoint_name
         self.variants = {variant.name: variant for variant in variants}
+        self.limits = limits or Limits()
         self.metrics = VariantMetrics(endpoint_name)
         self._random = random.Random(seed)
-        self._session: aiohttp.ClientSession | None = None  # made inside the running event loop
-
-    def _client(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            self._session = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=60, connect=2),
-                connector=aiohttp.TCPConnector(limit=128, limit_per_host=64))
-        return self._session
+        self._admission = {name: Admission(self.limits.connections_per_variant, self.limits.queue_per_variant)
+                           for name in self.variants}
+        self._clients = {variant.name: _client_of(variant) for variant in variants}
+        self._paths = {variant.name: _invocations_path(variant) for variant in variants}
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
+        for client in self._clients.values():
+            client.close()
 
     def _choose(self, target: str | None) -> Variant | None:
         if target:
@@ -83,21 +97,34 @@ class SageMakerRuntime:
             return _error(400, "ValidationError",
                           f"The variant {target!r} of endpoint {endpoint} does not exist; "
                           f"known variants: {', '.join(self.variants)}")
+        if len(body) > self.limits.max_invocation_bytes:
+            return _error(413, "ValidationError", PAYLOAD_TOO_LARGE.format(limit=self.limits.max_invocation_bytes))
+        admission = self._admission[variant.name]
+        try:
+            async with admission:
+                return await self._call(variant, body, content_type, accept)
+        except QueueFull:
+            return _error(429, "ThrottlingException", THROTTLED.format(variant=variant.name, waiting=admission.waiting))
+
+    async def _call(self, variant: Variant, body: bytes, content_type: str, accept: str) -> Invocation:
+        """One call within the model timeout; the admission slot bounds the open connections."""
         started = time.perf_counter()
         try:
-            async with self._client().post(f"{variant.url}/invocations", data=body,
-                                           headers={"Content-Type": content_type, "Accept": accept}) as answer:
-                status, payload = answer.status, await answer.read()
-                answer_type = answer.headers.get("content-type", content_type)
-        except (aiohttp.ClientError, TimeoutError) as error:
+            async with asyncio.timeout(self.limits.model_timeout_s):
+                answer = await self._clients[variant.name].post(
+                    self._paths[variant.name], body, {"Content-Type": content_type, "Accept": accept})
+        except ModelUnreachable as error:
             self.metrics.record(variant.name, 500, (time.perf_counter() - started) * 1e6)
-            said = TIMED_OUT if isinstance(error, TimeoutError) else NO_RESPONSE
-            return self._model_error(variant.name, 0, said.format(variant=variant.name,
-                                                                  error=type(error).__name__).encode())
+            return self._model_error(variant.name, 0, NO_RESPONSE.format(variant=variant.name, error=error).encode())
+        except TimeoutError:
+            self.metrics.record(variant.name, 500, (time.perf_counter() - started) * 1e6)
+            return self._model_error(variant.name, 0, TIMED_OUT.format(variant=variant.name).encode())
+        status, payload = answer.status, answer.body
         self.metrics.record(variant.name, status, (time.perf_counter() - started) * 1e6)
         if status >= 400:
             return self._model_error(variant.name, status, payload)
-        return Invocation(200, payload, {"Content-Type": answer_type, INVOKED_HEADER: variant.name})
+        return Invocation(200, payload, {"Content-Type": answer.headers.get("content-type", content_type),
+                                         INVOKED_HEADER: variant.name})
 
     def _model_error(self, variant: str, status: int, payload: bytes) -> Invocation:
         original = payload.decode("utf-8", "replace")  # SageMaker passes the body on as it is
@@ -111,12 +138,25 @@ class SageMakerRuntime:
         return invocation
 
 
+def _client_of(variant: Variant) -> ModelClient:
+    address = urllib.parse.urlsplit(variant.url)
+    return ModelClient(address.hostname, address.port or 80, CONNECT_TIMEOUT_S)
+
+
+def _invocations_path(variant: Variant) -> str:
+    """The container's /invocations under the variant URL's own path (a server may sit below one)."""
+    return urllib.parse.urlsplit(variant.url).path.rstrip("/") + "/invocations"
+
+
 def create_app(runtime: SageMakerRuntime) -> Starlette:
     async def invocations(request: Request) -> Response:
-        result = await runtime.invoke(request.path_params["endpoint"], await request.body(),
-                                      request.headers.get("content-type", "application/json"),
-                                      request.headers.get("accept", "application/json"),
-                                      request.headers.get(TARGET_HEADER))
+        body = await _bounded_body(request, runtime.limits.max_invocation_bytes)
+        if body is None:
+            result = _error(413, "ValidationError", PAYLOAD_TOO_LARGE.format(limit=runtime.limits.max_invocation_bytes))
+        else:
+            result = await runtime.invoke(request.path_params["endpoint"], body,
+                                          request.headers.get("content-type", JSON),
+                                          request.headers.get("accept", JSON), request.headers.get(TARGET_HEADER))
         return Response(result.body, status_code=result.status, headers=result.headers)
 
     async def metrics(request: Request) -> Response:
@@ -125,3 +165,17 @@ def create_app(runtime: SageMakerRuntime) -> Starlette:
 
     return Starlette(routes=[Route("/endpoints/{endpoint}/invocations", invocations, methods=["POST"]),
                              Route("/metrics", metrics, methods=["GET"])])
+
+
+async def _bounded_body(request: Request, limit: int) -> bytes | None:
+    """The body, or None as soon as it is known to exceed ``limit`` (nothing more is buffered)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from serving.errors import HANDLERS, BodyTooLarge, ModelNotReady
+from serving.errors import HANDLERS, BodyTooLarge, CatchAll, ModelNotReady
 from training import inference
 
 
@@ -58,4 +59,4 @@ def create_app(holder: ModelHolder, max_body_bytes: int) -> Starlette:
         return Response(payload, media_type=media_type, headers={"X-Model-Version": holder.model.version})
 
     routes = [Route("/ping", ping, methods=["GET"]), Route("/invocations", invocations, methods=["POST"])]
-    return Starlette(routes=routes, exception_handlers=HANDLERS)
+    return Starlette(routes=routes, exception_handlers=HANDLERS, middleware=[Middleware(CatchAll)])

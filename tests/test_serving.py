@@ -85,3 +85,68 @@ def test_serve_refuses_a_missing_model_with_one_line(tmp_path):
     assert done.returncode == 1
     assert done.stderr.strip().startswith("Error: ") and "missing metadata.json" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_an_error_quoting_half_a_surrogate_pair_is_a_400_in_ascii_json(tiny_server):
+    """The request template cuts client text at 40 UTF-16 units (Java strings), which can split an
+    emoji's surrogate pair; the model's error must still encode (before: a crash, 500)."""
+    body = b'{"error": "user_id: \'' + b"a" * 39 + b'\\ud83d\' is not a numeric id"}'
+    status, headers, answer = tiny_server.request("POST", "/invocations", body, JSON)
+    assert status == 400 and headers["content-type"] == "application/json"
+    assert answer.isascii() and json.loads(answer)["message"] == "user_id: '" + "a" * 39 + "\ud83d' is not a numeric id"
+
+
+class _FailsOnce:
+    """A model whose first prediction raises an unexpected error (a bug, not a bad request)."""
+
+    version = "flaky"
+
+    def __init__(self):
+        self.calls = 0
+
+    def predict(self, users, items):
+        import numpy as np
+
+        self.calls += 1
+        if self.calls == 1:
+            raise RuntimeError("unexpected")
+        return np.full(len(users), 3.0)
+
+
+def test_an_unexpected_error_is_a_json_500_and_the_connection_stays_usable(tmp_path):
+    """Starlette's server-error middleware re-raises after answering and uvicorn then closes the
+    connection under a client that reuses it; the server answers such errors itself instead."""
+    import asyncio
+    import http.client
+    import threading
+
+    from emulator.local import _server
+    from serving.app import ModelHolder, create_app
+    from tests.conftest import free_port
+
+    holder = ModelHolder(str(tmp_path))
+    holder.model = _FailsOnce()
+    port = free_port()
+    server = _server(create_app(holder, 4096), port)
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
+    thread.start()
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        for _ in range(100):
+            try:
+                connection.request("GET", "/ping")
+                connection.getresponse().read()
+                break
+            except OSError:
+                connection.close()
+                threading.Event().wait(0.05)
+        answers = []
+        for _ in range(3):
+            connection.request("POST", "/invocations", b'{"instances": [{"in0": [1], "in1": [10]}]}', JSON)
+            answer = connection.getresponse()
+            answers.append((answer.status, json.loads(answer.read())))
+        assert answers[0] == (500, {"message": "internal error; see the server log"})
+        assert answers[1:] == [(200, {"predictions": [{"scores": [3.0]}]})] * 2, "same connection, still served"
+    finally:
+        server.should_exit = True
+        thread.join(10)

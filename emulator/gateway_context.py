@@ -1,0 +1,61 @@
+"""One request's journey through the local gateway, as a typed record the steps fill in.
+
+Each step of ``emulator.gateway`` reads what earlier steps left here and adds its own part, so
+the order of API Gateway's processing is visible in one list and no step keeps state on the side.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from emulator.constants import INVOKED_HEADER
+from emulator.gateway_errors import Answer
+
+if TYPE_CHECKING:
+    from emulator.gateway_state import GatewayState, Operation
+    from emulator.runtime import Invocation
+    from emulator.vtl import RequestData
+
+
+@dataclass
+class RequestContext:
+    # what the client sent
+    method: str
+    raw_path: str  # percent-encoded, exactly as on the request line
+    query: dict[str, str]
+    headers: dict[str, str]  # lower-case names
+    source_ip: str
+    state: GatewayState  # fixed for the whole request, even if the stack file changes meanwhile
+    request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    started: float = field(default_factory=time.perf_counter)
+    # filled in by the steps, in order
+    operation: Operation | None = None
+    path_parameters: dict[str, str] = field(default_factory=dict)
+    stage_variables: dict[str, str] = field(default_factory=dict)
+    is_canary: bool = False
+    template_data: RequestData | None = None
+    integration_body: bytes = b""
+    integration_headers: dict[str, str] = field(default_factory=dict)
+    invocation: Invocation | None = None
+    answer: Answer | None = None
+    error_type: str = ""
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+    def log_line(self) -> dict[str, Any]:
+        """The access-log record (the fields of an API Gateway $context access-log format)."""
+        invocation = self.invocation
+        return {"requestId": self.request_id, "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "ip": self.source_ip, "method": self.method, "path": self.raw_path, "stage": self.state.stage,
+                "status": self.answer.status if self.answer else 0,
+                "latencyMs": round((time.perf_counter() - self.started) * 1000, 2),
+                "variant": _invoked_variant(invocation), "isCanary": self.is_canary,
+                "integrationStatus": invocation.status if invocation else "", "errorType": self.error_type}
+
+
+def _invoked_variant(invocation: Invocation | None) -> str:
+    return invocation.headers.get(INVOKED_HEADER, "") if invocation else ""

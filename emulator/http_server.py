@@ -1,0 +1,104 @@
+"""uvicorn's httptools protocol with the bounds a public front door needs.
+
+uvicorn buffers request headers without a size limit and waits for them without a deadline (its
+keep-alive timer only runs between requests). This protocol refuses a request head larger than
+``max_header_bytes`` and closes a connection whose head has not arrived within
+``header_timeout_s``; a malformed request gets the gateway's JSON answer instead of uvicorn's
+plain text. Each refusal goes through ``refuse`` so it is answered and logged like any other.
+"""
+
+from __future__ import annotations
+
+import http
+from typing import Callable
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from emulator.gateway_errors import Answer, GatewayError, GatewayErrorKind
+from emulator.limits import Limits
+
+HEAD_TOO_LARGE = "The request line and headers exceed {limit} bytes"
+HEAD_TOO_SLOW = "The request headers did not arrive within {seconds:g} s"
+MALFORMED = "Malformed HTTP request"
+
+Refuse = Callable[[str, str, str, GatewayError], Answer]  # method, raw path, client ip, error
+
+
+def guarded_protocol(limits: Limits, refuse: Refuse) -> type[HttpToolsProtocol]:
+    """A protocol class for ``uvicorn.Config(http=...)`` bound to these limits."""
+
+    class GuardedProtocol(_GuardedProtocol):
+        pass
+
+    GuardedProtocol.limits, GuardedProtocol.refuse_with = limits, staticmethod(refuse)
+    return GuardedProtocol
+
+
+class _GuardedProtocol(HttpToolsProtocol):
+    limits: Limits
+    refuse_with: Refuse
+
+    def connection_made(self, transport) -> None:
+        super().connection_made(transport)
+        self._head_bytes, self._in_head, self._head_timer = 0, True, None
+        self._arm_head_timer()
+
+    def connection_lost(self, exc) -> None:
+        self._disarm_head_timer()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self._in_head:
+            self._head_bytes += len(data)
+        super().data_received(data)
+        if self._in_head and self._head_bytes > self.limits.max_header_bytes and not self.transport.is_closing():
+            self._refuse_head(GatewayErrorKind.REQUEST_TOO_LARGE,
+                              HEAD_TOO_LARGE.format(limit=self.limits.max_header_bytes))
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        if not self._in_head:  # the next request on a kept-alive connection
+            self._in_head, self._head_bytes = True, 0
+            self._arm_head_timer()
+
+    def on_headers_complete(self) -> None:
+        self._in_head = False
+        self._disarm_head_timer()
+        super().on_headers_complete()
+
+    def send_400_response(self, msg: str) -> None:
+        self._refuse_head(GatewayErrorKind.DEFAULT_4XX, MALFORMED)
+
+    def _arm_head_timer(self) -> None:
+        self._disarm_head_timer()
+        self._head_timer = self.loop.call_later(self.limits.header_timeout_s, self._head_timed_out)
+
+    def _disarm_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_timed_out(self) -> None:
+        self._head_timer = None
+        if self._in_head and not self.transport.is_closing():
+            if self._head_bytes:
+                self._refuse_head(GatewayErrorKind.DEFAULT_4XX,
+                                  HEAD_TOO_SLOW.format(seconds=self.limits.header_timeout_s), status=408)
+            else:
+                self.transport.close()  # an idle connection: nothing to answer
+
+    def _refuse_head(self, kind: GatewayErrorKind, message: str, status: int | None = None) -> None:
+        self._disarm_head_timer()
+        client = self.client[0] if self.client else "127.0.0.1"
+        answer = self.refuse_with("", self.url.decode("latin-1") if getattr(self, "url", None) else "", client,
+                                  GatewayError(kind, message))
+        self.transport.write(_raw_response(status or answer.status, answer))
+        self.transport.close()
+
+
+def _raw_response(status: int, answer: Answer) -> bytes:
+    reason = http.HTTPStatus(status).phrase if status in http.HTTPStatus._value2member_map_ else ""
+    lines = [f"HTTP/1.1 {status} {reason}"]
+    lines += [f"{name}: {value}" for name, value in answer.headers.items()]
+    lines += [f"content-length: {len(answer.body)}", "connection: close", "", ""]
+    return "\r\n".join(lines).encode("latin-1", "replace") + answer.body

@@ -1,0 +1,57 @@
+"""What a stack-file edit means for a running local API: pure decisions, no IO.
+
+Routing and throttling apply at once. A route to a version without a running model server is
+refused (the previous state keeps serving): the gateway would otherwise send that share of
+traffic to nowhere. Settings the running processes were started with need a restart, and the
+report says so instead of claiming they were applied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from components.config import StackConfig
+
+NO_SERVER = ("version {version} has no model server here (running: {running}); "
+             "restart `ratings local up` to start one")
+NEEDS_RESTART = "{what} changed: takes effect after restarting `ratings local up`"
+NOT_EMULATED = "{what} is not enforced by the local API"
+
+
+def routed_versions(config: StackConfig) -> list[str]:
+    """Versions that receive API traffic under this config."""
+    versions = [config.routing.live]
+    if config.routing.canary is not None:
+        versions.append(config.routing.canary.version)
+    return versions
+
+
+def unservable(config: StackConfig, running: Collection[str]) -> list[str]:
+    """Problems that forbid applying ``config`` while only ``running`` versions have servers."""
+    names = ", ".join(sorted(running)) or "none"
+    return [NO_SERVER.format(version=version, running=names)
+            for version in dict.fromkeys(routed_versions(config)) if version not in running]
+
+
+def restart_notes(old: StackConfig, new: StackConfig) -> list[str]:
+    """Changes this process cannot apply while running."""
+    notes = []
+    if new.local != old.local:
+        notes.append(NEEDS_RESTART.format(what="ratings:local (ports, artifacts, canarySeed)"))
+    if new.endpoint.name != old.endpoint.name:
+        notes.append(NEEDS_RESTART.format(what="the endpoint name"))
+    if [m.name for m in new.models] != [m.name for m in old.models]:
+        notes.append(NEEDS_RESTART.format(what="the list of model versions"))
+    if new.api.quota != old.api.quota and new.api.quota is not None:
+        notes.append(NOT_EMULATED.format(what="the usage-plan quota"))
+    return notes
+
+
+def applied_summary(config: StackConfig) -> str:
+    canary = config.routing.canary
+    parts = [f"live {config.routing.live}"]
+    if canary is not None:
+        parts.append(f"canary {canary.version} at {canary.percent:g} % ({canary.mode.value})")
+    throttle = config.api.throttle
+    parts.append(f"throttle {throttle.rate_limit:g} req/s, burst {throttle.burst_limit}")
+    return ", ".join(parts)

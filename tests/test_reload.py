@@ -1,0 +1,98 @@
+"""Hot reload of the stack file: what is applied, what is refused, what needs a restart."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import shutil
+
+import pytest
+import yaml
+
+from components import stack_files
+from emulator import reload
+from emulator.gateway import Gateway
+from emulator.gateway_state import StateHolder
+from emulator.runtime import INVOKED_HEADER, Invocation
+from tests.stacks import ROOT
+
+PATH = "/local/predicted-ratings/321"
+
+
+@pytest.fixture
+def stack_file(tmp_path):
+    target = tmp_path / "Pulumi.local.yaml"
+    shutil.copy(ROOT / "Pulumi.local.yaml", target)
+    return target
+
+
+def _edit(stack_file, **changes) -> None:
+    values = yaml.safe_load(stack_file.read_text())
+    for key, value in changes.items():
+        values["config"][f"ratings:{key}"] = value
+    stack_file.write_text(yaml.safe_dump(values, sort_keys=False))
+
+
+def _config(stack_file):
+    return stack_files.stack_config_of(stack_file)
+
+
+@pytest.mark.parametrize(("routing", "running", "problems"), [
+    ({"live": "v1"}, ["v1"], []),
+    ({"live": "v1", "canary": {"version": "v2", "percent": 10}}, ["v1", "v2"], []),
+    ({"live": "v1", "canary": {"version": "v2", "percent": 10}}, ["v1"],
+     ["version v2 has no model server here (running: v1); restart `ratings local up` to start one"]),
+    ({"live": "v2"}, [],
+     ["version v2 has no model server here (running: none); restart `ratings local up` to start one"]),
+])
+def test_routes_to_versions_without_a_server_are_problems(stack_file, routing, running, problems):
+    _edit(stack_file, routing=routing)
+    assert reload.unservable(_config(stack_file), running) == problems
+
+
+def test_restart_notes_name_what_a_running_api_cannot_apply(stack_file):
+    old = _config(stack_file)
+    new = dataclasses.replace(old, local=dataclasses.replace(old.local, gateway_port=9999),
+                              endpoint=dataclasses.replace(old.endpoint, name="other"))
+    assert reload.restart_notes(old, new) == [
+        "ratings:local (ports, artifacts, canarySeed) changed: takes effect after restarting `ratings local up`",
+        "the endpoint name changed: takes effect after restarting `ratings local up`"]
+    assert reload.restart_notes(old, old) == []
+
+
+def test_a_canary_to_a_version_without_a_server_is_refused_and_the_last_state_kept(stack_file):
+    reports: list[str] = []
+    holder = StateHolder(stack_file, report=reports.append, running=["v1"])
+    _edit(stack_file, routing={"live": "v1"})
+    holder._maybe_reload()
+    assert holder.state.canary is None and reports[-1].endswith("applied (live v1, throttle 2000 req/s, burst 4000)")
+    _edit(stack_file, routing={"live": "v1", "canary": {"version": "v2", "percent": 50}})
+    holder._maybe_reload()
+    assert holder.state.canary is None, "the canary must not be applied"
+    assert "not applied" in reports[-1] and "version v2 has no model server" in reports[-1]
+
+
+class _Ok:
+    async def invoke(self, endpoint, body, content_type, accept, target):
+        return Invocation(200, json.dumps({"predictions": [{"scores": [3.0]}]}).encode(), {INVOKED_HEADER: "v1"})
+
+
+def _statuses(gateway: Gateway, count: int) -> list[int]:
+    loop = asyncio.new_event_loop()
+    try:
+        return [loop.run_until_complete(gateway.handle("GET", PATH, "items=1", {})).status for _ in range(count)]
+    finally:
+        loop.close()
+
+
+def test_a_throttle_change_is_applied_and_reported(stack_file):
+    reports: list[str] = []
+    holder = StateHolder(stack_file, report=reports.append)
+    gateway = Gateway(holder, _Ok(), lambda line: None)
+    assert _statuses(gateway, 5) == [200] * 5
+    values = yaml.safe_load(stack_file.read_text())
+    _edit(stack_file, api={**values["config"]["ratings:api"], "throttle": {"rateLimit": 1, "burstLimit": 2}})
+    holder._maybe_reload()
+    assert "throttle 1 req/s, burst 2" in reports[-1]
+    assert _statuses(gateway, 4) == [200, 200, 429, 429]
