@@ -50,7 +50,10 @@ def test_accepted_requests(user, items, expected):
     ("321", "", "items: no item ids given; pass items=id1,id2,..."),
     ("321", " , ,", "items: no item ids given; pass items=id1,id2,..."),
     ("321", ",".join(["1"] * 101), "items: 101 ids requested, at most 100 are allowed"),
-    ("321", ",".join(["1"] * 5000), "items: 5000 entries, at most 100 ids are allowed"),
+    ("321", ",".join(["1"] * 5000), "items: 5000 ids requested, at most 100 are allowed"),
+    # counted by one regex pass before the per-entry loop, which would name the bad id first
+    ("321", ",".join(["1"] * 500 + ["x"] + ["2"] * 499), "items: 1000 ids requested, at most 100 are allowed"),
+    ("321", ",".join([" 1 "] * 101) + ",,", "items: 101 ids requested, at most 100 are allowed"),
     ("x" * 100, "1", f"user_id: '{'x' * 40}' is not a numeric id"),
 ])
 def test_refused_requests_render_one_error(user, items, message):
