@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from canary import analysis, plan, rollout
+from canary import analysis, cloud, plan, rollout
 from canary.metrics_sources import MetricsError
 from canary.stacks import ApplyError, StackOps, for_stack
 from components import config as stack_config
@@ -109,7 +109,7 @@ def _apply(ctx: Context, make_plan, dry_run: bool) -> plan.Plan:
             if dry_run:
                 click.echo("dry run: nothing changed")
             else:
-                ctx.stack.apply(change)
+                ctx.stack.apply(change, cloud.options_from(click.get_current_context(silent=True)))
                 click.echo("applied")
             return change
     except plan.Refusal as refusal:
@@ -163,6 +163,7 @@ def status(ctx: Context, window: str, min_requests: int, max_5xx_rate: float, ma
 @click.option("--percent", type=float, required=True, help="Share of API traffic for VERSION, in (0, 100].")
 @click.option("--sticky", is_flag=True, help="Route by user (same user, same version) instead of per request.")
 @click.option("--dry-run", is_flag=True, help="Show the change, apply nothing.")
+@cloud.options
 @click.pass_obj
 def start(ctx: Context, version: str, percent: float, sticky: bool, dry_run: bool) -> None:
     """Send PERCENT of traffic to model VERSION."""
@@ -173,6 +174,7 @@ def start(ctx: Context, version: str, percent: float, sticky: bool, dry_run: boo
 @stack_option
 @click.option("--percent", type=float, required=True)
 @click.option("--dry-run", is_flag=True)
+@cloud.options
 @click.pass_obj
 def set_command(ctx: Context, percent: float, dry_run: bool) -> None:
     """Change the running canary's share of traffic."""
@@ -184,6 +186,7 @@ def set_command(ctx: Context, percent: float, dry_run: bool) -> None:
 @thresholds_options
 @click.option("--force", is_flag=True, help="Promote even when the analysis fails or is inconclusive.")
 @click.option("--dry-run", is_flag=True)
+@cloud.options
 @click.pass_obj
 def promote(ctx: Context, window: str, min_requests: int, max_5xx_rate: float, max_latency_ratio: float,
             latency_floor_ms: float, force: bool, dry_run: bool) -> None:
@@ -205,6 +208,7 @@ def promote(ctx: Context, window: str, min_requests: int, max_5xx_rate: float, m
 @main.command()
 @stack_option
 @click.option("--dry-run", is_flag=True)
+@cloud.options
 @click.pass_obj
 def rollback(ctx: Context, dry_run: bool) -> None:
     """Stop the canary, or flip back to the version live before the last promotion."""
@@ -215,6 +219,7 @@ def rollback(ctx: Context, dry_run: bool) -> None:
 @stack_option
 @click.argument("version")
 @click.option("--dry-run", is_flag=True)
+@cloud.options
 @click.pass_obj
 def retire(ctx: Context, version: str, dry_run: bool) -> None:
     """Remove model VERSION from the endpoint (it must serve no traffic)."""
@@ -229,6 +234,7 @@ def retire(ctx: Context, version: str, dry_run: bool) -> None:
 @click.option("--sticky", is_flag=True)
 @thresholds_options
 @click.option("--dry-run", is_flag=True, help="Print the schedule, change nothing.")
+@cloud.options
 @click.pass_obj
 def run(ctx: Context, version: str, steps: str, bake: str, sticky: bool, window: str, min_requests: int,
         max_5xx_rate: float, max_latency_ratio: float, latency_floor_ms: float, dry_run: bool) -> None:

@@ -2,8 +2,8 @@
 
 Both hold a lock on the stack file for the whole read-plan-write, so two commands cannot
 interleave, and rewrite it atomically (temp file + rename) keeping its comments. A cloud
-stack then runs `pulumi up`; if that fails the file is restored, so the file, Pulumi's state
-and AWS keep agreeing.
+stack then previews, gates, runs `pulumi up` and verifies the endpoint (canary.cloud); if any
+of that stops the step the file is restored, so the file, Pulumi's state and AWS keep agreeing.
 """
 
 from __future__ import annotations
@@ -18,7 +18,11 @@ from typing import Any, Protocol
 from filelock import FileLock, Timeout
 from ruamel.yaml import YAML
 
+import click
+
+from canary import cloud
 from canary.plan import Plan
+from components import config as stack_config
 from components import stack_files
 from components.files import write_atomic
 
@@ -35,7 +39,7 @@ class StackOps(Protocol):
 
     def read(self) -> dict[str, Any]: ...
 
-    def apply(self, plan: Plan) -> None: ...
+    def apply(self, plan: Plan, options: cloud.CloudOptions = cloud.CloudOptions()) -> None: ...
 
     def locked(self) -> contextlib.AbstractContextManager: ...
 
@@ -77,17 +81,18 @@ class StackFile:
 class LocalStack(StackFile):
     """The local runtime watches the file, so writing it is applying it."""
 
-    def apply(self, plan: Plan) -> None:
+    def apply(self, plan: Plan, options: cloud.CloudOptions = cloud.CloudOptions()) -> None:
         self.write(plan.after)
 
 
 class PulumiStack(StackFile):
-    """A cloud stack: write the file, then `pulumi up` through the Automation API."""
+    """A cloud stack: write the file, then preview, `pulumi up` and verify (canary.cloud)."""
 
-    def __init__(self, name: str, project_dir: Path, select_stack=None):
+    def __init__(self, name: str, project_dir: Path, select_stack=None, probe_for_region=None):
         super().__init__(name, project_dir)
         self.project_dir = project_dir
         self._select_stack = select_stack
+        self._probe_for_region = probe_for_region or _sagemaker_probe
 
     def _stack(self):
         if self._select_stack is not None:
@@ -101,15 +106,30 @@ class PulumiStack(StackFile):
         except FileNotFoundError:
             raise ApplyError(MSG_NO_PULUMI.format(stack=self.name)) from None
 
-    def apply(self, plan: Plan) -> None:
-        stack = self._stack()  # before touching the file: a missing CLI changes nothing
+    def apply(self, plan: Plan, options: cloud.CloudOptions = cloud.CloudOptions()) -> None:
+        automation = cloud.AutomationStack(self._stack())  # before touching the file: no CLI, no change
+        config = stack_config.parse(plan.after)
+        probe = self._probe_for_region(config.region)
         original = self.path.read_text(encoding="utf-8")
-        self.write(plan.after)
+        self.write(plan.after)  # the preview reads the stack file
         try:
-            stack.up(on_output=print)
-        except Exception as error:
+            cloud.run_step(automation, probe, config.endpoint.name, options,
+                           confirm=lambda: click.confirm("apply this change?", default=False), say=click.echo)
+        except cloud.StepStopped as stopped:
+            if not stopped.restore:
+                raise ApplyError(str(stopped)) from None
             write_atomic(self.path, original)
-            raise ApplyError(f"`pulumi up` failed, {self.path.name} restored: {error}") from None
+            raise ApplyError(f"{stopped}; {self.path.name} restored") from None
+        except Exception as error:  # click.Abort is Ctrl-C at the confirmation
+            write_atomic(self.path, original)
+            reason = cloud.MSG_DECLINED if isinstance(error, click.Abort) else f"the step failed: {error}"
+            raise ApplyError(f"{reason}; {self.path.name} restored") from None
+
+
+def _sagemaker_probe(region: str) -> cloud.EndpointProbe:
+    import boto3
+
+    return cloud.SageMakerProbe(boto3.client("sagemaker", region_name=region))
 
 
 def for_stack(name: str, project_dir: Path) -> StackOps:

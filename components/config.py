@@ -15,10 +15,11 @@ from typing import Any
 
 from components import sagemaker_rules
 from components.config_fields import REQUIRED, ConfigError, Section, describe
+from components.config_notifications import Notifications, parse_notifications
 from components.config_rules import check_cross_field, check_image, check_model_data, check_name
 
 PROJECT = "ratings"
-SECTIONS = ("endpoint", "models", "routing", "api", "local")
+SECTIONS = ("endpoint", "models", "routing", "api", "notifications", "local")
 REGION_KEY = "aws:region"
 
 MSG_NO_REGION = "aws:region: missing; run `pulumi config set aws:region <region>`"
@@ -97,7 +98,7 @@ class Autoscaling:
 
 @dataclass(frozen=True)
 class Alarms:
-    """Thresholds of the per-variant alarms; they also drive blue/green auto-rollback."""
+    """Thresholds of the per-variant alarms; they notify ``notifications`` when it is configured."""
 
     errors_5xx: int = 5
     latency_p99_ms: int = 500
@@ -126,9 +127,13 @@ class Quota:
 
 @dataclass(frozen=True)
 class Logging:
+    """Stage logging. ``manage_account_role``: this stack owns API Gateway's CloudWatch role, one
+    setting per account and region shared by every API there; off by default so two stacks never
+    take turns overwriting it (turn it on in exactly one stack per account and region)."""
+
     access_log_retention_days: int = 30
     execution_level: LogLevel = LogLevel.ERROR
-    manage_account_role: bool = True
+    manage_account_role: bool = False
 
 
 @dataclass(frozen=True)
@@ -160,6 +165,7 @@ class StackConfig:
     api: ApiSettings
     endpoint: EndpointSettings
     local: LocalSettings = LocalSettings()
+    notifications: Notifications | None = None  # None: the alarms notify no one
 
     @property
     def model_names(self) -> tuple[str, ...]:
@@ -181,11 +187,13 @@ def parse(values: Mapping[str, Any]) -> StackConfig:
     api = _api(root.section("api") or Section({}, "api", problems))
     endpoint = _endpoint(root.section("endpoint") or Section({}, "endpoint", problems), models)
     local = _local(root.section("local"))
+    notifications = parse_notifications(root.section("notifications"))
     if not problems:
         check_cross_field(models, routing, endpoint, problems)
     if problems:
         raise ConfigError(problems)
-    return StackConfig(region=region, models=tuple(models), routing=routing, api=api, endpoint=endpoint, local=local)
+    return StackConfig(region=region, models=tuple(models), routing=routing, api=api, endpoint=endpoint, local=local,
+                       notifications=notifications)
 
 
 def _models(raw: Any, problems: list[str]) -> list[ModelVersion]:
@@ -350,6 +358,7 @@ def _alarms(section: Section | None) -> Alarms:
 
 __all__ = [
     "AuthMode", "Alarms", "ApiSettings", "Autoscaling", "Canary", "CanaryMode", "ConfigError",
-    "EndpointSettings", "LocalSettings", "Logging", "LogLevel", "ModelVersion", "Quota", "QuotaPeriod", "Routing",
+    "EndpointSettings", "LocalSettings", "Logging", "LogLevel", "ModelVersion", "Notifications", "Quota",
+    "QuotaPeriod", "Routing",
     "StackConfig", "Throttle", "parse",
 ]

@@ -9,14 +9,13 @@ import re
 from collections import Counter
 from typing import TYPE_CHECKING
 
-from components import sagemaker_rules
+from components import names, sagemaker_rules
 from components.config_fields import Section
 
 if TYPE_CHECKING:
     from components.config import EndpointSettings, ModelVersion, Routing
 
-# Pulumi auto-names each SageMaker Model "<endpoint>-<version>-<7 random chars>".
-AUTONAME_SUFFIX = 8
+AUTONAME_SUFFIX = names.AUTONAME_SUFFIX  # Pulumi auto-names "<logical name>-<7 random chars>"
 
 ECR_IMAGE = re.compile(
     r"(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?"
@@ -36,6 +35,8 @@ MSG_CANARY_IS_LIVE = ("routing.canary.version: {value!r} is already live; "
                       "canary another version or remove routing.canary")
 MSG_MODEL_NAME_LENGTH = ("models[{index}].name: SageMaker model '{endpoint}-{name}' plus Pulumi's "
                          "{suffix}-character suffix exceeds {limit} characters; shorten endpoint.name or the version")
+MSG_DERIVED_NAME_LENGTH = ("endpoint.name: {kind} '{logical}' plus Pulumi's {suffix}-character suffix exceeds "
+                           "{limit} characters; shorten endpoint.name to at most {longest} characters")
 
 
 def check_name(section: Section, key: str, value: str | None, rule: sagemaker_rules.NameRule) -> None:
@@ -79,15 +80,21 @@ def check_cross_field(models: list[ModelVersion], routing: Routing, endpoint: En
         known("routing.canary.version", routing.canary.version)
         if routing.canary.version == routing.live:
             problems.append(MSG_CANARY_IS_LIVE.format(value=routing.live))
-    _check_model_name_lengths(names, endpoint.name, problems)
+    _check_derived_name_lengths(names, endpoint.name, problems)
 
 
-def _check_model_name_lengths(names: list[str], endpoint: str, problems: list[str]) -> None:
-    limit = sagemaker_rules.rule("ModelName").max_length
-    for index, name in enumerate(names):
-        if len(endpoint) + 1 + len(name) + AUTONAME_SUFFIX > limit:
+def _check_derived_name_lengths(versions: list[str], endpoint: str, problems: list[str]) -> None:
+    """Names Pulumi derives from endpoint.name (and each version) must fit AWS's limits."""
+    derived = names.auto_names(endpoint, versions)
+    for index, (name, auto) in enumerate(zip(versions, derived)):
+        if not auto.fits:
             problems.append(MSG_MODEL_NAME_LENGTH.format(
-                index=index, endpoint=endpoint, name=name, suffix=AUTONAME_SUFFIX, limit=limit))
+                index=index, endpoint=endpoint, name=name, suffix=AUTONAME_SUFFIX, limit=auto.limit))
+    for auto in derived[len(versions):]:
+        if not auto.fits:
+            longest = auto.limit - AUTONAME_SUFFIX - (len(auto.logical) - len(endpoint))
+            problems.append(MSG_DERIVED_NAME_LENGTH.format(kind=auto.kind, logical=auto.logical,
+                                                           suffix=AUTONAME_SUFFIX, limit=auto.limit, longest=longest))
 
 
 def _last_index(names: list[str], name: str) -> int:

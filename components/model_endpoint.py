@@ -3,33 +3,41 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
-from components import aws_account, policies, routing
+from components import aws_account, names, policies, routing
 from components.config import StackConfig
 
 SAGEMAKER_SERVICE = "sagemaker.amazonaws.com"
 SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
-BAKE_SECONDS = 300
-ROLLBACK_TIMEOUT_SECONDS = 3600
 
 
 @dataclass(frozen=True)
 class ModelEndpointArgs:
     config: StackConfig
     images: Mapping[str, str]  # resolved ECR image URI per model version
+    alarm_actions: Sequence[pulumi.Input[str]] = ()  # ARNs every alarm notifies (ALARM and OK)
 
 
 class ModelEndpoint(pulumi.ComponentResource):
     """Execution role, a Model per version, the endpoint configuration, the endpoint, its
-    per-variant alarms (also the blue/green auto-rollback triggers) and autoscaling."""
+    per-variant alarms and autoscaling.
+
+    The endpoint carries no deployment guardrails: SageMaker applies them only between endpoint
+    configurations with the same variant names, and adding or retiring a version changes them.
+    An update is then SageMaker's plain blue/green swap, which rolls back on its own when the new
+    fleet fails; `canary` checks the outcome with DescribeEndpoint. Versions are judged by the
+    API-level canary, and the alarms serve operators (they are not tied to the endpoint, so the
+    version set can change without touching inputs that would replace it).
+    """
 
     endpoint_name: pulumi.Output[str]
     endpoint_arn: pulumi.Output[str]
+    endpoint_config_name: pulumi.Output[str]  # what DescribeEndpoint must show after an update
 
     def __init__(self, name: str, args: ModelEndpointArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("ratings:model_endpoint:ModelEndpoint", name, None, opts)
@@ -38,7 +46,7 @@ class ModelEndpoint(pulumi.ComponentResource):
         role, role_policy = self._execution_role(config, args.images)
         models = {
             model.name: aws.sagemaker.Model(
-                f"{name}-{model.name}",
+                names.model(name, model.name),
                 execution_role_arn=role.arn,
                 primary_container=aws.sagemaker.ModelPrimaryContainerArgs(
                     image=args.images[model.name], model_data_url=model.model_data,
@@ -47,24 +55,26 @@ class ModelEndpoint(pulumi.ComponentResource):
             for model in config.models
         }
         endpoint_config = self._endpoint_configuration(config, models)
-        alarms = [alarm for version in config.model_names for alarm in self._alarms(config, version)]
+        for version in config.model_names:
+            self._alarms(config, version, args.alarm_actions)
         endpoint = aws.sagemaker.Endpoint(
             f"{name}-endpoint",
             name=config.endpoint.name,
             endpoint_config_name=endpoint_config.name,
-            deployment_config=self._deployment_config(alarms),
             opts=pulumi.ResourceOptions(parent=self))
         for version in routing.autoscaled_variants(config):
             self._autoscaling(config, version, endpoint)
         self.endpoint_name = endpoint.name
         self.endpoint_arn = endpoint.arn
-        self.register_outputs({"endpoint_name": endpoint.name, "endpoint_arn": endpoint.arn})
+        self.endpoint_config_name = endpoint.endpoint_config_name
+        self.register_outputs({"endpoint_name": endpoint.name, "endpoint_arn": endpoint.arn,
+                               "endpoint_config_name": endpoint.endpoint_config_name})
 
     def _execution_role(self, config: StackConfig, images: Mapping[str, str]):
         name = self._name
         account = aws_account.current(config.region, self)
         role = aws.iam.Role(
-            f"{name}-execution-role",
+            names.execution_role(name),
             assume_role_policy=account.apply(
                 lambda acct: json.dumps(policies.assume_role(SAGEMAKER_SERVICE, acct))),
             description=f"SageMaker execution role of endpoint {config.endpoint.name}",
@@ -90,15 +100,18 @@ class ModelEndpoint(pulumi.ComponentResource):
             for model in config.models
         ]
         return aws.sagemaker.EndpointConfiguration(
-            f"{self._name}-config", production_variants=variants,
+            names.endpoint_config(self._name), production_variants=variants,
             opts=pulumi.ResourceOptions(parent=self))
 
-    def _alarms(self, config: StackConfig, version: str) -> list[aws.cloudwatch.MetricAlarm]:
+    def _alarms(self, config: StackConfig, version: str,
+                actions: Sequence[pulumi.Input[str]]) -> list[aws.cloudwatch.MetricAlarm]:
+        """The OK transition notifies too, so whoever got the alarm also hears it cleared."""
         alarms = config.endpoint.alarms
         common = dict(
             namespace="AWS/SageMaker", period=60, evaluation_periods=alarms.evaluation_minutes,
             dimensions={"EndpointName": config.endpoint.name, "VariantName": version},
-            treat_missing_data="notBreaching")
+            treat_missing_data="notBreaching",
+            alarm_actions=list(actions) or None, ok_actions=list(actions) or None)
         errors = aws.cloudwatch.MetricAlarm(
             f"{self._name}-{version}-5xx",
             alarm_description=f"{version}: model 5xx errors per minute reached {alarms.errors_5xx}",
@@ -113,19 +126,6 @@ class ModelEndpoint(pulumi.ComponentResource):
             comparison_operator="GreaterThanThreshold",
             opts=pulumi.ResourceOptions(parent=self), **common)
         return [errors, latency]
-
-    @staticmethod
-    def _deployment_config(alarms: list[aws.cloudwatch.MetricAlarm]):
-        """Blue/green updates that bake, watching the alarms, and roll back on their own."""
-        return aws.sagemaker.EndpointDeploymentConfigArgs(
-            blue_green_update_policy=aws.sagemaker.EndpointDeploymentConfigBlueGreenUpdatePolicyArgs(
-                traffic_routing_configuration=aws.sagemaker.
-                EndpointDeploymentConfigBlueGreenUpdatePolicyTrafficRoutingConfigurationArgs(
-                    type="ALL_AT_ONCE", wait_interval_in_seconds=BAKE_SECONDS),
-                maximum_execution_timeout_in_seconds=ROLLBACK_TIMEOUT_SECONDS),
-            auto_rollback_configuration=aws.sagemaker.EndpointDeploymentConfigAutoRollbackConfigurationArgs(
-                alarms=[aws.sagemaker.EndpointDeploymentConfigAutoRollbackConfigurationAlarmArgs(
-                    alarm_name=alarm.name) for alarm in alarms]))
 
     def _autoscaling(self, config: StackConfig, version: str, endpoint: aws.sagemaker.Endpoint) -> None:
         scaling = config.endpoint.autoscaling

@@ -23,10 +23,17 @@ VALIDATOR = "params-only"
 API_KEY_SCHEME = "api_key"
 SIGV4_SCHEME = "sigv4"
 
-# Integration response selection on SageMaker's status (ModelError is 424, throttling 429).
-CLIENT_ERROR_PATTERN = r"4(?!29)\d{2}"
-THROTTLED_PATTERN = "429"
-SERVER_ERROR_PATTERN = r"5\d{2}"
+# Integration responses are selected on SageMaker's HTTP status (botocore's sagemaker-runtime
+# model: ValidationError 400, ModelError 424, ModelNotReadyException 429, InternalFailure 500,
+# ServiceUnavailable 503, InternalDependencyException 530; AWS common errors: AccessDenied 403,
+# ThrottlingException 400). Each gives a default status; vtl/error.vtl refines it from the body.
+MODEL_ERROR_PATTERN = "424"  # 502 unless the model's own status was 4xx (then 400) or it timed out (504)
+NOT_READY_PATTERN = "429"
+REFUSED_PATTERN = r"4(?!24|29)\d{2}"  # our misconfiguration: bad variant, access denied, too large
+UNAVAILABLE_PATTERN = "503"
+FAILED_PATTERN = r"5(?!03)\d{2}"
+ERROR_RESPONSES = {MODEL_ERROR_PATTERN: "502", NOT_READY_PATTERN: "503", REFUSED_PATTERN: "500",
+                   UNAVAILABLE_PATTERN: "503", FAILED_PATTERN: "502"}
 
 ERROR_BODY = '{"message": $context.error.messageString, "type": "$context.error.responseType"}'
 GATEWAY_RESPONSES = {
@@ -144,8 +151,10 @@ def _method_responses() -> dict[str, Any]:
     return {
         "200": _json_response("One rating per requested item.", "Ratings", True),
         "400": _json_response("Invalid user id or items.", "Error", True),
+        "500": _json_response("The service is misconfigured.", "Error", True),
         "502": _json_response("The model failed.", "Error", True),
         "503": _json_response("The model is busy or not ready; retry later.", "Error", True),
+        "504": _json_response("The model did not answer in time; retry later.", "Error", True),
     }
 
 
@@ -191,12 +200,8 @@ def _integration(templates: Templates, integration: Integration) -> dict[str, An
             "integration.request.header.Accept": f"'{JSON}'",
         },
         "requestTemplates": {JSON: templates.request},
-        "responses": {
-            "default": response("200", templates.response),
-            CLIENT_ERROR_PATTERN: response("400", templates.error),
-            THROTTLED_PATTERN: response("503", templates.error),
-            SERVER_ERROR_PATTERN: response("502", templates.error),
-        },
+        "responses": {"default": response("200", templates.response),
+                      **{pattern: response(status, templates.error) for pattern, status in ERROR_RESPONSES.items()}},
     }
 
 

@@ -15,7 +15,10 @@ Policy = dict[str, Any]
 ACTIONS_WITHOUT_RESOURCES = frozenset({"ecr:GetAuthorizationToken", "cloudwatch:PutMetricData"})
 SAGEMAKER_METRICS_NAMESPACE = "/aws/sagemaker/Endpoints"
 ECR_PULL_ACTIONS = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
-LOG_WRITE_ACTIONS = ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"]
+# Service Authorization Reference, CloudWatch Logs: CreateLogStream and DescribeLogStreams authorize
+# against the log-group resource, PutLogEvents and GetLogEvents against the log-stream resource.
+LOG_GROUP_ACTIONS = ["logs:CreateLogStream", "logs:DescribeLogStreams"]
+LOG_STREAM_ACTIONS = ["logs:PutLogEvents"]
 
 
 def _document(*statements: Policy) -> Policy:
@@ -30,7 +33,12 @@ def _allow(sid: str, actions: list[str], resources: list[str], condition: Policy
 
 
 def assume_role(service: str, account: arns.Account | None = None) -> Policy:
-    """Trust policy for an AWS service; scoped to our account when one is given (confused deputy)."""
+    """Trust policy for an AWS service; scoped to our account when one is given (confused deputy).
+
+    Only for services that put ``aws:SourceAccount`` into the request when they assume the role:
+    API Gateway does not when it assumes integration credentials (the condition then denies every
+    request with a 500), so its roles are built without an account.
+    """
     statement: Policy = {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
     if account is not None:
         statement["Condition"] = {"StringEquals": {"aws:SourceAccount": account.account_id}}
@@ -48,7 +56,8 @@ def sagemaker_execution(account: arns.Account, endpoint_name: str, model_data_ur
         _allow("PullModelImages", ECR_PULL_ACTIONS, repositories),
         _allow("EcrLogin", ["ecr:GetAuthorizationToken"], ["*"]),
         _allow("CreateEndpointLogGroup", ["logs:CreateLogGroup"], [group]),
-        _allow("WriteEndpointLogs", LOG_WRITE_ACTIONS, [f"{group}:log-stream:*"]),
+        _allow("CreateEndpointLogStreams", LOG_GROUP_ACTIONS, log_group_resources(group)),
+        _allow("WriteEndpointLogs", LOG_STREAM_ACTIONS, [f"{group}:log-stream:*"]),
         _allow("PublishEndpointMetrics", ["cloudwatch:PutMetricData"], ["*"],
                {"StringEquals": {"cloudwatch:namespace": SAGEMAKER_METRICS_NAMESPACE}}),
     )
@@ -67,7 +76,12 @@ def api_gateway_account_logging(account: arns.Account) -> Policy:
     """
     groups = arns.log_group(account, "*")
     return _document(
-        _allow("ApiGatewayLogGroups", ["logs:CreateLogGroup", "logs:DescribeLogGroups"], [groups]),
-        _allow("ApiGatewayLogStreams", LOG_WRITE_ACTIONS + ["logs:FilterLogEvents", "logs:GetLogEvents"],
-               [f"{groups}:log-stream:*"]),
+        _allow("ApiGatewayLogGroups", ["logs:CreateLogGroup", "logs:DescribeLogGroups", "logs:FilterLogEvents"]
+               + LOG_GROUP_ACTIONS, [groups]),
+        _allow("ApiGatewayLogStreams", LOG_STREAM_ACTIONS + ["logs:GetLogEvents"], [f"{groups}:log-stream:*"]),
     )
+
+
+def log_group_resources(group_arn: str) -> list[str]:
+    """A log group as IAM matches it: its ARN, and the ``:*`` form CloudWatch Logs reports."""
+    return [group_arn, f"{group_arn}:*"]

@@ -53,6 +53,7 @@ class RatingsApi(pulumi.ComponentResource):
     invoke_url: pulumi.Output[str]
     api_key_id: pulumi.Output[str] | None
     rest_api_id: pulumi.Output[str]
+    rest_api_name: pulumi.Output[str]  # the ApiName dimension of the API's CloudWatch metrics
     document: pulumi.Output[str]
 
     def __init__(self, name: str, args: RatingsApiArgs, opts: pulumi.ResourceOptions | None = None):
@@ -60,7 +61,7 @@ class RatingsApi(pulumi.ComponentResource):
         config = args.config
         self._name = name
         account = aws_account.current(config.region, self)
-        invoke_role = self._invoke_role(account, args.endpoint_arn)
+        invoke_role = self._invoke_role(args.endpoint_arn)
         templates = openapi.Templates.load()
         document = pulumi.Output.all(args.endpoint_name, invoke_role.arn, account).apply(
             lambda values: openapi.render(openapi.build_document(config, templates, openapi.Integration(
@@ -86,14 +87,14 @@ class RatingsApi(pulumi.ComponentResource):
         self.api_key_id = key.id if key else None
         self.invoke_url = stage.invoke_url
         self.rest_api_id = rest_api.id
+        self.rest_api_name = rest_api.name
         self.document = document
         self.register_outputs({"invoke_url": stage.invoke_url, "rest_api_id": rest_api.id})
 
-    def _invoke_role(self, account, endpoint_arn) -> aws.iam.Role:
+    def _invoke_role(self, endpoint_arn) -> aws.iam.Role:
         role = aws.iam.Role(
             f"{self._name}-invoke-role",
-            assume_role_policy=account.apply(
-                lambda acct: json.dumps(policies.assume_role(API_GATEWAY_SERVICE, acct))),
+            assume_role_policy=json.dumps(policies.assume_role(API_GATEWAY_SERVICE)),
             description="API Gateway integration credentials for the ratings endpoint",
             opts=pulumi.ResourceOptions(parent=self))
         aws.iam.RolePolicy(
@@ -108,8 +109,7 @@ class RatingsApi(pulumi.ComponentResource):
         """API Gateway's account-wide CloudWatch role, without which no stage can log."""
         role = aws.iam.Role(
             f"{self._name}-cloudwatch-role",
-            assume_role_policy=account.apply(
-                lambda acct: json.dumps(policies.assume_role(API_GATEWAY_SERVICE, acct))),
+            assume_role_policy=json.dumps(policies.assume_role(API_GATEWAY_SERVICE)),
             description="API Gateway account role for execution and access logs",
             opts=pulumi.ResourceOptions(parent=self))
         policy = aws.iam.RolePolicy(

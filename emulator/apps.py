@@ -34,6 +34,14 @@ def request_head_size(scope: dict) -> int:
     return line + sum(len(name) + len(value) + 4 for name, value in scope["headers"])
 
 
+def request_headers(scope: dict) -> dict[str, str]:
+    """Headers in arrival order, read in one pass; a repeated header keeps its first value."""
+    headers: dict[str, str] = {}
+    for name, value in scope["headers"]:
+        headers.setdefault(name.decode("latin-1"), value.decode("latin-1"))
+    return headers
+
+
 async def read_body(receive, limit: int, timeout: float) -> bytes:
     """The whole body within ``timeout`` seconds and ``limit`` bytes."""
     chunks, size = [], 0
@@ -84,7 +92,7 @@ def gateway_app(gateway: Gateway, limits: Limits | None = None):
         except BodyError as failure:
             await send_answer(send, gateway.refuse(method, raw_path, client, failure.error), close=True)
             return
-        headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
+        headers = request_headers(scope)
         try:
             answer = await gateway.handle(method, raw_path, scope["query_string"].decode("latin-1"), headers, client)
         except Exception:  # a fault of ours: a generic 500, the details in our log only

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from emulator.gateway_state import GatewayState, Operation
     from emulator.runtime import Invocation
     from emulator.vtl import RequestData
+    from emulator.vtl.engine import Rendered
 
 
 @dataclass
@@ -37,6 +38,7 @@ class RequestContext:
     stage_variables: dict[str, str] = field(default_factory=dict)
     is_canary: bool = False
     template_data: RequestData | None = None
+    request_rendered: Rendered | None = None  # its overrides reach the response template, as on AWS
     integration_body: bytes = b""
     integration_headers: dict[str, str] = field(default_factory=dict)
     invocation: Invocation | None = None

@@ -3,24 +3,28 @@
 ``POST /endpoints/{name}/invocations`` goes to the variant named by
 ``X-Amzn-SageMaker-Target-Variant`` (or is drawn by weight without one), answers with
 ``X-Amzn-Invoked-Production-Variant``, and turns model-server failures into SageMaker's error
-shapes: a container's 4xx/5xx becomes a 424 ModelError carrying OriginalStatusCode and
-OriginalMessage; an unreachable container becomes 503.
+shapes: a container's 4xx/5xx becomes a 424 ModelError carrying OriginalStatusCode and the
+container's body as OriginalMessage; a container that does not answer becomes a ModelError with
+OriginalStatusCode 0, as SageMaker reports it ("Received server error (0) ... timed out" or
+"could not get a response").
 
 Each variant has a fixed number of connections and a bounded queue of invocations waiting for
 one (``emulator.admission``): a burst waits its turn instead of timing out on the pool, and one
 beyond the queue is throttled (429) without reaching the model, so it is not counted in that
 variant's metrics. A body over InvokeEndpoint's 6 MB is refused with 413 before any model sees
-it, and a connection the model server closed while idle in the pool is retried once.
+it. Calls go through ``emulator.model_client`` (kept-alive connections; a call on one the model
+server had closed is retried once).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 import time
+import urllib.parse
 from dataclasses import dataclass
 
-import aiohttp
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -30,14 +34,16 @@ from emulator.admission import Admission, QueueFull
 from emulator.constants import INVOKED_HEADER, JSON, TARGET_VARIANT_HEADER
 from emulator.limits import Limits
 from emulator.metrics import VariantMetrics
+from emulator.model_client import ModelClient, ModelUnreachable
 
 TARGET_HEADER = TARGET_VARIANT_HEADER
-CONNECT_TIMEOUT_S = 10.0
+CONNECT_TIMEOUT_S = 10.0  # generous: on loopback a connect succeeds or is refused at once
 # Recorded from SageMaker: "An error occurred (413) when calling the InvokeEndpoint operation: HTTP
 # content length exceeded 5246976 bytes." (github.com/aws/sagemaker-python-sdk/issues/171)
 PAYLOAD_TOO_LARGE = "HTTP content length exceeded {limit} bytes."
 THROTTLED = "Variant {variant} has {waiting} invocations waiting; retry later."
 TIMED_OUT = "Your invocation timed out while waiting for a response from container {variant}."
+NO_RESPONSE = "Could not get a response from container {variant} ({error})."
 
 
 @dataclass(frozen=True)
@@ -69,22 +75,12 @@ class SageMakerRuntime:
         self._random = random.Random(seed)
         self._admission = {name: Admission(self.limits.connections_per_variant, self.limits.queue_per_variant)
                            for name in self.variants}
-        self._session: aiohttp.ClientSession | None = None  # made inside the running event loop
-
-    def _client(self) -> aiohttp.ClientSession:
-        """Timeouts cover the socket connect and the model's answer, never a wait for the pool
-        (admission keeps at most ``connections_per_variant`` invocations on one server). The
-        connect timeout is generous: on loopback a connect succeeds or is refused at once, and a
-        busy event loop can take seconds to notice either."""
-        if self._session is None:
-            self._session = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=self.limits.model_timeout_s, sock_connect=CONNECT_TIMEOUT_S),
-                connector=aiohttp.TCPConnector(limit=0, limit_per_host=self.limits.connections_per_variant))
-        return self._session
+        self._clients = {variant.name: _client_of(variant) for variant in variants}
+        self._paths = {variant.name: _invocations_path(variant) for variant in variants}
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
+        for client in self._clients.values():
+            client.close()
 
     def _choose(self, target: str | None) -> Variant | None:
         if target:
@@ -111,45 +107,28 @@ class SageMakerRuntime:
             return _error(429, "ThrottlingException", THROTTLED.format(variant=variant.name, waiting=admission.waiting))
 
     async def _call(self, variant: Variant, body: bytes, content_type: str, accept: str) -> Invocation:
+        """One call within the model timeout; the admission slot bounds the open connections."""
         started = time.perf_counter()
         try:
-            status, payload, answer_type = await self._post(variant, body, content_type, accept)
-        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as error:
-            return self._unreachable(variant, started, error)
+            async with asyncio.timeout(self.limits.model_timeout_s):
+                answer = await self._clients[variant.name].post(
+                    self._paths[variant.name], body, {"Content-Type": content_type, "Accept": accept})
+        except ModelUnreachable as error:
+            self.metrics.record(variant.name, 500, (time.perf_counter() - started) * 1e6)
+            return self._model_error(variant.name, 0, NO_RESPONSE.format(variant=variant.name, error=error).encode())
         except TimeoutError:
             self.metrics.record(variant.name, 500, (time.perf_counter() - started) * 1e6)
-            return _error(424, "ModelError", TIMED_OUT.format(variant=variant.name), OriginalStatusCode=0,
-                          OriginalMessage=TIMED_OUT.format(variant=variant.name))
-        except aiohttp.ClientError as error:
-            return self._unreachable(variant, started, error)
+            return self._model_error(variant.name, 0, TIMED_OUT.format(variant=variant.name).encode())
+        status, payload = answer.status, answer.body
         self.metrics.record(variant.name, status, (time.perf_counter() - started) * 1e6)
         if status >= 400:
             return self._model_error(variant.name, status, payload)
-        return Invocation(200, payload, {"Content-Type": answer_type, INVOKED_HEADER: variant.name})
-
-    def _unreachable(self, variant: Variant, started: float, error: Exception) -> Invocation:
-        self.metrics.record(variant.name, 500, (time.perf_counter() - started) * 1e6)
-        return _error(503, "ServiceUnavailable", f"Variant {variant.name} is not reachable ({type(error).__name__})")
-
-    async def _post(self, variant: Variant, body: bytes, content_type: str, accept: str) -> tuple[int, bytes, str]:
-        """One POST; a pooled connection the server had already closed is retried once on a new one."""
-        for attempt in (1, 2):
-            try:
-                async with self._client().post(f"{variant.url}/invocations", data=body,
-                                               headers={"Content-Type": content_type, "Accept": accept}) as answer:
-                    return answer.status, await answer.read(), answer.headers.get("content-type", content_type)
-            except aiohttp.ServerDisconnectedError:
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
+        return Invocation(200, payload, {"Content-Type": answer.headers.get("content-type", content_type),
+                                         INVOKED_HEADER: variant.name})
 
     def _model_error(self, variant: str, status: int, payload: bytes) -> Invocation:
-        text = payload.decode("utf-8", "replace")
-        try:
-            original = json.loads(text).get("message", text)
-        except (ValueError, AttributeError):
-            original = text
-        side = "client" if status < 500 else "server"
+        original = payload.decode("utf-8", "replace")  # SageMaker passes the body on as it is
+        side = "client" if 400 <= status < 500 else "server"
         message = (f"Received {side} error ({status}) from primary with message \"{original}\". "
                    f"See the log of variant {variant}.")
         kind = "CLIENT_ERROR_FROM_MODEL" if side == "client" else "SERVER_ERROR_FROM_MODEL"
@@ -157,6 +136,16 @@ class SageMakerRuntime:
                             OriginalMessage=original, ModelErrorCode=kind)
         invocation.headers[INVOKED_HEADER] = variant
         return invocation
+
+
+def _client_of(variant: Variant) -> ModelClient:
+    address = urllib.parse.urlsplit(variant.url)
+    return ModelClient(address.hostname, address.port or 80, CONNECT_TIMEOUT_S)
+
+
+def _invocations_path(variant: Variant) -> str:
+    """The container's /invocations under the variant URL's own path (a server may sit below one)."""
+    return urllib.parse.urlsplit(variant.url).path.rstrip("/") + "/invocations"
 
 
 def create_app(runtime: SageMakerRuntime) -> Starlette:

@@ -56,7 +56,7 @@ def render_request(context: RequestContext) -> None:
     context.template_data = RequestData(path=context.path_parameters, querystring=context.query,
                                         headers=context.headers, stage_variables=context.stage_variables,
                                         context=_template_context(context))
-    rendered = _render(context.operation.request_template, context.template_data)
+    rendered = context.request_rendered = _render(context.operation.request_template, context.template_data)
     context.integration_body = rendered.body.encode("utf-8", "replace")  # Java writes "?" for a lone surrogate
     context.integration_headers = {name.lower(): value for name, value in rendered.request_headers.items()}
 
@@ -79,7 +79,7 @@ def integration_response(context: RequestContext) -> None:
     rendered = _render(response.template, RequestData(
         path=data.path, querystring=data.querystring, headers=data.headers,
         body=invocation.body.decode("utf-8", "replace"), stage_variables=data.stage_variables,
-        context=data.context))
+        context=data.context), after=context.request_rendered)
     integration_headers = {name.lower(): value for name, value in invocation.headers.items()}
     headers = {"Content-Type": JSON}
     for target, source in response.parameters.items():
@@ -91,9 +91,9 @@ def integration_response(context: RequestContext) -> None:
     context.answer = Answer(rendered.status or response.status, rendered.body.encode("utf-8", "replace"), headers)
 
 
-def _render(template, data: RequestData):
+def _render(template, data: RequestData, after=None):
     try:
-        return template.render(data)
+        return template.render(data, after=after)
     except TemplateError as error:
         raise GatewayError(GatewayErrorKind.DEFAULT_5XX, TEMPLATE_FAILED.format(error=error)) from None
 

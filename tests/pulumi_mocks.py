@@ -28,13 +28,14 @@ class Registered:
     outputs: dict[str, Any]
 
 
-def _physical_name(args: pulumi.runtime.MockResourceArgs) -> str:
-    return args.inputs.get("name") or f"{args.name}-a1b2c3d"
+def _physical_name(args: pulumi.runtime.MockResourceArgs, suffix: str) -> str:
+    """An explicit ``name`` input, or Pulumi's auto-name: logical name plus 7 random characters."""
+    return args.inputs.get("name") or f"{args.name}-{suffix}"
 
 
-def realistic_outputs(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
+def realistic_outputs(args: pulumi.runtime.MockResourceArgs, suffix: str = "a1b2c3d") -> dict[str, Any]:
     """Outputs AWS would report for a resource of this type token."""
-    name = _physical_name(args)
+    name = _physical_name(args, suffix)
     arn_prefix = f"arn:aws:{{}}:{REGION}:{ACCOUNT_ID}"
     by_type = {
         "aws:iam/role:Role": {"name": name, "arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{name}"},
@@ -46,11 +47,16 @@ def realistic_outputs(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
         "aws:cloudwatch/metricAlarm:MetricAlarm": {
             "name": name, "arn": f"{arn_prefix.format('cloudwatch')}:alarm:{name}"},
         "aws:cloudwatch/logGroup:LogGroup": {"name": name, "arn": f"{arn_prefix.format('logs')}:log-group:{name}"},
-        "aws:apigateway/restApi:RestApi": {"rootResourceId": "root0123",
+        "aws:apigateway/restApi:RestApi": {"name": name, "rootResourceId": "root0123",
                                            "executionArn": f"{arn_prefix.format('execute-api')}:abc123"},
         "aws:apigateway/stage:Stage": {
             "invokeUrl": f"https://abc123.execute-api.{REGION}.amazonaws.com/{args.inputs.get('stageName')}"},
         "aws:apigateway/apiKey:ApiKey": {"value": "k" * 40},
+        "aws:sns/topic:Topic": {"name": name, "arn": f"{arn_prefix.format('sns')}:{name}"},
+        "aws:sns/topicSubscription:TopicSubscription": {
+            "arn": f"{arn_prefix.format('sns')}:{args.inputs.get('topic', '').rsplit(':', 1)[-1]}:{suffix}"},
+        "aws:cloudwatch/dashboard:Dashboard": {
+            "dashboardArn": f"arn:aws:cloudwatch::{ACCOUNT_ID}:dashboard/{args.inputs.get('dashboardName')}"},
     }
     return {**args.inputs, **by_type.get(args.typ, {})}
 

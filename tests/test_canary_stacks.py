@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from canary import plan, stacks
+from canary import cloud, plan, stacks
 from components import config as stack_config
 from tests.stacks import ROOT
 
@@ -34,27 +34,43 @@ def test_local_apply_rewrites_routing_and_keeps_comments(project):
 
 
 class FakeStack:
+    """``pulumi.automation.Stack`` with an empty preview; ``up`` fails on request."""
+
     def __init__(self, fail: bool = False):
         self.fail, self.ups = fail, 0
+
+    def preview(self, on_event=None):
+        return None
 
     def up(self, on_output=None):
         self.ups += 1
         if self.fail:
             raise RuntimeError("update failed: AccessDenied")
+        return type("UpResult", (), {"outputs": {}})()
+
+
+class InServiceProbe:
+    def describe(self, endpoint_name):
+        return cloud.EndpointState("ratings-prod-config-1234567", "InService")
+
+
+def _cloud(project, fake: FakeStack) -> stacks.PulumiStack:
+    return stacks.PulumiStack("prod", project, select_stack=lambda name, work_dir: fake,
+                              probe_for_region=lambda region: InServiceProbe())
 
 
 def test_cloud_apply_writes_the_file_then_runs_up(project):
     fake = FakeStack()
-    stack = stacks.PulumiStack("prod", project, select_stack=lambda name, work_dir: fake)
-    stack.apply(_rollback_plan(stack))
+    stack = _cloud(project, fake)
+    stack.apply(_rollback_plan(stack), cloud.CloudOptions(yes=True))
     assert fake.ups == 1 and stack_config.parse(stack.read()).routing.canary is None
 
 
 def test_a_failed_up_restores_the_file(project):
-    stack = stacks.PulumiStack("prod", project, select_stack=lambda name, work_dir: FakeStack(fail=True))
+    stack = _cloud(project, FakeStack(fail=True))
     before = stack.path.read_text()
-    with pytest.raises(stacks.ApplyError, match="`pulumi up` failed, Pulumi.prod.yaml restored"):
-        stack.apply(_rollback_plan(stack))
+    with pytest.raises(stacks.ApplyError, match="`pulumi up` failed: update failed: AccessDenied; Pulumi.prod.yaml restored"):
+        stack.apply(_rollback_plan(stack), cloud.CloudOptions(yes=True))
     assert stack.path.read_text() == before
 
 

@@ -6,6 +6,7 @@ import pytest
 
 from components import config as cfg
 from components import config_fields as fields
+from components import config_notifications as notes
 from components import config_rules as rules
 from components.config_fields import ConfigError
 from tests.stacks import DELETE, example, with_change
@@ -79,7 +80,17 @@ INVALID = [
      rules.MSG_NAME.format(field="endpoint.name", value="ratings_prod", rule=VARIANT_RULE)),
     ("ratings:endpoint.name", "r" * 53,
      tuple(rules.MSG_MODEL_NAME_LENGTH.format(index=i, endpoint="r" * 53, name=f"v{i + 1}", suffix=8, limit=63)
-           for i in range(2))),
+           for i in range(2))
+     + tuple(rules.MSG_DERIVED_NAME_LENGTH.format(kind=kind, logical="r" * 53 + tail, suffix=8, limit=limit,
+                                                  longest=longest)
+             for kind, tail, limit, longest in [("endpoint configuration", "-config", 63, 48),
+                                                ("IAM role", "-execution-role", 64, 41),
+                                                ("IAM role", "-api-invoke-role", 64, 40),
+                                                ("IAM role", "-api-cloudwatch-role", 64, 36)])),
+    # IAM role names: at most 64 characters (botocore iam roleNameType); "-api-cloudwatch-role" + 8 is the longest
+    ("ratings:endpoint.name", "r" * 37,
+     rules.MSG_DERIVED_NAME_LENGTH.format(kind="IAM role", logical="r" * 37 + "-api-cloudwatch-role", suffix=8,
+                                          limit=64, longest=36)),
     ("ratings:endpoint.defaultVariant", "v3",
      rules.MSG_NOT_A_MODEL.format(field="endpoint.defaultVariant", value="v3", names="v1, v2")),
     ("ratings:endpoint.autoscaling.minCapacity", 5, cfg.MSG_MIN_OVER_MAX.format(low=5, high=4)),
@@ -102,6 +113,22 @@ INVALID = [
      fields.MSG_NOT_FLAG.format(field="api.logging.manageAccountRole", got="str 'yes'")),
     ("ratings:api", "prod", fields.MSG_NOT_MAPPING.format(field="api", got="str 'prod'")),
     ("aws:region", DELETE, cfg.MSG_NO_REGION),
+    ("ratings:notifications.emails", [], notes.MSG_NOTHING_TO_NOTIFY),
+    ("ratings:notifications.emails", "ml-oncall@example.com",
+     notes.MSG_EMAILS_NOT_LIST.format(got="str 'ml-oncall@example.com'")),
+    ("ratings:notifications.emails", ["ml-oncall@example.com", "oncall"],
+     notes.MSG_EMAIL.format(index=1, value="oncall")),
+    ("ratings:notifications.emails", ["a@example.com", 7], notes.MSG_EMAIL.format(index=1, value=7)),
+    ("ratings:notifications.emails", ["a@example.com", "b@example.com", "a@example.com"],
+     notes.MSG_EMAIL_TWICE.format(index=2, value="a@example.com")),
+    ("ratings:notifications.webhook", "http://hooks.example.com/alarms",
+     notes.MSG_WEBHOOK.format(value="http://hooks.example.com/alarms")),
+    ("ratings:notifications.webhook", "https://", notes.MSG_WEBHOOK.format(value="https://")),
+    ("ratings:notifications.webhook", 443, fields.MSG_NOT_TEXT.format(field="notifications.webhook", got="int 443")),
+    ("ratings:notifications.slack", "#ml", fields.MSG_UNKNOWN_KEY.format(field="notifications.slack",
+                                                                        known="emails, webhook")),
+    ("ratings:notifications", ["a@example.com"],
+     fields.MSG_NOT_MAPPING.format(field="notifications", got="list ['a@example.com']")),
 ]
 
 
@@ -123,7 +150,36 @@ def test_all_problems_are_reported_at_once():
     assert str(raised.value).startswith("invalid stack config (3 problem(s)):")
 
 
+def test_the_longest_endpoint_name_whose_derived_names_fit_is_accepted():
+    assert cfg.parse(with_change(example("prod"), "ratings:endpoint.name", "r" * 36)).endpoint.name == "r" * 36
+
+
 def test_ecr_image_uris_are_accepted():
     uri = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/ratings/factorization:2024-01-01"
     config = cfg.parse(with_change(example("prod"), "ratings:models.1.image", uri))
     assert config.model("v2").image == uri
+
+
+@pytest.mark.parametrize("notifications, subscriptions", [
+    ({"emails": ["a@example.com", "b@example.com"]}, [("email", "a@example.com"), ("email", "b@example.com")]),
+    ({"webhook": "https://hooks.example.com/alarms?token=x"}, [("https", "https://hooks.example.com/alarms?token=x")]),
+    ({"emails": ["a@example.com"], "webhook": "https://hooks.example.com/a"},
+     [("email", "a@example.com"), ("https", "https://hooks.example.com/a")]),
+])
+def test_notifications_become_one_subscription_per_recipient(notifications, subscriptions):
+    config = cfg.parse(with_change(example("prod"), "ratings:notifications", notifications))
+    assert [(s.protocol, s.endpoint) for s in config.notifications.subscriptions] == subscriptions
+    keys = [s.key for s in config.notifications.subscriptions]
+    assert len(set(keys)) == len(keys), "each subscription needs its own logical name"
+
+
+def test_a_subscription_keeps_its_key_when_the_list_is_reordered():
+    first = cfg.parse(with_change(example("prod"), "ratings:notifications.emails", ["a@example.com", "b@example.com"]))
+    second = cfg.parse(with_change(example("prod"), "ratings:notifications.emails", ["b@example.com", "a@example.com"]))
+    assert {s.endpoint: s.key for s in first.notifications.subscriptions} == \
+        {s.endpoint: s.key for s in second.notifications.subscriptions}
+
+
+def test_notifications_are_optional():
+    assert cfg.parse(example("dev")).notifications is None
+    assert cfg.parse(example("prod")).notifications == cfg.Notifications(("ml-oncall@example.com",))

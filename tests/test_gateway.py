@@ -63,11 +63,11 @@ def test_success_maps_predictions_and_the_variant_header(stack_file):
 @pytest.mark.parametrize(("status", "body", "client_status"), [
     (424, {"ErrorCode": "ModelError", "OriginalStatusCode": 400, "OriginalMessage": "items[0]: 'x' is bad"}, 400),
     (424, {"ErrorCode": "ModelError", "OriginalStatusCode": 500, "OriginalMessage": "crashed"}, 502),
-    (400, {"message": "The variant 'v9' does not exist"}, 400),
+    (400, {"message": "The variant 'v9' does not exist"}, 500),
     (429, {"message": "Model not ready"}, 503),
-    (503, {"message": "Variant v2 is not reachable"}, 502),
+    (503, {"message": "Service unavailable"}, 503),
     (500, {"message": "InternalFailure"}, 502),
-])
+])  # the full table, checked against the deployed document too, is tests/test_error_contract.py
 def test_runtime_errors_map_to_client_statuses(stack_file, status, body, client_status):
     gateway = Gateway(StateHolder(stack_file), ScriptedRuntime(status, body), lambda line: None)
     got_status, headers, got_body = _call(gateway)

@@ -87,3 +87,28 @@ def test_too_many_instances_and_bad_bytes():
         inference.input_fn(b"\xff\xfe", "application/json")
     with pytest.raises(inference.NotAcceptable):
         inference.output_fn(np.array([3.0]), "text/html")
+
+
+RESPONSES = [  # (body, content type, accept, status, the JSON body's check)
+    (b'{"instances": [{"in0": [1], "in1": [10]}]}', "application/json", None, 200,
+     lambda body: body["predictions"][0]["scores"] == [pytest.approx(3.9)]),
+    (b'{"error": "items: no item ids given"}', "application/json", None, 400,
+     lambda body: body == {"message": "items: no item ids given"}),
+    (b"1,10", "text/csv", None, 415, lambda body: "'text/csv' is not supported" in body["message"]),
+    (b'{"instances": [{"in0": [1], "in1": [10]}]}', "application/json", "text/csv", 406,
+     lambda body: "accept 'text/csv'" in body["message"]),
+]
+
+
+@pytest.mark.parametrize(("body", "content_type", "accept", "status", "check"), RESPONSES,
+                         ids=["200", "refusal", "415", "406"])
+def test_respond_answers_refusals_with_their_status_and_json(body, content_type, accept, status, check):
+    reply = inference.respond(tiny_model(), body, content_type, accept)
+    assert (reply.status, reply.media_type) == (status, inference.JSON)
+    assert check(json.loads(reply.body))
+
+
+def test_respond_turns_an_unexpected_failure_into_a_generic_500(caplog):
+    reply = inference.respond(None, b'{"instances": [{"in0": [1], "in1": [10]}]}', inference.JSON, None)
+    assert (reply.status, json.loads(reply.body)) == (500, {"message": inference.INTERNAL_ERROR})
+    assert "invocation failed" in caplog.text  # the details go to the log, not to the client

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from openapi_spec_validator import validate
@@ -40,20 +41,27 @@ def test_error_statuses_map_to_client_facing_codes():
     responses = _build(example("prod"))["paths"][openapi.RESOURCE_PATH]["get"]["x-amazon-apigateway-integration"][
         "responses"]
     assert {pattern: r["statusCode"] for pattern, r in responses.items()} == {
-        "default": "200", r"4(?!29)\d{2}": "400", "429": "503", r"5\d{2}": "502"}
+        "default": "200", "424": "502", "429": "503", r"4(?!24|29)\d{2}": "500", "503": "503", r"5(?!03)\d{2}": "502"}
     for response in responses.values():
         assert response["responseParameters"] == {
             "method.response.header.X-Model-Version": "integration.response.header.X-Amzn-Invoked-Production-Variant"}
 
 
-@pytest.mark.parametrize(("status", "pattern"), [
-    ("400", openapi.CLIENT_ERROR_PATTERN), ("424", openapi.CLIENT_ERROR_PATTERN),
-    ("429", openapi.THROTTLED_PATTERN), ("500", openapi.SERVER_ERROR_PATTERN), ("503", openapi.SERVER_ERROR_PATTERN)])
-def test_selection_patterns_do_not_overlap(status, pattern):
-    import re
+def test_every_status_the_error_template_can_set_is_a_method_response():
+    operation = _build(example("prod"))["paths"][openapi.RESOURCE_PATH]["get"]
+    error_template = openapi.Templates.load().error
+    overrides = {int(s) for s in re.findall(r"responseOverride\.status = (\d+)", error_template)}
+    defaults = {int(s) for s in openapi.ERROR_RESPONSES.values()}
+    assert overrides and overrides | defaults <= {int(s) for s in operation["responses"]}
 
-    patterns = [openapi.CLIENT_ERROR_PATTERN, openapi.THROTTLED_PATTERN, openapi.SERVER_ERROR_PATTERN]
-    assert [p for p in patterns if re.fullmatch(p, status)] == [pattern]
+
+# SageMaker runtime statuses (botocore sagemaker-runtime model and AWS common errors) -> the one pattern
+@pytest.mark.parametrize(("status", "pattern"), [
+    ("400", openapi.REFUSED_PATTERN), ("403", openapi.REFUSED_PATTERN), ("413", openapi.REFUSED_PATTERN),
+    ("424", openapi.MODEL_ERROR_PATTERN), ("429", openapi.NOT_READY_PATTERN), ("500", openapi.FAILED_PATTERN),
+    ("503", openapi.UNAVAILABLE_PATTERN), ("530", openapi.FAILED_PATTERN)])
+def test_selection_patterns_do_not_overlap(status, pattern):
+    assert [p for p in openapi.ERROR_RESPONSES if re.fullmatch(p, status)] == [pattern]
 
 
 def test_gateway_responses_answer_json_with_a_message():

@@ -21,10 +21,11 @@ def test_archive_holds_the_model_and_a_self_contained_handler(tmp_path):
     save_tiny(tmp_path / "artifacts" / "v2", version="v2")
     built = package.build(tmp_path / "artifacts" / "v2", tmp_path / "model.tar.gz")
     with tarfile.open(built.path) as archive:
-        assert sorted(archive.getnames()) == ["code/inference.py", "metadata.json", "model.npz"]
+        assert sorted(archive.getnames()) == ["code/inference.py", "code/ratings_inference.py", "metadata.json",
+                                              "model.npz"]
         archive.extractall(tmp_path / "opt-ml-model", filter="data")
     script = (
-        "import sys; sys.path.insert(0, sys.argv[1] + '/code'); import inference as h; "
+        "import sys; sys.path.insert(0, sys.argv[1] + '/code'); import ratings_inference as h; "
         "m = h.model_fn(sys.argv[1]); "
         "p = h.predict_fn(h.input_fn(b'{\"instances\": [{\"in0\": [1], \"in1\": [10]}]}', 'application/json'), m); "
         "print(h.output_fn(p, 'application/json')[0].decode())")

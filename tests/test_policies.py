@@ -26,6 +26,27 @@ def test_execution_policy_scopes_every_statement():
     assert all(set(s["Action"]) <= policies.ACTIONS_WITHOUT_RESOURCES for s in wildcard)
 
 
+def test_log_actions_name_the_resource_type_they_authorize_against():
+    """Service Authorization Reference (CloudWatch Logs): CreateLogStream and DescribeLogStreams
+    take a log-group ARN, PutLogEvents a log-stream ARN."""
+    document = policies.sagemaker_execution(ACCOUNT, "ratings-prod", ["s3://models/v1/model.tar.gz"], [])
+    by_sid = {s["Sid"]: s for s in document["Statement"]}
+    group = "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/sagemaker/Endpoints/ratings-prod"
+    assert by_sid["CreateEndpointLogStreams"]["Action"] == ["logs:CreateLogStream", "logs:DescribeLogStreams"]
+    assert by_sid["CreateEndpointLogStreams"]["Resource"] == [group, f"{group}:*"]
+    assert by_sid["WriteEndpointLogs"] == {"Sid": "WriteEndpointLogs", "Effect": "Allow",
+                                           "Action": ["logs:PutLogEvents"], "Resource": [f"{group}:log-stream:*"]}
+
+
+def test_api_gateway_trust_has_no_source_account_condition():
+    """API Gateway does not set aws:SourceAccount when it assumes integration credentials
+    (aws-solutions-library-samples/accelerated-intelligent-document-processing-on-aws PR #479:
+    "API Gateway does not have permission to assume the provided role" on every request)."""
+    trust = policies.assume_role("apigateway.amazonaws.com")["Statement"][0]
+    assert trust == {"Effect": "Allow", "Principal": {"Service": "apigateway.amazonaws.com"},
+                     "Action": "sts:AssumeRole"}
+
+
 def test_trust_policy_is_limited_to_the_account():
     trust = policies.assume_role("sagemaker.amazonaws.com", ACCOUNT)["Statement"][0]
     assert trust["Principal"] == {"Service": "sagemaker.amazonaws.com"}

@@ -7,7 +7,9 @@ import json
 import pulumi
 import pytest
 
-from components import config_rules, openapi, policies
+from components import config as stack_config
+from components import config_rules, dashboard_body, names, openapi, policies
+from tests.metric_dimensions import metric_lines, problems
 from tests.pulumi_mocks import RecordingMocks, Registered, run_program
 from tests.stacks import DELETE, ROOT, example, with_change
 
@@ -21,6 +23,9 @@ ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 ROLE = "aws:iam/role:Role"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 SCALING_TARGET = "aws:appautoscaling/target:Target"
+DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
+TOPIC = "aws:sns/topic:Topic"
+SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
 
 
 @pytest.fixture(scope="module")
@@ -54,12 +59,13 @@ def test_prod_registers_two_models_one_config_with_two_variants_one_endpoint(pro
     assert prod.one(ENDPOINT).inputs["name"] == "ratings-prod"
 
 
-def test_endpoint_rolls_back_on_every_variant_alarm(prod):
-    deployment = prod.one(ENDPOINT).inputs["deploymentConfig"]
-    alarm_names = {a.outputs["name"] for a in prod.of_type(ALARM)}
-    assert {a["alarmName"] for a in deployment["autoRollbackConfiguration"]["alarms"]} == alarm_names
-    assert len(alarm_names) == 4, "two alarms (5xx, latency) per variant"
-    assert deployment["blueGreenUpdatePolicy"]["trafficRoutingConfiguration"]["type"] == "ALL_AT_ONCE"
+def test_every_variant_has_its_alarms_and_the_endpoint_no_guardrails(prod):
+    alarms = prod.of_type(ALARM)
+    assert sorted(a.inputs["dimensions"]["VariantName"] for a in alarms) == ["v1", "v1", "v2", "v2"], \
+        "two alarms (5xx, latency) per variant"
+    # Guardrails need the same variant names before and after an update (SageMaker docs,
+    # deployment-guardrails exclusions); adding or retiring a version changes them.
+    assert "deploymentConfig" not in prod.one(ENDPOINT).inputs
 
 
 def test_autoscaling_covers_exactly_the_serving_variants(prod, dev):
@@ -103,7 +109,7 @@ def test_integration_carries_the_template_files_unchanged(stack, request):
     assert integration["requestTemplates"] == {"application/json": _vtl("request.vtl")}
     responses = integration["responses"]
     assert responses["default"]["responseTemplates"]["application/json"] == _vtl("response.vtl")
-    for pattern in (openapi.CLIENT_ERROR_PATTERN, openapi.SERVER_ERROR_PATTERN, openapi.THROTTLED_PATTERN):
+    for pattern in openapi.ERROR_RESPONSES:
         assert responses[pattern]["responseTemplates"]["application/json"] == _vtl("error.vtl")
     assert integration["requestParameters"]["integration.request.header.X-Amzn-SageMaker-Target-Variant"] \
         == "stageVariables.variant"
@@ -194,7 +200,86 @@ def test_a_broken_config_registers_nothing():
     assert mocks.resources == [], "validation must stop the program before any resource"
 
 
-def test_model_names_stay_within_sagemaker_limits(prod):
-    for model in prod.of_type(MODEL):
-        assert len(model.name) + config_rules.AUTONAME_SUFFIX <= 63, \
-            f"auto-named SageMaker model {model.name} would exceed 63 characters"
+LIMITED_NAMES = {MODEL: 63, ENDPOINT_CONFIG: 63, ROLE: 64}  # botocore: ModelName, EndpointConfigName, roleNameType
+
+
+def test_the_longest_valid_endpoint_name_deploys_names_within_aws_limits():
+    mocks = run_program(with_change(example("prod"), "ratings:endpoint.name", "r" * 36))
+    limited = [r for r in mocks.resources if r.type in LIMITED_NAMES]
+    assert {r.name for r in limited} == {a.logical for a in names.auto_names("r" * 36, ["v1", "v2"])}, \
+        "the validation must check exactly the auto-named resources that have a length limit"
+    for resource in limited:
+        assert len(resource.name) + config_rules.AUTONAME_SUFFIX <= LIMITED_NAMES[resource.type], \
+            f"auto-named {resource.type} {resource.name} would exceed {LIMITED_NAMES[resource.type]} characters"
+
+
+def test_at_most_one_example_stack_per_region_owns_the_account_logging_role():
+    owners = {}
+    for stack in ("dev", "prod"):
+        config = stack_config.parse(example(stack))
+        if config.api.logging.manage_account_role:
+            owners.setdefault(config.region, []).append(stack)
+    assert all(len(stacks) == 1 for stacks in owners.values()), owners
+    assert stack_config.Logging().manage_account_role is False, "a stack must opt in to own the account role"
+
+
+def _dashboard_metrics(mocks: RecordingMocks):
+    body = json.loads(mocks.one(DASHBOARD).inputs["dashboardBody"])
+    return [(widget, metric) for widget in body["widgets"] for metric in metric_lines(widget)]
+
+
+@pytest.mark.parametrize("stack", ["prod", "dev"])
+def test_the_dashboard_covers_every_configured_version_with_real_metrics(stack, request):
+    mocks = request.getfixturevalue(stack)
+    config = stack_config.parse(example(stack))
+    metrics = _dashboard_metrics(mocks)
+    wrong = [f"{w['properties']['title']}: {p}" for w, m in metrics for p in problems(m)]
+    assert not wrong, wrong
+    for version in config.model_names:
+        shown = {m.name for _, m in metrics if m.dimensions.get("VariantName") == version}
+        assert {"Invocations", "Invocation4XXErrors", "Invocation5XXErrors", "ModelLatency"} <= shown, \
+            f"dashboard of {stack} lacks SageMaker metrics of {version}: {shown}"
+    assert {m.dimensions["EndpointName"] for _, m in metrics if "EndpointName" in m.dimensions} \
+        == {mocks.one(ENDPOINT).outputs["name"]}, "the dashboard must read the endpoint the stack deploys"
+
+
+def test_the_prod_dashboard_shows_the_stage_and_its_canary_of_the_deployed_api(prod):
+    api_name = prod.one(REST_API).outputs["name"]
+    stages = {m.dimensions["Stage"] for _, m in _dashboard_metrics(prod) if m.namespace == "AWS/ApiGateway"}
+    assert stages == {"prod", dashboard_body.canary_stage("prod")}
+    assert {m.dimensions["ApiName"] for _, m in _dashboard_metrics(prod) if m.namespace == "AWS/ApiGateway"} \
+        == {api_name}, "API metrics are published under the RestApi's name"
+
+
+def test_a_new_version_appears_on_the_dashboard():
+    values = example("prod")
+    values["ratings:models"].append(dict(values["ratings:models"][-1], name="v3",
+                                         modelData="s3://my-ratings-models/factorization/v3/model.tar.gz"))
+    mocks = run_program(values)
+    assert "v3" in {m.dimensions.get("VariantName") for _, m in _dashboard_metrics(mocks)}
+
+
+def test_with_notifications_every_alarm_notifies_the_topic(prod):
+    topic_arn = prod.one(TOPIC).outputs["arn"]
+    alarms = [r for r in prod.resources if r.type.startswith("aws:cloudwatch/") and r.type.endswith("Alarm")]
+    assert {a.type for a in alarms} == {ALARM} and len(alarms) == 4, "prod has two alarms per variant"
+    for alarm in alarms:
+        assert alarm.inputs.get("alarmActions") == [topic_arn], f"alarm {alarm.name} must notify {topic_arn}"
+        assert alarm.inputs.get("okActions") == [topic_arn], f"alarm {alarm.name} must say when it clears"
+    subscriptions = prod.of_type(SUBSCRIPTION)
+    assert [(s.inputs["protocol"], s.inputs["endpoint"], s.inputs["topic"]) for s in subscriptions] == \
+        [("email", "ml-oncall@example.com", topic_arn)]
+
+
+def test_a_webhook_gets_an_https_subscription():
+    mocks = run_program(with_change(example("prod"), "ratings:notifications.webhook", "https://hooks.example.com/a"))
+    topic_arn = mocks.one(TOPIC).outputs["arn"]
+    assert sorted((s.inputs["protocol"], s.inputs["endpoint"]) for s in mocks.of_type(SUBSCRIPTION)) == \
+        [("email", "ml-oncall@example.com"), ("https", "https://hooks.example.com/a")]
+    assert all(s.inputs["topic"] == topic_arn for s in mocks.of_type(SUBSCRIPTION))
+
+
+def test_without_notifications_there_is_no_topic_and_alarms_have_no_actions(dev):
+    assert dev.of_type(TOPIC) == [] and dev.of_type(SUBSCRIPTION) == []
+    for alarm in dev.of_type(ALARM):
+        assert not alarm.inputs.get("alarmActions") and not alarm.inputs.get("okActions"), alarm.name

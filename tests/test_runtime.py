@@ -144,14 +144,16 @@ def test_an_invocation_over_6_mb_gets_sagemakers_413(runtime_api):
 
 def test_a_model_slower_than_the_invocation_timeout_is_a_model_error(tmp_path):
     """SageMaker gives a container 60 s (lowered here), then answers ModelError "Your invocation
-    timed out while waiting for a response from container ..." (recorded in
+    timed out while waiting for a response from container ..." wrapped as "Received server error (0) from ... with message ..." (recorded in
     github.com/aws/sagemaker-python-sdk/issues/1119) and counts it against the variant."""
     api = RunningApi(tmp_path, {"v1": model_app(lambda body: _slow(5, body)), "v2": model_app()},
                      limits=Limits(model_timeout_s=0.3))
     try:
         status, body = _invoke(api, b'{"instances": [{"in0": [1], "in1": [2]}]}')
         assert (status, body["ErrorCode"], body["OriginalStatusCode"]) == (424, "ModelError", 0)
-        assert body["Message"] == "Your invocation timed out while waiting for a response from container v1."
+        timed_out = "Your invocation timed out while waiting for a response from container v1."
+        assert body["OriginalMessage"] == timed_out
+        assert body["Message"].startswith(f'Received server error (0) from primary with message "{timed_out}"')
         assert _metrics(api)["v1"][-1]["Invocation5XXErrors"] == 1
     finally:
         api.stop()

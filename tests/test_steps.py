@@ -1,9 +1,10 @@
 """Path parameters over real HTTP: decoded once from the raw path, every answer JSON and logged.
 
-API Gateway passes a path parameter to the mapping template URL-decoded once ("Amazon API Gateway
-important notes for REST APIs" and the $input.params() reference: parameter values are decoded);
-`%2531` is therefore the text `%31`, never user 1. Control characters stay in the value, so the
-template (not the transport) judges them.
+API Gateway routes on the raw, still percent-encoded path and hands the template path parameters
+decoded once (LocalStack's API Gateway emulation, tested against AWS, does the same:
+localstack/localstack, services/apigateway/next_gen/execute_api/handlers/parse.py,
+``_enrich_with_raw_path``). So `%2531` is the text `%31`, never user 1, and control characters
+stay in the value for the template (not the transport) to judge.
 """
 
 from __future__ import annotations

@@ -43,6 +43,40 @@ CORE = {
     "double": "#set($d = 1.5)#set($e = 0.1 + 0.2)$d|$e",
     "set_map_hyphen": "#set($m = {})#set($m.X-Amzn-SageMaker-Target-Variant = 'v2')$m",
     "quiet_ref": "[$!nothing]",
+    # whitespace and escapes, where airspeed's own parser differs from Velocity
+    "set_blanks": "#set($a = 1) #set($b = 2)\t#set($c = 3)\n$a$b$c text #set($d = 4)\n$d\n  #set($e = 5)\n"
+                  "$e  #set($f = 6)  \n$f",
+    "comments": "A#* c *#\nB ## x\nC#* d *# #set($z = 1)$z\n#* e *#\nD",
+    "escapes": "#set($x = 1)[\\$x][\\\\$x][\\\\\\$x][\\\\\\\\$x][\\#if][\\$x.length()][\\\\${x}]",
+    "directive_lines": "#if(true) \nX\n#end  \nY\n#foreach($i in [1,2])\n  $i\n#end\n#if(false)\nno\n"
+                       "#elseif(true)\n  yes\n#else\n  other\n#end\nZ",
+    "set_in_blocks": "#foreach($i in [1,2])\n  #set($j = $i)\n  [$j]\n#end\n#if(true)  #set($k = 1)$k#end",
+    "else_lines": "#if(false)\na\n#else\n  b\n#end\n#if(false)a#{else}  \nc#end|#if(false)\n#elseif(false)\n"
+                  "#else   \nd\n#end",
+    "trailing_backslash": "#set($a = 1)\\$a|x\\",
+    "define_lines": "#define($d)\n  inner $v\n#end\n#set($v = 1)\n$d|",
+    "nested_indent": "{\n  #foreach($i in [1,2])\n    #if($i == 2)\n    two\n    #end\n  #end\n}",
+    "map_list_methods": "#set($m = {'a': 1})#set($old = $m.put('a', 2))#set($none = $m.put('b', 3))$old|$m|"
+                        "#set($l = ['x', 'y'])#set($prev = $l.set(1, 'z'))$prev|$l|#set($ign = $m.putAll({'c': 4}))"
+                        "$m.size()|$m.remove('a')|$m",
+    # conditions, comparisons and Java methods
+    "java_if_truth": "#set($e = '')#set($l = [])#set($m = {})#set($z = 0)#set($f = false)#if($e)e#end"
+                     "|#if($l)l#end|#if($m)m#end|#if($z)z#end|#if($f)f#end|#if(!$e)ne#end",
+    "java_entry_set": "#set($m = {'a': 1, 'b': 'x'})#foreach($e in $m.entrySet())$e.key=$e.value;#end"
+                      "|$m.entrySet()|$m.values()",
+    "java_string_methods": "#set($s = 'Hello, World')$s.substring(7)|$s.indexOf('o')|$s.lastIndexOf('o')"
+                           "|$s.toUpperCase()|$s.replace('l', 'L')|$s.charAt(1)|$s.equals('x')"
+                           "|$s.equalsIgnoreCase('hello, world')|$s.endsWith('ld')|$s.concat('!')",
+    "java_list_methods": "#set($l = [3, 1, 2])$l.indexOf(2)|$l.isEmpty()|#set($ok = $l.remove(0))$l"
+                         "|#set($ok = $l.addAll([7, 8]))$l",
+    "java_compare_mixed": "#if('a' < 'b')lt#end|#if(1 == 1.0)eq#end|#if('1' == 1)s#{else}n#end"
+                          "|#if($nothing == $nothing2)nn#end",
+    "java_int_overflow": "#set($a = 2147483647)#set($b = $a + 1)$b|#set($c = 2147483647 * 2)$c"
+                         "|#set($d = 10000000000)$d|#set($e = $d * $d)$e",
+    "java_number_formats": "#set($a = 1.0)#set($b = 0.5 * 4)#set($c = 10 / 4.0)$a|$b|$c"
+                           "|#set($x = 100000000.0)$x|#set($y = 0.0001)$y",
+    "java_range": "#set($n = 3)#foreach($i in [1..$n])$i#end|#foreach($i in [3..1])$i#end"
+                  "|#set($r = [0..2])$r",
 }
 
 REQUESTS = [

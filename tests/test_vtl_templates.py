@@ -50,7 +50,10 @@ def test_accepted_requests(user, items, expected):
     ("321", "", "items: no item ids given; pass items=id1,id2,..."),
     ("321", " , ,", "items: no item ids given; pass items=id1,id2,..."),
     ("321", ",".join(["1"] * 101), "items: 101 ids requested, at most 100 are allowed"),
-    ("321", ",".join(["1"] * 5000), "items: 5000 entries, at most 100 ids are allowed"),
+    ("321", ",".join(["1"] * 5000), "items: 5000 ids requested, at most 100 are allowed"),
+    # counted by one regex pass before the per-entry loop, which would name the bad id first
+    ("321", ",".join(["1"] * 500 + ["x"] + ["2"] * 499), "items: 1000 ids requested, at most 100 are allowed"),
+    ("321", ",".join([" 1 "] * 101) + ",,", "items: 101 ids requested, at most 100 are allowed"),
     ("x" * 100, "1", f"user_id: '{'x' * 40}' is not a numeric id"),
 ])
 def test_refused_requests_render_one_error(user, items, message):
@@ -94,13 +97,18 @@ def test_response_template_always_yields_a_ratings_array(model_body, expected):
 
 @pytest.mark.parametrize(("model_body", "message", "status"), [
     ({"ErrorCode": "CLIENT_ERROR_FROM_MODEL", "OriginalStatusCode": 400,
-      "OriginalMessage": "instances[2].in1: 'x' is not an integer id"},
-     "instances[2].in1: 'x' is not an integer id", None),
+      "OriginalMessage": json.dumps({"message": "instances[2].in1: 'x' is not an integer id"})},
+     "instances[2].in1: 'x' is not an integer id", 400),
+    ({"OriginalStatusCode": 400, "OriginalMessage": 'it\'s "plain" text'}, 'it\'s "plain" text', 400),
+    ({"OriginalStatusCode": 400, "OriginalMessage": '{"message": "a" "b"}'}, '{"message": "a" "b"}', 400),
+    ({"OriginalStatusCode": 400, "OriginalMessage": ""}, "the model refused the request", 400),
     ({"ErrorCode": "SERVER_ERROR_FROM_MODEL", "OriginalStatusCode": 500, "OriginalMessage": "it's \"broken\""},
-     'it\'s "broken"', 502),
-    ({"Message": "Endpoint ratings of account 1 not found."}, "Endpoint ratings of account 1 not found.", None),
-    ({"message": "Rate exceeded"}, "Rate exceeded", None),
-    ({}, "the model could not answer", None),
+     "the model failed to answer; retry later", None),
+    ({"OriginalStatusCode": 0, "OriginalMessage": "Your invocation timed out while waiting for a response"},
+     "the model did not answer in time; retry later", 504),
+    ({"Message": "Endpoint ratings of account 1 not found."}, "the service could not answer; retry later", None),
+    ({"message": "Rate exceeded"}, "too many requests; retry later", 503),
+    ({}, "the service could not answer; retry later", None),
 ])
 def test_error_template_gives_a_json_message(model_body, message, status):
     rendered = template("error.vtl").render(RequestData(body=json.dumps(model_body)))

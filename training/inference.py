@@ -1,8 +1,10 @@
 """Inference handler with the SageMaker framework-container contract.
 
-``model_fn`` / ``input_fn`` / ``predict_fn`` / ``output_fn`` are what SageMaker's scikit-learn
-container calls when this file is packaged as ``code/inference.py``; the local model server
-calls the same functions. It needs numpy only, and speaks Object2Vec's formats, so a locally
+``model_fn`` / ``input_fn`` / ``predict_fn`` / ``output_fn`` are the framework container's hooks;
+the local model server calls them. ``respond`` runs them in turn and turns a refusal into its
+status and a JSON body: the archive serves it through ``transform_fn``
+(``training/sagemaker_entry.py``), because the image's serving library answers any exception of a
+hook with a 500 HTML page. It needs numpy only, and speaks Object2Vec's formats, so a locally
 trained version can sit next to Object2Vec as a production variant behind the same templates.
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +27,8 @@ METADATA_FILE = "metadata.json"
 FORMAT = "ratings-factorisation/1"
 MIN_RATING, MAX_RATING = 1.0, 5.0
 MAX_INSTANCES = 10_000
+INTERNAL_ERROR = "internal error; see the model's log"
+LOG = logging.getLogger("ratings.inference")
 
 FALLBACKS = {
     "unknown item": "global mean + the user's bias",
@@ -190,3 +195,31 @@ def output_fn(prediction: np.ndarray, accept: str | None) -> tuple[bytes, str]:
     if media == JSONLINES:
         return "".join('{"scores":[%r]}\n' % float(x) for x in prediction).encode(), JSONLINES
     raise NotAcceptable(f"accept {media!r} is not supported; use {' or '.join(CONTENT_TYPES)}")
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What ``POST /invocations`` answers: a status, a body and its media type."""
+
+    status: int
+    body: bytes
+    media_type: str
+
+
+def _refusal(status: int, message: str) -> Reply:
+    return Reply(status, json.dumps({"message": message}).encode(), JSON)
+
+
+def respond(model: Model, body: bytes | str, content_type: str | None, accept: str | None) -> Reply:
+    """The whole invocation: predictions, or ``{"message": ...}`` with the refusal's own status.
+
+    An unexpected failure is logged and answered 500 with a generic message, never a traceback.
+    """
+    try:
+        payload, media_type = output_fn(predict_fn(input_fn(body, content_type), model), accept)
+    except InferenceError as error:
+        return _refusal(error.status, str(error))
+    except Exception:  # the boundary: anything else is the model's fault, told in its log only
+        LOG.exception("invocation failed")
+        return _refusal(500, INTERNAL_ERROR)
+    return Reply(200, payload, media_type)

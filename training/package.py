@@ -1,8 +1,9 @@
 """``model.tar.gz`` for SageMaker's scikit-learn framework image.
 
-The archive holds the trained arrays at its root and ``code/inference.py`` (with the four
-SageMaker hooks), which the container imports because SAGEMAKER_PROGRAM names it. The image
-only needs numpy, which it ships.
+The archive holds the trained arrays at its root and, under ``code/``, the entry module the
+container imports because SAGEMAKER_PROGRAM names it (``inference.py``, a ``transform_fn`` from
+``training/sagemaker_entry.py``) beside the hooks it serves (``ratings_inference.py``, from
+``training/inference.py``). The image only needs numpy, which it ships.
 """
 
 from __future__ import annotations
@@ -19,7 +20,10 @@ from training import inference
 FRAMEWORK = "sklearn"
 FRAMEWORK_VERSION = "1.2-1"
 CODE_DIR = "code"
-ENVIRONMENT = {"SAGEMAKER_PROGRAM": "inference.py", "SAGEMAKER_SUBMIT_DIRECTORY": f"/opt/ml/model/{CODE_DIR}"}
+ENTRY_MODULE = "inference.py"  # what stack files name in SAGEMAKER_PROGRAM
+HANDLER_MODULE = "ratings_inference.py"  # the name sagemaker_entry.py imports
+ENTRY_SOURCE = Path(__file__).resolve().parent / "sagemaker_entry.py"
+ENVIRONMENT = {"SAGEMAKER_PROGRAM": ENTRY_MODULE, "SAGEMAKER_SUBMIT_DIRECTORY": f"/opt/ml/model/{CODE_DIR}"}
 
 
 @dataclass(frozen=True)
@@ -34,7 +38,8 @@ def build(model_dir: Path, output: Path) -> Package:
     model = inference.load_model(model_dir)
     files = {inference.ARRAYS_FILE: (model_dir / inference.ARRAYS_FILE).read_bytes(),
              inference.METADATA_FILE: (model_dir / inference.METADATA_FILE).read_bytes(),
-             f"{CODE_DIR}/inference.py": Path(inference.__file__).read_bytes()}
+             f"{CODE_DIR}/{ENTRY_MODULE}": ENTRY_SOURCE.read_bytes(),
+             f"{CODE_DIR}/{HANDLER_MODULE}": Path(inference.__file__).read_bytes()}
     output.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=output.parent, prefix=f".{output.name}.", delete=False) as temp:
         with tarfile.open(fileobj=temp, mode="w:gz") as archive:

@@ -1,11 +1,12 @@
 """API Gateway's dialect of Velocity on top of airspeed-ext.
 
 airspeed-ext already renders undefined references as "" and treats ``#if($undefined)`` as true,
-like API Gateway. What it lacks is Java's value semantics; this module adds them by replacing a
-few airspeed element classes, once, at import:
+like API Gateway. What it lacks is Java's value semantics and a few points of API Gateway's syntax
+(emulator.vtl.syntax); ``install()`` adds them by replacing airspeed element classes:
 
 - string, list and map literals become JString / JList / JMap (Java ``split``, ``hashCode``,
   ``size`` ...);
+- conditions are false only for boolean false;
 - arithmetic and comparison follow Velocity 1.7 on Java numbers (integer division and remainder
   truncate toward zero, ``+`` concatenates when a side is a string, type mismatches give null);
 - values print the Java way (``{k=v}``, ``1.0E20``, ``true``);
@@ -14,13 +15,16 @@ few airspeed element classes, once, at import:
 
 from __future__ import annotations
 
+import importlib.metadata
 import math
 import numbers
 import operator
+import re
 from typing import Any
 
 from airspeed import operators as airspeed
 
+from emulator.vtl import syntax
 from emulator.vtl.java import JList, JMap, JString, VtlError, java_str
 
 MAX_FOREACH_ITERATIONS = 1000
@@ -81,14 +85,28 @@ def _equals(left, right) -> bool:
 
 
 def _compare(function):
+    """Velocity 1.7 orders numbers only; any other operand makes the comparison false."""
+
     def apply(left, right) -> bool:
         if _numeric(left) and _numeric(right):
             return function(left, right)
-        if isinstance(left, str) and isinstance(right, str):
-            return function(str(left), str(right))
         return False
 
     return apply
+
+
+def truthy(value: Any) -> bool:
+    """A condition is false only for boolean false: Velocity 1.7 has no emptiness check ("", 0
+    and [] are true), and API Gateway takes a missing value as true (``#if($undefined)``)."""
+    return value is not False
+
+
+def _and(left: Any, right: Any) -> bool:
+    return truthy(left) and truthy(right)
+
+
+def _or(left: Any, right: Any) -> bool:
+    return truthy(left) or truthy(right)
 
 
 class JavaBinaryOperator(airspeed.BinaryOperator):
@@ -99,6 +117,7 @@ class JavaBinaryOperator(airspeed.BinaryOperator):
         "*": _arithmetic(operator.mul),
         "/": _arithmetic(_divide),
         "%": _arithmetic(_remainder),
+        "&&": _and, "and": _and, "||": _or, "or": _or,
         "==": _equals, "eq": _equals,
         "!=": lambda a, b: not _equals(a, b), "ne": lambda a, b: not _equals(a, b),
         "<": _compare(operator.lt), "lt": _compare(operator.lt),
@@ -106,6 +125,16 @@ class JavaBinaryOperator(airspeed.BinaryOperator):
         ">": _compare(operator.gt), "gt": _compare(operator.gt),
         ">=": _compare(operator.ge), "ge": _compare(operator.ge),
     }
+
+
+class VelocityCondition(airspeed.Condition):
+    def calculate(self, namespace, loader):
+        return truthy(self.expression.calculate(namespace, loader))
+
+
+class VelocityNegation(airspeed.UnaryOperatorValue):
+    def calculate(self, namespace, loader):
+        return not truthy(self.value.calculate(namespace, loader))
 
 
 class JavaStringLiteral(airspeed.StringLiteral):
@@ -154,7 +183,10 @@ class JavaDictionaryLiteral(airspeed.DictionaryLiteral):
 
 
 class CappedForeachDirective(airspeed.ForeachDirective):
-    """``#foreach`` with Velocity's loop variables, refusing to pass 1,000 iterations."""
+    """``#foreach`` with Velocity's loop variables, refusing to pass 1,000 iterations. Like every
+    Velocity 1.7 directive, its closing parenthesis takes the line break right after it."""
+
+    CLOSE_PAREN = re.compile(r"[ \t]*\)(?:[ \t]*\r?\n)?(.*)$", re.S)
 
     def evaluate_raw(self, stream, namespace, loader):
         value = self.value.calculate(namespace, loader)
@@ -175,17 +207,59 @@ class CappedForeachDirective(airspeed.ForeachDirective):
             self.block.evaluate(stream, local, loader)
 
 
+AIRSPEED_VERSION = "0.6.9"
+WRONG_VERSION = ("airspeed-ext {found} is installed; API Gateway's dialect is adapted to airspeed-ext "
+                 "{wanted} (pin it in requirements.txt)")
+SELF_CHECK_FAILED = "airspeed-ext did not take API Gateway's dialect: {reason}"
+SELF_CHECK = ("#set($m = {})#set($h = 7 / 2)#set($ignore = $m.put('k', $h)) #set($l = [1])$m|$l.size()|"
+              "\\\\$m.k|#x()|#foreach($i in [1..2])$i#end")
+SELF_CHECK_EXPECTED = "{k=3}|1|\\3|#x()|12"
+
+ELEMENTS = {
+    "BinaryOperator": JavaBinaryOperator,
+    "Expression": FastExpression,
+    "NameOrCall": FastNameOrCall,
+    "StringLiteral": JavaStringLiteral,
+    "InterpolatedStringLiteral": JavaInterpolatedStringLiteral,
+    "ArrayLiteral": JavaArrayLiteral,
+    "DictionaryLiteral": JavaDictionaryLiteral,
+    "ForeachDirective": CappedForeachDirective,
+    "Condition": VelocityCondition,
+    "UnaryOperatorValue": VelocityNegation,
+    **syntax.ELEMENTS,
+}
+
+_installed = False
+
+
 def install() -> None:
-    """Swap the element classes airspeed looks up by name while parsing; idempotent."""
-    airspeed.BinaryOperator = JavaBinaryOperator
-    airspeed.Expression = FastExpression
-    airspeed.NameOrCall = FastNameOrCall
-    airspeed.StringLiteral = JavaStringLiteral
-    airspeed.InterpolatedStringLiteral = JavaInterpolatedStringLiteral
-    airspeed.ArrayLiteral = JavaArrayLiteral
-    airspeed.DictionaryLiteral = JavaDictionaryLiteral
-    airspeed.ForeachDirective = CappedForeachDirective
+    """Adapt airspeed-ext to API Gateway's dialect: replace the element classes its parser looks up
+    by module name, and its value printer. Checks the version it was written for, then renders a
+    template that exercises the adaptation. Idempotent; the engine calls it before parsing."""
+    global _installed
+    if _installed:
+        return
+    found = importlib.metadata.version("airspeed-ext")
+    if found != AIRSPEED_VERSION:
+        raise RuntimeError(WRONG_VERSION.format(found=found, wanted=AIRSPEED_VERSION))
+    originals = {name: getattr(airspeed, name) for name in [*ELEMENTS, "value_to_string"]}
+    for name, element in ELEMENTS.items():
+        setattr(airspeed, name, element)
     airspeed.value_to_string = java_str
+    try:
+        _self_check()
+    except RuntimeError:
+        for name, original in originals.items():  # leave airspeed as it was found
+            setattr(airspeed, name, original)
+        raise
+    _installed = True
 
 
-install()
+def _self_check() -> None:
+    try:
+        rendered = airspeed.Template(SELF_CHECK).merge({})
+    except Exception as error:  # noqa: BLE001 (any failure means the adaptation did not hold)
+        raise RuntimeError(SELF_CHECK_FAILED.format(reason=repr(error))) from error
+    if rendered != SELF_CHECK_EXPECTED:
+        raise RuntimeError(SELF_CHECK_FAILED.format(reason=f"rendered {rendered!r}, "
+                                                    f"expected {SELF_CHECK_EXPECTED!r}"))

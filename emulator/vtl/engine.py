@@ -13,19 +13,17 @@ from typing import Any
 
 from airspeed import operators as airspeed
 
-from emulator.vtl import dialect  # noqa: F401  (installs API Gateway's dialect into airspeed)
+from emulator.vtl import dialect
 from emulator.vtl.java import JMap, VtlError, java_str, wrap
 from emulator.vtl.variables import (
-    Input, RequestData, Util, context_map, request_overrides, response_overrides,
+    Input, RequestData, Util, carry_overrides, context_map, request_overrides, response_overrides,
 )
 
-UNSUPPORTED_DIRECTIVES = {
-    "MacroDefinition": "#macro", "MacroCall": "a macro call", "EvaluateDirective": "#evaluate",
-    "DefineDefinition": "#define", "IncludeDirective": "#include", "ParseDirective": "#parse",
-}
+UNSUPPORTED_DIRECTIVES = {"IncludeDirective": "#include", "ParseDirective": "#parse"}
 
 
 UTIL = Util()
+HEADER_VALUE_SEPARATOR = ","
 
 
 class TemplateError(Exception):
@@ -45,6 +43,9 @@ class Rendered:
     request_path: dict[str, str] = field(default_factory=dict)
     response_headers: dict[str, str] = field(default_factory=dict)
     status: int | None = None
+    # The override maps as the template left them: a response template sees what the request
+    # template set (API Gateway carries ``$context.requestOverride``/``responseOverride`` across).
+    overrides: tuple[JMap, JMap] | None = field(default=None, compare=False, repr=False)
 
 
 def _line_of(element: Any) -> int:
@@ -69,6 +70,7 @@ class MappingTemplate:
     def __init__(self, source: str, name: str = "<template>"):
         self.name = name
         self.source = source
+        dialect.install()
         self._template = airspeed.Template(source, name)
         try:
             self._template.ensure_compiled()
@@ -88,8 +90,11 @@ class MappingTemplate:
                 raise TemplateError(self.name, _line_of(element),
                                     f"{directive} is not supported by API Gateway mapping templates")
 
-    def render(self, request: RequestData) -> Rendered:
+    def render(self, request: RequestData, after: Rendered | None = None) -> Rendered:
+        """``after``: the integration request's rendering, when this is its response template."""
         request_override, response_override = request_overrides(), response_overrides()
+        if after is not None and after.overrides is not None:
+            carry_overrides(after.overrides, request_override, response_override)
         # A LocalNamespace holding the variables itself: airspeed would otherwise wrap them in
         # one and pay a KeyError on every lookup of a top-level variable.
         namespace = airspeed.LocalNamespace({})
@@ -107,11 +112,12 @@ class MappingTemplate:
             raise TemplateError(self.name, None, str(error)) from None
         return Rendered(
             body=body,
-            request_headers=_strings(request_override["header"]),
+            request_headers=_headers(request_override["header"]),
             request_querystring=_strings(request_override["querystring"]),
             request_path=_strings(request_override["path"]),
-            response_headers=_strings(response_override["header"]),
+            response_headers=_headers(response_override["header"]),
             status=_status(response_override.get("status")),
+            overrides=(request_override, response_override),
         )
 
 
@@ -124,6 +130,18 @@ def _reason(error: airspeed.TemplateExecutionError) -> str:
 
 def _strings(overrides: JMap) -> dict[str, str]:
     return {str(key): java_str(value) for key, value in overrides.items()} if overrides else {}
+
+
+def _headers(overrides: JMap) -> dict[str, str]:
+    """A header set to a list goes out as one header, its values joined by commas (HTTP's
+    convention for repeated headers, which API Gateway applies when it flattens values)."""
+    return {str(key): _header_value(value) for key, value in overrides.items()} if overrides else {}
+
+
+def _header_value(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return HEADER_VALUE_SEPARATOR.join(java_str(item) for item in value)
+    return java_str(value)
 
 
 def _status(value: Any) -> int | None:

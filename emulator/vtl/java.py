@@ -95,6 +95,15 @@ class JString(str):
     def indexOf(self, text: str) -> int:  # noqa: N802
         return self.find(text)
 
+    def lastIndexOf(self, text: str) -> int:  # noqa: N802
+        return self.rfind(text)
+
+    def equalsIgnoreCase(self, other: Any) -> bool:  # noqa: N802
+        return isinstance(other, str) and self.lower() == other.lower()
+
+    def concat(self, other: str) -> JString:
+        return JString(str(self) + str(other))
+
     def toLowerCase(self) -> JString:  # noqa: N802
         return JString(self.lower())
 
@@ -145,6 +154,30 @@ class JList(list):
         self.append(value)
         return True
 
+    def set(self, index: int, value: Any) -> Any:
+        """List.set: replaces in place and returns the element it replaced."""
+        previous = self.get(index)
+        self[index] = value
+        return previous
+
+    def indexOf(self, value: Any) -> int:  # noqa: N802
+        return self.index(value) if value in self else -1
+
+    def remove(self, item: Any) -> Any:  # type: ignore[override]
+        """List.remove: by position for an int (returns the element), else by value."""
+        if isinstance(item, int) and not isinstance(item, bool):
+            previous = self.get(item)
+            del self[item]
+            return previous
+        if item in self:
+            list.remove(self, item)
+            return True
+        return False
+
+    def addAll(self, values: Any) -> bool:  # noqa: N802
+        self.extend(values)
+        return bool(values)
+
 
 class JsonArray(JList):
     """A JSON array from ``$input.path`` or ``$util.parseJson``: prints as JSON."""
@@ -165,8 +198,52 @@ class JMap(dict):
     def keySet(self) -> JList:  # noqa: N802
         return JList(self.keys())
 
+    def values(self) -> JList:  # type: ignore[override]
+        return JList(dict.values(self))
+
+    def entrySet(self) -> JList:  # noqa: N802
+        return JList(MapEntry(key, value) for key, value in self.items())
+
+    def put(self, key: Any, value: Any) -> Any:
+        """Map.put: returns the value it replaced (null when the key was new)."""
+        previous = dict.get(self, key)
+        self[key] = value
+        return previous
+
+    def putAll(self, other: dict) -> None:  # noqa: N802
+        for key, value in other.items():
+            self[key] = value
+
+    def remove(self, key: Any) -> Any:
+        return self.pop(key, None)
+
+    def containsValue(self, value: Any) -> bool:  # noqa: N802
+        return value in dict.values(self)
+
     def toString(self) -> str:  # noqa: N802
         return java_str(self)
+
+
+class ContextObject(JMap):
+    """One of ``$context``'s nested objects (identity, requestOverride and its maps ...). API
+    Gateway lists and reads their keys but prints the objects themselves as empty text
+    (LocalStack's recorded test_sqs_amz_json_protocol)."""
+
+
+class MapEntry:
+    """A java.util.Map.Entry: ``$e.key`` / ``$e.value``, printed ``key=value``."""
+
+    def __init__(self, key: Any, value: Any):
+        self.key, self.value = key, value
+
+    def getKey(self) -> Any:  # noqa: N802
+        return self.key
+
+    def getValue(self) -> Any:  # noqa: N802
+        return self.value
+
+    def __str__(self) -> str:
+        return f"{java_str(self.key)}={java_str(self.value)}"
 
 
 def wrap(value: Any) -> Any:
@@ -215,6 +292,8 @@ def java_str(value: Any) -> str:
         return str(value)
     if isinstance(value, float):
         return java_double(value)
+    if isinstance(value, ContextObject):
+        return ""
     if isinstance(value, JsonArray):
         return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
     if isinstance(value, dict):

@@ -12,8 +12,9 @@ from typing import Any
 
 from jsonpath_ng.ext import parse as parse_jsonpath
 
-from emulator.vtl.java import JList, JMap, JString, VtlError, java_str, wrap
+from emulator.vtl.java import ContextObject, JList, JMap, JString, VtlError, java_str, wrap
 
+EMPTY_BODY = "{}"
 INDEFINITE_PATH = re.compile(r"\*|\.\.|\?\(|\[[^\]]*[,:][^\]]*\]")
 
 
@@ -47,7 +48,9 @@ class Input:
 
     def __init__(self, request: RequestData):
         self._request = request
-        self.body = JString(request.body)
+        # API Gateway hands templates "{}" for an empty payload (LocalStack's recorded
+        # test_input_body_formatting), the same document $input.path('$') reads.
+        self.body = JString(request.body or EMPTY_BODY)
         self._parsed: Any = None
 
     def params(self, name: str | None = None) -> Any:
@@ -90,7 +93,9 @@ class Util:
 
     @staticmethod
     def escapeJavaScript(text: Any) -> JString:  # noqa: N802 (API Gateway's name)
-        """commons-lang 2 StringEscapeUtils.escapeJavaScript."""
+        """commons-lang 2 StringEscapeUtils.escapeJavaScript (null for null, which prints as "")."""
+        if text is None:
+            return JString("")
         out = []
         for unit in java_str(text):
             code = ord(unit)
@@ -113,6 +118,8 @@ class Util:
     def urlEncode(text: Any) -> JString:  # noqa: N802
         """java.net.URLEncoder with UTF-8: space becomes '+', only ``*-._`` stay unescaped."""
         # Python always keeps "~" (RFC 3986 unreserved); Java's URLEncoder escapes it.
+        if text is None:
+            return JString("")  # API Gateway prints nothing for urlEncode(null)
         return JString(urllib.parse.quote_plus(java_str(text), safe="*-._").replace("~", "%7E"))
 
     @staticmethod
@@ -131,7 +138,7 @@ class Util:
             raise VtlError(f"base64Decode: {error}") from None
 
 
-class OverrideMap(JMap):
+class OverrideMap(ContextObject):
     """One of ``$context.requestOverride.*``: each name may be set once, as in API Gateway."""
 
     def __init__(self, kind: str):
@@ -145,18 +152,38 @@ class OverrideMap(JMap):
 
 
 def request_overrides() -> JMap:
-    return JMap(header=OverrideMap("header"), querystring=OverrideMap("querystring"), path=OverrideMap("path"))
+    """Keys in API Gateway's order; ``status`` appears in the response map only once set."""
+    return ContextObject(path=OverrideMap("path"), header=OverrideMap("header"),
+                         querystring=OverrideMap("querystring"))
 
 
 def response_overrides() -> JMap:
-    return JMap(header=OverrideMap("header"), status=None)
+    return ContextObject(header=OverrideMap("header"))
+
+
+def _context_value(value: Any) -> Any:
+    if isinstance(value, dict):
+        return ContextObject((JString(k), wrap(v)) for k, v in value.items())
+    return wrap(value)
+
+
+def carry_overrides(previous: tuple[JMap, JMap], request_override: JMap, response_override: JMap) -> None:
+    """Seed fresh override maps with what an earlier template set; those names count as set
+    (an override is final)."""
+    for earlier, fresh in zip(previous, (request_override, response_override)):
+        for key, value in earlier.items():
+            if isinstance(value, OverrideMap):
+                dict.update(fresh[key], value)
+            else:
+                fresh[key] = value
 
 
 def context_map(fields: dict[str, Any], request_override: JMap, response_override: JMap) -> JMap:
-    context = wrap(fields)
+    context = JMap((JString(key), _context_value(value)) for key, value in fields.items())
     context["requestOverride"] = request_override
     context["responseOverride"] = response_override
     return context
 
 
-__all__ = ["Input", "JList", "RequestData", "Util", "context_map", "request_overrides", "response_overrides"]
+__all__ = ["Input", "JList", "RequestData", "Util", "carry_overrides", "context_map", "request_overrides",
+           "response_overrides"]

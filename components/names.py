@@ -1,0 +1,78 @@
+"""Logical names of the program's resources and the physical names Pulumi derives from them.
+
+Pulumi auto-names a resource ``<logical name>-<7 random characters>``, and the AWS name limits
+apply to that result; the config validation checks them here, with the same functions the
+components name their resources with, so a config that validates also deploys.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import botocore.session
+
+AUTONAME_SUFFIX = 8  # "-" plus 7 random characters
+
+
+def api(endpoint: str) -> str:
+    return f"{endpoint}-api"
+
+
+def model(endpoint: str, version: str) -> str:
+    return f"{endpoint}-{version}"
+
+
+def endpoint_config(endpoint: str) -> str:
+    return f"{endpoint}-config"
+
+
+def execution_role(endpoint: str) -> str:
+    return f"{endpoint}-execution-role"
+
+
+def invoke_role(endpoint: str) -> str:
+    return f"{api(endpoint)}-invoke-role"
+
+
+def cloudwatch_role(endpoint: str) -> str:
+    return f"{api(endpoint)}-cloudwatch-role"
+
+
+def dashboard(endpoint: str) -> str:
+    """An explicit name (CloudWatch requires one): any endpoint name is a valid dashboard name."""
+    return f"{endpoint}-rollout"
+
+
+def notifications(endpoint: str) -> str:
+    return f"{endpoint}-alarms"
+
+
+@functools.cache
+def _max_length(service: str, shape: str) -> int:
+    return int(botocore.session.get_session().get_service_model(service).shape_for(shape).metadata["max"])
+
+
+@dataclass(frozen=True)
+class AutoName:
+    """One auto-named resource: its logical name, what it is, and the AWS limit on its name."""
+
+    logical: str
+    kind: str
+    limit: int
+
+    @property
+    def fits(self) -> bool:
+        return len(self.logical) + AUTONAME_SUFFIX <= self.limit
+
+
+def auto_names(endpoint: str, versions: list[str]) -> list[AutoName]:
+    """Every auto-named resource whose AWS name has a limit a long name can reach."""
+    role, config, sagemaker_model = (_max_length("iam", "roleNameType"),
+                                     _max_length("sagemaker", "EndpointConfigName"),
+                                     _max_length("sagemaker", "ModelName"))
+    return ([AutoName(model(endpoint, version), "SageMaker model", sagemaker_model) for version in versions]
+            + [AutoName(endpoint_config(endpoint), "endpoint configuration", config),
+               AutoName(execution_role(endpoint), "IAM role", role),
+               AutoName(invoke_role(endpoint), "IAM role", role),
+               AutoName(cloudwatch_role(endpoint), "IAM role", role)])

@@ -1,0 +1,126 @@
+"""A lifecycle model of the Pulumi program: what `pulumi up` would do between two stack configs.
+
+The program runs under mocks once per config. Auto-named resources get a name suffix derived
+from their replace-triggering inputs (tests/replace_triggers.py), so a replacement changes the
+physical name and id as it does on AWS, and the change ripples into every resource that
+refers to it. Each resource is then classified none / update / replace / create / delete.
+
+A rollout is built with the same plan functions the ``canary`` CLI applies (canary.plan).
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import hashlib
+import json
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+import pulumi
+
+from canary import plan
+from components import config as stack_config
+from tests import pulumi_mocks
+from tests.pulumi_mocks import RecordingMocks, Registered, run_program
+from tests.replace_triggers import IGNORED_INPUTS, trigger_values
+from tests.stacks import DELETE, example, with_change
+
+Key = tuple[str, str]  # (type token, logical name)
+
+
+class Change(str, Enum):
+    NONE = "none"
+    UPDATE = "update"
+    REPLACE = "replace"
+    CREATE = "create"
+    DELETE = "delete"
+
+
+class StepKind(str, Enum):
+    DEPLOY = "deploy"  # first `pulumi up`
+    FLIP = "flip"  # start, set, promote, rollback: routing only
+    VERSIONS = "versions"  # add or retire a model version
+
+
+@dataclass(frozen=True)
+class Step:
+    label: str
+    kind: StepKind
+    values: dict[str, Any]
+
+
+class LifecycleMocks(RecordingMocks):
+    """Mocks whose auto-names change exactly when a replace-triggering input changes."""
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        identity = json.dumps(trigger_values(args.typ, dict(args.inputs)), sort_keys=True, default=str)
+        suffix = hashlib.sha256(f"{args.name}|{identity}".encode()).hexdigest()[:7]
+        outputs = pulumi_mocks.realistic_outputs(args, suffix)
+        self.resources.append(Registered(args.typ, args.name, dict(args.inputs), outputs))
+        return f"{args.name}-{suffix}", outputs
+
+
+def deploy(values: dict[str, Any]) -> dict[Key, Registered]:
+    """The resources `pulumi up` would leave for ``values`` (one program run per distinct config)."""
+    return _deploy(json.dumps(values, sort_keys=True))
+
+
+@functools.cache
+def _deploy(values_json: str) -> dict[Key, Registered]:
+    mocks = run_program(json.loads(values_json), stack="prod", mocks=LifecycleMocks())
+    return {(r.type, r.name): r for r in mocks.resources}
+
+
+def _comparable(inputs: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in inputs.items() if key not in IGNORED_INPUTS}
+
+
+def classify(before: Registered, after: Registered) -> Change:
+    if trigger_values(before.type, before.inputs) != trigger_values(after.type, after.inputs):
+        return Change.REPLACE
+    return Change.UPDATE if _comparable(before.inputs) != _comparable(after.inputs) else Change.NONE
+
+
+def changes(before: dict[Key, Registered], after: dict[Key, Registered]) -> dict[Key, Change]:
+    """Every resource of either deployment with what `pulumi up` does to it."""
+    result = {key: Change.DELETE for key in before.keys() - after.keys()}
+    result.update({key: Change.CREATE for key in after.keys() - before.keys()})
+    result.update({key: classify(before[key], after[key]) for key in before.keys() & after.keys()})
+    return result
+
+
+def _apply(values: dict[str, Any], make_plan) -> dict[str, Any]:
+    return make_plan(values, stack_config.parse(values)).after
+
+
+def _with_version(values: dict[str, Any], version: str) -> dict[str, Any]:
+    changed = copy.deepcopy(values)
+    model = dict(changed[plan.MODELS_KEY][-1], name=version,
+                 modelData=f"s3://my-ratings-models/factorization/{version}/model.tar.gz")
+    changed[plan.MODELS_KEY].append(model)
+    return changed
+
+
+def rollout(sticky: bool) -> list[Step]:
+    """fresh -> add v3 -> canary 10 % -> 50 % -> promote -> rollback -> canary -> promote
+    -> retire v1 -> four more versions in one step (six on the endpoint)."""
+    steps = [Step("fresh", StepKind.DEPLOY, with_change(example("prod"), "ratings:routing.canary", DELETE))]
+
+    def then(label: str, kind: StepKind, values: dict[str, Any]) -> None:
+        steps.append(Step(label, kind, values))
+
+    then("add v3", StepKind.VERSIONS, _with_version(steps[-1].values, "v3"))
+    then("canary v3 10 %", StepKind.FLIP, _apply(steps[-1].values, lambda v, c: plan.start(v, c, "v3", 10, sticky)))
+    then("canary v3 50 %", StepKind.FLIP, _apply(steps[-1].values, lambda v, c: plan.set_percent(v, c, 50)))
+    then("promote v3", StepKind.FLIP, _apply(steps[-1].values, plan.promote))
+    then("roll back to v1", StepKind.FLIP, _apply(steps[-1].values, plan.rollback))
+    then("canary v3 again", StepKind.FLIP, _apply(steps[-1].values, lambda v, c: plan.start(v, c, "v3", 10, sticky)))
+    then("promote v3 again", StepKind.FLIP, _apply(steps[-1].values, plan.promote))
+    then("retire v1", StepKind.VERSIONS, _apply(steps[-1].values, lambda v, c: plan.retire(v, c, "v1")))
+    six = steps[-1].values
+    for version in ("v4", "v5", "v6", "v7"):
+        six = _with_version(six, version)
+    then("six versions", StepKind.VERSIONS, six)
+    return steps
