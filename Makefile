@@ -1,33 +1,63 @@
-# Every target builds the virtualenv itself on a fresh machine.
+# Every target builds the virtualenv itself on a fresh machine. uv installs the pinned tree in
+# seconds (bootstrapped from PyPI into .cache/ when it is not on PATH); pip is the fallback.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
-PIP := $(BIN)/python -m pip --disable-pip-version-check --quiet
 STACK ?= dev
+UV_VERSION := 0.13.9
+UV_HOME := .cache/uv-$(UV_VERSION)
+# USE_SYSTEM_UV=0 ignores a uv on PATH, as on a fresh machine (bench/first_run.sh).
+ifeq ($(USE_SYSTEM_UV),0)
+UV := $(UV_HOME)/bin/uv
+else
+UV := $(or $(shell command -v uv 2>/dev/null),$(UV_HOME)/bin/uv)
+endif
+# `make local` needs the project alone; the tests need every extra (deploy, SageMaker, test tools).
+LOCAL_STAMP := $(VENV)/.installed-local
+DEV_STAMP := $(VENV)/.installed-dev
 
 VELOCITY_JAR := /usr/share/java/velocity.jar
 
 VERSION ?= v1
 
-.PHONY: install local demo test openapi train serve clean java-oracle bench
+.PHONY: install install-local local demo test openapi train serve clean java-oracle bench
 
-install: $(STAMP)
+install: $(DEV_STAMP)
+
+install-local: $(LOCAL_STAMP)
 
 # The embedded default: the whole API on this machine from Pulumi.local.yaml (trains what is missing).
-local: $(STAMP)
+local: $(LOCAL_STAMP)
 	$(BIN)/ratings local up
 
-demo: $(STAMP)
+demo: $(LOCAL_STAMP)
 	$(BIN)/ratings local demo
 
-$(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(PIP) install -r requirements-dev.txt -c constraints.txt
-	$(PIP) install --no-deps -e .
-	touch $@
+# $(call venv_install,EXTRAS): the project (editable) and EXTRAS at the versions in constraints.txt.
+define venv_install
+	@if [ -x "$(UV)" ]; then \
+	  test -x $(BIN)/python || $(UV) venv --quiet --seed --python $(PYTHON) $(VENV); \
+	  VIRTUAL_ENV=$(VENV) $(UV) pip install --quiet -c constraints.txt -e ".$(1)"; \
+	else \
+	  echo "note: uv is not available, installing with pip instead (a few minutes)"; \
+	  test -x $(BIN)/python || $(PYTHON) -m venv $(VENV); \
+	  $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".$(1)"; \
+	fi
+	@touch $@
+endef
 
-test: $(STAMP) java-oracle
+$(LOCAL_STAMP): pyproject.toml constraints.txt | $(UV)
+	$(call venv_install,)
+
+$(DEV_STAMP): pyproject.toml constraints.txt | $(UV)
+	$(call venv_install,[dev])
+	@touch $(LOCAL_STAMP)
+
+$(UV_HOME)/bin/uv:
+	@$(PYTHON) -m pip install --quiet --disable-pip-version-check --target $(UV_HOME) uv==$(UV_VERSION) \
+	  || echo "note: could not install uv $(UV_VERSION) from PyPI"
+
+test: $(DEV_STAMP) java-oracle
 	$(BIN)/python -m pytest
 
 # Apache Velocity 1.7 for the differential VTL test (tests/test_vtl_java.py); needs a JDK.
@@ -41,22 +71,22 @@ java-oracle:
 	  fi; \
 	fi
 
-train: $(STAMP)
+train: $(LOCAL_STAMP)
 	$(BIN)/ratings train $(VERSION)
 
-serve: $(STAMP)
+serve: $(LOCAL_STAMP)
 	test -f artifacts/$(VERSION)/metadata.json || $(BIN)/ratings train $(VERSION)
 	$(BIN)/ratings serve --model-dir artifacts/$(VERSION) --port 8080
 
 # Benchmarks (never part of the tests). bench_server needs Debian's wrk.
-bench: $(STAMP)
+bench: $(DEV_STAMP)
 	$(BIN)/python bench/bench_vtl.py
 	$(BIN)/python bench/bench_inference.py
 	$(BIN)/python bench/bench_server.py
 	$(BIN)/python bench/bench_local.py
 
-openapi: $(STAMP)
+openapi: $(LOCAL_STAMP)
 	$(BIN)/ratings openapi --stack $(STACK) --output openapi.json
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache $(UV_HOME)

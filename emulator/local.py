@@ -48,12 +48,14 @@ def model_dir(config: StackConfig, project_dir: Path, version: str) -> Path:
 
 
 def ensure_trained(config: StackConfig, project_dir: Path, echo=print) -> None:
-    """Train every configured version that has no artifact yet (same command a user runs)."""
-    for model in config.models:
-        if not (model_dir(config, project_dir, model.name) / "metadata.json").exists():
-            echo(f"training {model.name} (no artifact in {model_dir(config, project_dir, model.name)}) ...")
-            subprocess.run([processes.RATINGS, "train", model.name, "--out",
-                            str(project_dir / config.local.artifacts)], check=True, cwd=project_dir)
+    """Train every configured version that has no artifact yet, side by side (the same command a
+    user runs: ``ratings train v1 v2``)."""
+    missing = [model.name for model in config.models
+               if not (model_dir(config, project_dir, model.name) / "metadata.json").exists()]
+    if missing:
+        echo(f"training {', '.join(missing)} (no artifact in {project_dir / config.local.artifacts}) ...")
+        subprocess.run([processes.RATINGS, "train", *missing, "--out", str(project_dir / config.local.artifacts)],
+                       check=True, cwd=project_dir)
 
 
 def start_model_servers(config: StackConfig, project_dir: Path, log_dir: Path) -> list[processes.ModelServer]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -29,26 +30,19 @@ def _overrides(pairs: tuple[str, ...]) -> dict:
     return nested
 
 
-def _load_split(source: Path | None, seed: int):
-    from training import movielens
-
-    if source is None:
-        ratings = movielens.load_default()
-        return ratings, movielens_data.holdout(ratings, seed)
-    ratings, own_split = movielens_data.load(source)
-    return ratings, own_split or movielens_data.holdout(ratings, seed)
-
-
 @click.command("train")
-@click.argument("version", default="v1")
+@click.argument("versions", nargs=-1)
 @click.option("--params", "params_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Hyperparameter file (YAML or JSON); default training/hyperparameters/VERSION.yaml if present.")
+              help="Hyperparameter file (YAML or JSON) for a single VERSION; default "
+                   "training/hyperparameters/VERSION.yaml if present.")
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
               help="Override one hyperparameter, e.g. --set bpmf.factors=30 (repeatable).")
 @click.option("--data", "source", type=click.Path(path_type=Path),
               help="MovieLens 100k folder or zip (default: the copy in the recbole wheel on PyPI).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=ARTIFACTS, show_default=True,
               help="Where versions are written (OUT/VERSION/).")
+@click.option("--jobs", type=click.IntRange(min=1), default=None,
+              help="Versions trained at once (default: one per core, at most one per version).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--sagemaker", "on_sagemaker", is_flag=True,
               help="Train the Object2Vec sample model on SageMaker instead (needs --bucket and --role-arn).")
@@ -56,34 +50,53 @@ def _load_split(source: Path | None, seed: int):
 @click.option("--role-arn", help="SageMaker execution role for the training job (with --sagemaker).")
 @click.option("--region", help="AWS region of the job (with --sagemaker; default: your AWS config).")
 @click.option("--wait", is_flag=True, help="Wait for the SageMaker job and stream its log (with --sagemaker).")
-def train_command(version: str, params_file: Path | None, settings: tuple[str, ...], source: Path | None,
-                  out: Path, quiet: bool, on_sagemaker: bool, bucket: str | None, role_arn: str | None,
-                  region: str | None, wait: bool) -> None:
-    """Train model VERSION on MovieLens 100k and compare it with the baselines."""
-    if on_sagemaker:
-        _train_on_sagemaker(version, source, bucket, role_arn, region, wait)
-        return
-    from training import artifact, report  # heavy imports (numpy stacks, matplotlib) only when training
-    from training.train import OURS, train
+def train_command(versions: tuple[str, ...], params_file: Path | None, settings: tuple[str, ...],
+                  source: Path | None, out: Path, jobs: int | None, quiet: bool, on_sagemaker: bool,
+                  bucket: str | None, role_arn: str | None, region: str | None, wait: bool) -> None:
+    """Train model VERSIONS (default v1) on MovieLens 100k and compare them with the baselines.
 
-    if not version.replace("-", "").isalnum():
-        raise click.BadParameter("use letters, digits and hyphens (it becomes a variant name)", param_hint="VERSION")
-    default_file = HYPERPARAMETERS / f"{version}.yaml"
+    Several versions train side by side, one process per core, each with its own progress bar.
+    """
+    versions = versions or ("v1",)
+    if on_sagemaker:
+        if len(versions) > 1:
+            raise click.UsageError("--sagemaker trains one VERSION at a time")
+        _train_on_sagemaker(versions[0], source, bucket, role_arn, region, wait)
+        return
+    from training import jobs as training_jobs
+
+    planned = _plan_jobs(versions, params_file, settings, source, out)
+    workers = jobs or min(len(planned), os.cpu_count() or 1)
     try:
-        params = hyper.load(params_file or (default_file if default_file.exists() else None), _overrides(settings))
-        ratings, split = _load_split(source, params.holdout_seed)
-    except (hyper.ParamsError, movielens_data.DataError) as error:
+        summaries = training_jobs.run_all(planned, workers, show_progress=not quiet)
+    except training_jobs.JobFailed as error:
         raise click.ClickException(str(error)) from None
-    model, result = train(version, split, params, ratings.checksum(), show_progress=not quiet)
-    folder = out / version
-    artifact.save(model, folder)
-    report.plot(result, folder / "learning_curve.png")
-    click.echo(f"\n{version}: trained in {result.seconds:.1f} s on {len(split.train):,} ratings, "
-               f"evaluated on {len(split.test):,} ({split.source})\n")
-    click.echo(report.table(result))
-    verdict = "lowest" if result.rmse[OURS] < result.best_baseline else "NOT below the best baseline"
-    click.echo(f"\nours: {result.rmse[OURS]:.4f} RMSE, {verdict}; saved to {folder}/ "
-               "(model.npz, metadata.json, learning_curve.png)")
+    for summary in summaries:
+        click.echo(f"\n{summary}")
+
+
+def _plan_jobs(versions: tuple[str, ...], params_file: Path | None, settings: tuple[str, ...],
+               source: Path | None, out: Path) -> list:
+    """One job per version with its hyperparameters resolved; every mistake before any training."""
+    from training.jobs import TrainJob
+
+    if params_file and len(versions) > 1:
+        raise click.UsageError("--params applies to a single VERSION; give one, or use the per-version files")
+    if len(set(versions)) != len(versions):
+        raise click.BadParameter("each version once", param_hint="VERSIONS")
+    overrides = _overrides(settings)
+    planned = []
+    for version in versions:
+        if not version.replace("-", "").isalnum():
+            raise click.BadParameter(f"{version!r}: use letters, digits and hyphens (it becomes a variant name)",
+                                     param_hint="VERSIONS")
+        default_file = HYPERPARAMETERS / f"{version}.yaml"
+        try:
+            params = hyper.load(params_file or (default_file if default_file.exists() else None), overrides)
+        except hyper.ParamsError as error:
+            raise click.ClickException(str(error)) from None
+        planned.append(TrainJob(version, params, source, out))
+    return planned
 
 
 def _train_on_sagemaker(version: str, source: Path | None, bucket: str | None, role_arn: str | None,
@@ -91,7 +104,11 @@ def _train_on_sagemaker(version: str, source: Path | None, bucket: str | None, r
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
+    from ratings import extras
+
+    extras.require("sagemaker.train", extras.SAGEMAKER, "ratings train --sagemaker")
     from training import sagemaker_job
+    from training.jobs import load_split
 
     missing = [flag for flag, value in (("--bucket", bucket), ("--role-arn", role_arn)) if not value]
     if missing:
@@ -100,7 +117,7 @@ def _train_on_sagemaker(version: str, source: Path | None, bucket: str | None, r
     if not session.region_name:
         raise click.UsageError("no AWS region: pass --region or configure one")
     try:
-        _, split = _load_split(source, hyper.TrainParams().holdout_seed)
+        _, split = load_split(source, hyper.TrainParams().holdout_seed)
         job = sagemaker_job.launch(split, sagemaker_job.JobSettings(bucket, role_arn, session.region_name),
                                    wait=wait, boto_session=session)
     except movielens_data.DataError as error:
@@ -123,6 +140,9 @@ def _train_on_sagemaker(version: str, source: Path | None, bucket: str | None, r
 @click.option("--region", default="eu-west-1", show_default=True, help="Region of the image URI shown.")
 def package_command(version: str, artifacts: Path, output: Path | None, s3_uri: str | None, region: str) -> None:
     """Package trained VERSION as model.tar.gz for SageMaker's scikit-learn image."""
+    from ratings import extras
+
+    extras.require("sagemaker.core", extras.AWS, "ratings package")
     from components import images
     from training import package
     from training.inference import ModelLoadError

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
-from tqdm import tqdm
 
 from training import baselines
 from training.inference import FALLBACKS, Model
@@ -71,17 +71,32 @@ def _bpmf(data: Indexed, params: TrainParams, test_pairs, test: Ratings, bar, cu
     return centre + user_factors @ item_factors.T
 
 
+class Progress(Protocol):
+    """Anything that counts steps (a tqdm bar, or a queue feeding one in another process)."""
+
+    def update(self, n: int = 1) -> object: ...
+
+
+class _NoProgress:
+    def update(self, n: int = 1) -> None:
+        pass
+
+
+def steps(params: TrainParams) -> int:
+    """Progress steps of one training run: AutoRec epochs plus BPMF iterations."""
+    return params.autorec.epochs + params.bpmf.iterations
+
+
 def train(version: str, split: Split, params: TrainParams, data_checksum: str,
-          show_progress: bool = True) -> tuple[Model, Report]:
+          progress: Progress | None = None) -> tuple[Model, Report]:
     started = time.perf_counter()
+    bar = progress or _NoProgress()
     data = Indexed.build(split.train)
     users, items = data.lookup(split.test)  # index pairs for the learning curves
     test_pairs = (users, items, (users >= 0) & (items >= 0))
     curves: dict[str, list[tuple[int, float]]] = {"AutoRec": [], "BPMF": []}
-    total = params.autorec.epochs + params.bpmf.iterations
-    with tqdm(total=total, desc=f"training {version}", unit="step", disable=not show_progress) as bar:
-        autorec_matrix = _autorec(data, params, test_pairs, split.test, bar, curves["AutoRec"])
-        bpmf_matrix = _bpmf(data, params, test_pairs, split.test, bar, curves["BPMF"])
+    autorec_matrix = _autorec(data, params, test_pairs, split.test, bar, curves["AutoRec"])
+    bpmf_matrix = _bpmf(data, params, test_pairs, split.test, bar, curves["BPMF"])
     blended = params.autorec_weight * autorec_matrix + (1 - params.autorec_weight) * bpmf_matrix
     metadata = {
         "version": version, "data": {"checksum": data_checksum, "split": split.source,
