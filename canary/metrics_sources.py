@@ -8,6 +8,8 @@ import time
 import urllib.error
 import urllib.request
 
+from dataclasses import dataclass
+
 from canary.analysis import VariantStats
 
 NAMESPACE = "AWS/SageMaker"
@@ -15,6 +17,22 @@ NAMESPACE = "AWS/SageMaker"
 
 class MetricsError(RuntimeError):
     """Metrics could not be read; the message says from where."""
+
+
+@dataclass(frozen=True)
+class Point:
+    """One period of one variant: what the chart and the live view draw."""
+
+    time: float  # start of the period, epoch seconds
+    requests: int
+    errors_4xx: int
+    errors_5xx: int
+    latency_p99_ms: float | None
+
+    @property
+    def rate_5xx(self) -> float:
+        judged = self.requests - self.errors_4xx
+        return self.errors_5xx / judged if judged > 0 else 0.0
 
 
 class LocalRuntimeMetrics:
@@ -41,6 +59,11 @@ class LocalRuntimeMetrics:
             errors_5xx=sum(p["Invocation5XXErrors"] for p in periods),
             # the worst minute's p99: a conservative p99 of the window without the raw samples
             latency_p99_ms=max(latency) / 1000 if latency else None)
+
+    def series(self, endpoint: str, variant: str, window_seconds: float) -> list[Point]:
+        periods = self.periods(window_seconds).get("Variants", {}).get(variant, [])
+        return [Point(p["Timestamp"], p["Invocations"], p["Invocation4XXErrors"], p["Invocation5XXErrors"],
+                      p["ModelLatency"]["p99"] / 1000 if p.get("ModelLatency") else None) for p in periods]
 
 
 class CloudWatchMetrics:
@@ -74,3 +97,14 @@ class CloudWatchMetrics:
         p99 = [p["ExtendedStatistics"]["p99"] for p in latency if "p99" in p.get("ExtendedStatistics", {})]
         # ModelLatency is in microseconds; the worst minute's p99 stands for the window
         return VariantStats(requests, errors_4xx, errors_5xx, max(p99) / 1000 if p99 else None)
+
+    def series(self, endpoint: str, variant: str, window_seconds: float) -> list[Point]:
+        by_time: dict[float, dict] = {}
+        for metric in ("Invocations", "Invocation4XXErrors", "Invocation5XXErrors"):
+            for point in self._statistic(endpoint, variant, metric, window_seconds, Statistics=["Sum"]):
+                by_time.setdefault(point["Timestamp"].timestamp(), {})[metric] = int(point["Sum"])
+        for point in self._statistic(endpoint, variant, "ModelLatency", window_seconds, ExtendedStatistics=["p99"]):
+            p99 = point.get("ExtendedStatistics", {}).get("p99")
+            by_time.setdefault(point["Timestamp"].timestamp(), {})["p99"] = p99 / 1000 if p99 is not None else None
+        return [Point(time, v.get("Invocations", 0), v.get("Invocation4XXErrors", 0),
+                      v.get("Invocation5XXErrors", 0), v.get("p99")) for time, v in sorted(by_time.items())]
