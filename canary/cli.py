@@ -16,9 +16,24 @@ from pathlib import Path
 import click
 
 from canary import cloud, report, service
-from canary.cli_options import (CLEAR, ENDED_EXIT, EXIT_ROLLBACK_FAILED, VERDICT_EXIT, Context, Duration, Percent,
-                                _collaborators, _emit, _finish_change, _flags, _show, dry_run_option,
-                                stack_option, thresholds_options, user_errors)
+from canary.cli_options import (
+    CLEAR,
+    ENDED_EXIT,
+    EXIT_ROLLBACK_FAILED,
+    VERDICT_EXIT,
+    Context,
+    Duration,
+    Percent,
+    _collaborators,
+    _emit,
+    _finish_change,
+    _flags,
+    _show,
+    dry_run_option,
+    stack_option,
+    thresholds_options,
+    user_errors,
+)
 from canary.run_state import RunStatus
 from canary.stacks import for_stack
 from components.stack_files import DEFAULT_STACK
@@ -36,11 +51,12 @@ def main(click_context, stack: str, project_dir: Path) -> None:
     click_context.obj = Context(for_stack(stack, project_dir), project_dir)
 
 
-def _status_data(found: service.Status) -> dict:
+def _status_data(stack: str, found: service.Status) -> dict:
     config = found.config
-    return {"stack": found.config.endpoint.name, "routing": report.routing_json(config.routing),
+    return {"stack": stack, "routing": report.routing_json(config.routing),
             "traffic": {name: report.stats_json(stats) for name, stats in found.traffic.items()},
             "analysis": report.analysis_json(found.analysis), "windowSeconds": found.window,
+            "metricsError": found.metrics_error,
             "run": found.run.to_json() if found.run else None}
 
 
@@ -70,24 +86,34 @@ def status(ctx: Context, window: float, chart: Path | None, watch: bool, refresh
     Exits 0 (pass or no canary), 3 (fail) or 4 (inconclusive)."""
     flags = _flags(kwargs)
     collaborators = _collaborators(ctx, as_json)
-    while True:
-        with user_errors():
-            found = service.status(collaborators, flags, window)
-            if chart:
-                _draw(collaborators, found, chart)
-        if watch and not as_json:
-            click.echo(CLEAR + time.strftime("%H:%M:%S ") + f"stack {ctx.stack.name} (Ctrl-C to stop)\n", nl=False)
-        _emit(as_json, _status_data(found), _status_text(found, f"{window:g} s"))
-        if chart and not as_json:
-            click.echo(f"chart written to {chart}")
-        if not watch:
-            break
-        try:
+    try:
+        while True:
+            found = _status_once(ctx, collaborators, flags, window, chart, watch, as_json)
+            if not watch:
+                break
             time.sleep(refresh)
-        except KeyboardInterrupt:
-            return
+    except KeyboardInterrupt:  # the way out of --watch
+        return
+    if found.metrics_error:
+        raise click.ClickException(found.metrics_error)
     if found.analysis is not None:
         sys.exit(VERDICT_EXIT[found.analysis.verdict])
+
+
+def _status_once(ctx: Context, collaborators: service.Collaborators, flags: dict, window: float,
+                 chart: Path | None, watch: bool, as_json: bool) -> service.Status:
+    with user_errors():
+        found = service.status(collaborators, flags, window)
+        if chart and not found.metrics_error:
+            _draw(collaborators, found, chart)
+    if watch and not as_json:
+        click.echo(CLEAR + time.strftime("%H:%M:%S ") + f"stack {ctx.stack.name} (Ctrl-C to stop)\n", nl=False)
+    _emit(as_json, _status_data(ctx.stack.name, found), _status_text(found, f"{window:g} s"))
+    if chart and not as_json and not found.metrics_error:
+        click.echo(f"chart written to {chart}")
+    if watch and found.metrics_error:
+        click.echo(f"metrics unavailable: {found.metrics_error}", err=True)
+    return found
 
 
 def _draw(collaborators: service.Collaborators, found: service.Status, path: Path) -> None:
@@ -178,8 +204,8 @@ def _weights(steps: str) -> list[float]:
     try:
         return [Percent().convert(part.strip(), None, None) for part in steps.split(",")]
     except click.BadParameter as error:
-        raise click.BadParameter(f"{steps!r}: {error.message}; give a comma-separated list of percents in (0, 100]",
-                                 param_hint="--steps") from None
+        raise click.BadParameter(f"{steps!r} is not a comma-separated list of percents in (0, 100] "
+                                 f"({error.message})", param_hint="--steps") from None
 
 
 @main.command()

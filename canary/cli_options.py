@@ -14,7 +14,7 @@ from canary import cloud, plan, report, rollout, service
 from canary.analysis import Verdict
 from canary.metrics_sources import MetricsError
 from canary.run_state import RunStateError
-from canary.stacks import ApplyError, StackOps
+from canary.stacks import ApplyError, StackOps, for_stack
 from components import config as stack_config
 from components.config_fields import ConfigError
 from components.stack_files import StackFileError

@@ -7,7 +7,6 @@ import json
 import time
 import urllib.error
 import urllib.request
-
 from dataclasses import dataclass
 
 from canary.analysis import VariantStats

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from canary import plan, rollout, run_state
-from canary.analysis import Analysis, MetricsSource, Thresholds, VariantStats, Verdict, analyse
+from canary.analysis import Analysis, MetricsSource, Thresholds, VariantStats, Verdict, analyse, judge, with_overrides
 from canary.cloud import CloudOptions
+from canary.metrics_sources import MetricsError
 from canary.run_state import RunState, RunStatus
 from canary.stacks import StackOps
 from components import config as stack_config
@@ -118,8 +119,6 @@ def promote(c: Collaborators, flags: dict[str, Any], window: float, force: bool,
 
 
 def thresholds_of(config: StackConfig, flags: dict[str, Any]) -> Thresholds:
-    from canary.analysis import with_overrides
-
     return with_overrides(config.routing.analysis, **flags)
 
 
@@ -131,6 +130,7 @@ class Status:
     analysis: Analysis | None
     run: RunState | None
     window: float
+    metrics_error: str | None = None  # the routing and the run still show when metrics cannot be read
 
 
 def status(c: Collaborators, flags: dict[str, Any], window: float, with_metrics: bool = True) -> Status:
@@ -138,15 +138,17 @@ def status(c: Collaborators, flags: dict[str, Any], window: float, with_metrics:
     _, config = read(c.stack)
     thresholds = thresholds_of(config, flags)
     traffic: dict[str, VariantStats] = {}
-    result = None
+    result, problem = None, None
     if with_metrics:
-        source = c.metrics_for(config)
-        traffic = {name: source.variant_stats(config.endpoint.name, name, window) for name in config.model_names}
-        if config.routing.canary is not None:
-            from canary.analysis import judge
-
+        try:
+            source = c.metrics_for(config)
+            traffic = {name: source.variant_stats(config.endpoint.name, name, window) for name in config.model_names}
+        except MetricsError as error:
+            problem = str(error)
+        if traffic and config.routing.canary is not None:
             result = judge(traffic[config.routing.live], traffic[config.routing.canary.version], thresholds)
-    return Status(config, thresholds, traffic, result, run_state.load(run_state.path_for(c.stack.path)), window)
+    recorded = run_state.load(run_state.path_for(c.stack.path))
+    return Status(config, thresholds, traffic, result, recorded, window, problem)
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
-from filelock import FileLock, Timeout
 import click
+from filelock import FileLock, Timeout
 
 from canary import cloud, stack_text
 from canary.plan import Plan

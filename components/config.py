@@ -17,8 +17,16 @@ from typing import Any
 
 from components import sagemaker_rules
 from components.config_fields import REQUIRED, ConfigError, Section, describe
-from components.config_routing import (AnalysisThresholds, Canary, CanaryMode, Routing, parse_routing,
-                                       percent_problem, routing_values, with_routing)
+from components.config_routing import (
+    AnalysisThresholds,
+    Canary,
+    CanaryMode,
+    Routing,
+    parse_routing,
+    percent_problem,
+    routing_values,
+    with_routing,
+)
 from components.config_rules import check_cross_field, check_image, check_model_data, check_name
 
 PROJECT = "ratings"
