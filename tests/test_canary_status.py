@@ -70,3 +70,19 @@ def test_cloudwatch_series_groups_the_metrics_by_minute(cloudwatch):
     points = CloudWatchMetrics(cloudwatch).series("ratings-prod", "v2", 600)
     assert [(p.requests, p.errors_5xx) for p in points] == [(80, 4)] * 3
     assert points == sorted(points, key=lambda p: p.time)
+
+
+def test_watch_redraws_until_ctrl_c(cloudwatch, project, monkeypatch):
+    naps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        naps.append(seconds)
+        if len(naps) == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli.time, "sleep", sleep)
+    result = CliRunner().invoke(cli.main, ["--project-dir", str(project), "--stack", "prod", "status", "--watch",
+                                           "--refresh", "5s"], color=True)
+    assert result.exit_code == 0 and naps == [5.0, 5.0]
+    frames = result.output.split(cli.CLEAR)[1:]
+    assert len(frames) == 2 and all("verdict: fail" in frame and "v2        canary" in frame for frame in frames)
