@@ -245,7 +245,8 @@ def run(ctx: Context, version: str | None, steps: str, bake: float, interval: fl
         return
     with user_errors():
         state = service.run(collaborators, state)
-    _emit(as_json, state.to_json(), state.reason)
+    if as_json:  # in text, the run has said how it ended
+        _emit(True, state.to_json(), "")
     if state.status is RunStatus.ROLLBACK_FAILED:
         sys.exit(EXIT_ROLLBACK_FAILED)
     sys.exit(ENDED_EXIT.get(state.ended_by, 1))

@@ -96,6 +96,7 @@ def execute(state: RunState, actions: Actions) -> RunState:
         _record(state, actions, phase="promoting")
         actions.promote()
         state.ended_by = "promoted"
+        actions.say("every analysis passed; promoted")
         return _finish(state, actions, RunStatus.PROMOTED, "every analysis passed; promoted")
     except Aborted as aborted:
         state.ended_by = aborted.verdict.value
@@ -152,6 +153,7 @@ def _roll_back(state: RunState, actions: Actions, reason: str) -> RunState:
     except BaseException as error:  # a second signal, or the rollback itself failing
         message = MSG_ROLLBACK_FAILED.format(error=error or type(error).__name__, version=state.version,
                                              weight=state.weight, stack=state.stack)
+        actions.say(message)
         return _finish(state, actions, RunStatus.ROLLBACK_FAILED, f"{reason}; {message}")
     return _finish(state, actions, RunStatus.ROLLED_BACK, reason)
 

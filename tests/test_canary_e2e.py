@@ -125,7 +125,7 @@ def test_start_status_promote_rollback(api):
 def test_an_automated_run_with_a_failing_candidate_rolls_back(api):
     answers, run = _under_load(api, lambda: canary(api, "run", "v3", "--steps", "30,60", "--bake", "3s",
                                                    "--window", "1m", "--min-requests", "20"))
-    assert run.returncode == 1, run.stdout + run.stderr
+    assert run.returncode == 3, run.stdout + run.stderr  # 3: rolled back on a failing verdict
     assert "rolled back: fail: candidate 5xx rate" in run.stdout
     routing = yaml.safe_load(api.stack_file.read_text())["config"]["ratings:routing"]
     assert routing.get("canary") is None and routing["live"] == "v1"
