@@ -10,7 +10,7 @@ from botocore.stub import Stubber
 
 from canary import analysis, rollout
 from canary.analysis import Thresholds, VariantStats, Verdict
-from canary.metrics_sources import CloudWatchMetrics, MetricsError
+from canary.metrics_sources import CloudWatchMetrics, MetricsError, window_p99
 from canary.run_state import RunState, RunStatus
 
 LIVE = VariantStats(1000, 10, 0, 20.0)  # p99 20 ms: the latency rule applies above the 20 ms floor
@@ -182,9 +182,19 @@ def test_cloudwatch_reads_per_variant_sums_and_p99():
                           {"Datapoints": [{"ExtendedStatistics": {"p99": 12000.0}},
                                           {"ExtendedStatistics": {"p99": 8000.0}}]},
                           {"Namespace": "AWS/SageMaker", "MetricName": "ModelLatency", "Dimensions": dimensions,
-                           "StartTime": now - dt.timedelta(seconds=600), "EndTime": now, "Period": 60,
+                           "StartTime": now - dt.timedelta(seconds=600), "EndTime": now, "Period": 600,
                            "ExtendedStatistics": ["p99"]})
         assert source.variant_stats("ratings-prod", "v2", 600) == VariantStats(300, 6, 1, 12.0)
+
+
+@pytest.mark.parametrize(("minutes", "p99_ms"), [
+    ([], None),
+    ([(8000.0, 300)], 8.0),
+    # a quiet minute's "p99" is its slowest request: it weighs by the requests it served
+    ([(8000.0, 990), (208000.0, 10)], 10.0),
+])
+def test_the_window_p99_weighs_each_minute_by_its_samples(minutes, p99_ms):
+    assert window_p99(minutes) == p99_ms
 
 
 def test_cloudwatch_errors_are_metrics_errors():
