@@ -24,13 +24,13 @@ from canary.cli_options import (
     Context,
     Duration,
     Percent,
-    _collaborators,
-    _emit,
-    _finish_change,
-    _flags,
-    _show,
+    collaborators_for,
     dry_run_option,
+    emit,
+    finish_change,
+    show_change,
     stack_option,
+    threshold_flags,
     thresholds_options,
     user_errors,
 )
@@ -84,8 +84,8 @@ def status(ctx: Context, window: float, chart: Path | None, watch: bool, refresh
     """Routing, what each version served, the canary's verdict and the recorded run.
 
     Exits 0 (pass or no canary), 3 (fail) or 4 (inconclusive)."""
-    flags = _flags(kwargs)
-    collaborators = _collaborators(ctx, as_json)
+    flags = threshold_flags(kwargs)
+    collaborators = collaborators_for(ctx, as_json)
     try:
         while True:
             found = _status_once(ctx, collaborators, flags, window, chart, watch, as_json)
@@ -108,7 +108,7 @@ def _status_once(ctx: Context, collaborators: service.Collaborators, flags: dict
             _draw(collaborators, found, chart)
     if watch and not as_json:
         click.echo(CLEAR + time.strftime("%H:%M:%S ") + f"stack {ctx.stack.name} (Ctrl-C to stop)\n", nl=False)
-    _emit(as_json, _status_data(ctx.stack.name, found), _status_text(found, f"{window:g} s"))
+    emit(as_json, _status_data(ctx.stack.name, found), _status_text(found, f"{window:g} s"))
     if chart and not as_json and not found.metrics_error:
         click.echo(f"chart written to {chart}")
     if watch and found.metrics_error:
@@ -139,8 +139,9 @@ def _draw(collaborators: service.Collaborators, found: service.Status, path: Pat
 def start(ctx: Context, version: str, percent: float, sticky: bool, dry_run: bool, as_json: bool) -> None:
     """Send PERCENT of traffic to model VERSION."""
     with user_errors():
-        outcome = service.start(_collaborators(ctx, as_json), version, percent, sticky, dry_run, _show(ctx, as_json))
-    _finish_change(ctx, as_json, outcome)
+        outcome = service.start(collaborators_for(ctx, as_json), version, percent, sticky, dry_run,
+                                show_change(ctx, as_json))
+    finish_change(ctx, as_json, outcome)
 
 
 @main.command("set")
@@ -152,8 +153,8 @@ def start(ctx: Context, version: str, percent: float, sticky: bool, dry_run: boo
 def set_command(ctx: Context, percent: float, dry_run: bool, as_json: bool) -> None:
     """Change the running canary's share of traffic."""
     with user_errors():
-        outcome = service.set_percent(_collaborators(ctx, as_json), percent, dry_run, _show(ctx, as_json))
-    _finish_change(ctx, as_json, outcome)
+        outcome = service.set_percent(collaborators_for(ctx, as_json), percent, dry_run, show_change(ctx, as_json))
+    finish_change(ctx, as_json, outcome)
 
 
 @main.command()
@@ -167,12 +168,13 @@ def promote(ctx: Context, window: float, force: bool, dry_run: bool, as_json: bo
     """Make the canary live, if its metrics hold up; the old version stays for rollback.
 
     A refusal exits 3 (failing analysis) or 4 (inconclusive)."""
-    collaborators = _collaborators(ctx, as_json)
+    collaborators = collaborators_for(ctx, as_json)
     if force:
         collaborators.say("forced: promoting without looking at the metrics")
     with user_errors():
-        outcome = service.promote(collaborators, _flags(kwargs), window, force, dry_run, _show(ctx, as_json))
-    _finish_change(ctx, as_json, outcome)
+        outcome = service.promote(collaborators, threshold_flags(kwargs), window, force, dry_run,
+                                  show_change(ctx, as_json))
+    finish_change(ctx, as_json, outcome)
 
 
 @main.command()
@@ -183,8 +185,8 @@ def promote(ctx: Context, window: float, force: bool, dry_run: bool, as_json: bo
 def rollback(ctx: Context, dry_run: bool, as_json: bool) -> None:
     """Stop the canary, or flip back to the version live before the last promotion."""
     with user_errors():
-        outcome = service.rollback(_collaborators(ctx, as_json), dry_run, _show(ctx, as_json))
-    _finish_change(ctx, as_json, outcome)
+        outcome = service.rollback(collaborators_for(ctx, as_json), dry_run, show_change(ctx, as_json))
+    finish_change(ctx, as_json, outcome)
 
 
 @main.command()
@@ -196,8 +198,8 @@ def rollback(ctx: Context, dry_run: bool, as_json: bool) -> None:
 def retire(ctx: Context, version: str, dry_run: bool, as_json: bool) -> None:
     """Remove model VERSION from the endpoint (it must serve no traffic)."""
     with user_errors():
-        outcome = service.retire(_collaborators(ctx, as_json), version, dry_run, _show(ctx, as_json))
-    _finish_change(ctx, as_json, outcome)
+        outcome = service.retire(collaborators_for(ctx, as_json), version, dry_run, show_change(ctx, as_json))
+    finish_change(ctx, as_json, outcome)
 
 
 def _weights(steps: str) -> list[float]:
@@ -233,20 +235,20 @@ def run(ctx: Context, version: str | None, steps: str, bake: float, interval: fl
     if interval <= 0:
         raise click.BadParameter("must be more than 0 s", param_hint="--interval")
     request = service.RunRequest(version, _weights(steps), bake, interval, failure_limit, window, sticky,
-                                 _flags(kwargs), resume)
-    collaborators = _collaborators(ctx, as_json)
+                                 threshold_flags(kwargs), resume)
+    collaborators = collaborators_for(ctx, as_json)
     with user_errors():
         state = service.prepare_run(collaborators, request)
     if dry_run:
         schedule = [f"step {i + 1}: weight {w:g} %, bake {state.bake_seconds:g} s analysed every "
                     f"{state.interval_seconds:g} s, then a gate" for i, w in enumerate(state.weights)]
-        _emit(as_json, {"version": state.version, "fromStep": state.step, "schedule": schedule},
+        emit(as_json, {"version": state.version, "fromStep": state.step, "schedule": schedule},
               "\n".join(f"  {line}" for line in schedule[state.step:]) + "\nthen promote; dry run: nothing changed")
         return
     with user_errors():
         state = service.run(collaborators, state)
     if as_json:  # in text, the run has said how it ended
-        _emit(True, state.to_json(), "")
+        emit(True, state.to_json(), "")
     if state.status is RunStatus.ROLLBACK_FAILED:
         sys.exit(EXIT_ROLLBACK_FAILED)
     sys.exit(ENDED_EXIT.get(state.ended_by, 1))

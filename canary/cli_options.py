@@ -89,13 +89,13 @@ def _metrics(config: stack_config.StackConfig, stack_name: str):
     return metrics_sources.CloudWatchMetrics(boto3.client("cloudwatch", region_name=config.region))
 
 
-def _collaborators(ctx: Context, as_json: bool) -> service.Collaborators:
+def collaborators_for(ctx: Context, as_json: bool) -> service.Collaborators:
     say = (lambda line: click.echo(line, err=True)) if as_json else click.echo
     options = cloud.options_from(click.get_current_context(silent=True))
     return service.Collaborators(ctx.stack, lambda config: _metrics(config, ctx.stack.name), options, say)
 
 
-def _emit(as_json: bool, data, text: str) -> None:
+def emit(as_json: bool, data, text: str) -> None:
     click.echo(json.dumps(data, indent=2) if as_json else text)
 
 
@@ -136,7 +136,7 @@ def thresholds_options(command):
     return command
 
 
-def _flags(kwargs: dict) -> dict:
+def threshold_flags(kwargs: dict) -> dict:
     return {name: kwargs.pop(name) for name in ("min_requests", "max_5xx_rate", "max_latency_ratio",
                                                 "latency_floor_ms")}
 
@@ -145,7 +145,7 @@ def dry_run_option(command):
     return click.option("--dry-run", is_flag=True, help="Show the change, apply nothing.")(command)
 
 
-def _show(ctx: Context, as_json: bool):
+def show_change(ctx: Context, as_json: bool):
     """Print a change before it applies (a cloud stack asks for confirmation after it)."""
     def show(outcome: service.Outcome) -> None:
         if not as_json:
@@ -154,9 +154,9 @@ def _show(ctx: Context, as_json: bool):
     return show
 
 
-def _finish_change(ctx: Context, as_json: bool, outcome: service.Outcome) -> None:
+def finish_change(ctx: Context, as_json: bool, outcome: service.Outcome) -> None:
     if as_json:
-        _emit(True, report.change_json(ctx.stack.name, outcome.plan, outcome.diff, outcome.applied,
+        emit(True, report.change_json(ctx.stack.name, outcome.plan, outcome.diff, outcome.applied,
                                        outcome.analysis), "")
     else:
         click.echo("applied" if outcome.applied else "dry run: nothing changed")
