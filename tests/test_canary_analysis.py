@@ -221,3 +221,10 @@ def test_cloudwatch_counts_under_moto(monkeypatch):
     # moto answers sums but not percentiles, so the p99 path is covered by the Stubber test above
     assert (stats.requests, stats.errors_4xx, stats.errors_5xx) == (240, 4, 2)
     assert analysis.judge(LIVE, stats, Thresholds()).verdict is Verdict.PASS
+
+
+def test_status_says_how_to_continue_a_run_whose_process_is_gone():
+    from canary import report
+
+    lines = report.run_lines(_state(pid=2**22 + 12345))
+    assert "its process 4206649 is gone: `canary --stack local run --resume` continues it" in "\n".join(lines)
