@@ -150,7 +150,8 @@ def _wait_for(condition, seconds: float = 60.0) -> None:
         time.sleep(0.1)
 
 
-def test_sigint_mid_bake_rolls_the_candidate_back_and_records_it(api):
+@pytest.mark.parametrize(("stop", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_mid_bake_rolls_the_candidate_back_and_records_it(api, stop, code):
     def interrupted_run():
         # failures tolerated: this test is about the interrupt, whatever the verdicts under load
         process = subprocess.Popen([CANARY, "--project-dir", str(api.project), "run", "v2", "--steps", "20,50",
@@ -159,17 +160,17 @@ def test_sigint_mid_bake_rolls_the_candidate_back_and_records_it(api):
         try:
             _wait_for(lambda: _state(api).get("phase") == "baking" and len(_state(api)["verdicts"]) >= 2)
             assert _routing(api)["canary"]["percent"] == 20
-            process.send_signal(signal.SIGINT)
+            process.send_signal(stop)
             out, err = process.communicate(timeout=60)
         finally:
             process.kill()
         return process.returncode, out + err
 
-    _, (code, output) = _under_load(api, interrupted_run)
-    assert code == 130, output
+    _, (exit_code, output) = _under_load(api, interrupted_run)
+    assert exit_code == code, output
     state = _state(api)
-    assert (state["status"], state["ended_by"], state["phase"], state["step"]) == ("rolled back", "SIGINT", "done", 0)
-    assert state["reason"] == "rolled back: interrupted by SIGINT"
+    assert (state["status"], state["ended_by"], state["phase"], state["step"]) == ("rolled back", stop.name, "done", 0)
+    assert state["reason"] == f"rolled back: interrupted by {stop.name}"
     assert _routing(api).get("canary") is None and _routing(api)["live"] == "v1"
     status = canary(api, "status", "--window", "1m")
     assert "run of v2: rolled back" in status.stdout, status.stdout + status.stderr
