@@ -18,6 +18,7 @@ from typing import Any
 from components import sagemaker_rules
 from components.config_fields import REQUIRED, ConfigError, Section, describe
 from components.config_routing import (
+    ROUTING_KEY,
     AnalysisThresholds,
     Canary,
     CanaryMode,
@@ -32,7 +33,6 @@ from components.config_rules import check_cross_field, check_image, check_model_
 PROJECT = "ratings"
 SECTIONS = ("endpoint", "models", "routing", "api", "local")
 REGION_KEY = "aws:region"
-ROUTING_KEY = f"{PROJECT}:routing"
 MODELS_KEY = f"{PROJECT}:models"
 ENDPOINT_KEY = f"{PROJECT}:endpoint"
 ROUTING_SETTINGS = ("live", "canary", "previous", "analysis")
