@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from canary import cloud, report, service
+from canary import cloud, report, rollout, service
 from canary.cli_options import (
     CLEAR,
     ENDED_EXIT,
@@ -108,7 +108,7 @@ def _status_once(ctx: Context, collaborators: service.Collaborators, flags: dict
             _draw(collaborators, found, chart)
     if watch and not as_json:
         click.echo(CLEAR + time.strftime("%H:%M:%S ") + f"stack {ctx.stack.name} (Ctrl-C to stop)\n", nl=False)
-    emit(as_json, _status_data(ctx.stack.name, found), _status_text(found, f"{window:g} s"))
+    emit(as_json, _status_data(ctx.stack.name, found), _status_text(found, rollout.describe_duration(window)))
     if chart and not as_json and not found.metrics_error:
         click.echo(f"chart written to {chart}")
     if watch and found.metrics_error:
@@ -240,8 +240,9 @@ def run(ctx: Context, version: str | None, steps: str, bake: float, interval: fl
     with user_errors():
         state = service.prepare_run(collaborators, request)
     if dry_run:
-        schedule = [f"step {i + 1}: weight {w:g} %, bake {state.bake_seconds:g} s analysed every "
-                    f"{state.interval_seconds:g} s, then a gate" for i, w in enumerate(state.weights)]
+        bake, every = rollout.describe_duration(state.bake_seconds), rollout.describe_duration(state.interval_seconds)
+        schedule = [f"step {i + 1}: weight {w:g} %, bake {bake} analysed every {every}, then a gate"
+                    for i, w in enumerate(state.weights)]
         emit(as_json, {"version": state.version, "fromStep": state.step, "schedule": schedule},
               "\n".join(f"  {line}" for line in schedule[state.step:]) + "\nthen promote; dry run: nothing changed")
         return

@@ -7,6 +7,7 @@ from typing import Any
 
 from canary.analysis import Analysis, VariantStats
 from canary.plan import Plan
+from canary.rollout import describe_duration
 from canary.run_state import RunState, RunStatus, process_alive
 from components.config import Routing, StackConfig
 
@@ -96,8 +97,8 @@ def _clock(seconds: float) -> str:
 def run_lines(run: RunState) -> list[str]:
     steps = ", ".join(f"{w:g}%" for w in run.weights)
     lines = [f"\nrun of {run.version}: {run.status.value} (phase {run.phase}), step {run.step + 1}/"
-             f"{len(run.weights)} at {run.weight:g} %; steps {steps}, bake {run.bake_seconds:g} s, "
-             f"analysis every {run.interval_seconds:g} s, failure limit {run.failure_limit}"]
+             f"{len(run.weights)} at {run.weight:g} %; steps {steps}, bake {describe_duration(run.bake_seconds)}, "
+             f"analysis every {describe_duration(run.interval_seconds)}, failure limit {run.failure_limit}"]
     if run.status is RunStatus.RUNNING and not process_alive(run.pid):
         lines.append(f"  its process {run.pid} is gone: `canary --stack {run.stack} run --resume` continues it, "
                      f"`canary --stack {run.stack} rollback` stops the canary")

@@ -31,6 +31,14 @@ def parse_duration(text: str) -> float:
     return float(match["value"]) * UNITS[match["unit"]]
 
 
+def describe_duration(seconds: float) -> str:
+    """The shortest of '1h', '10m', '30s', '0.5s' for a duration."""
+    for unit, size in (("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds / size:g}{unit}"
+    return f"{seconds:g}s"
+
+
 @dataclass(frozen=True)
 class Step:
     """Exactly one of the three fields is set."""

@@ -59,6 +59,12 @@ def test_bad_durations(text):
         rollout.parse_duration(text)
 
 
+@pytest.mark.parametrize(("seconds", "text"), [(600, "10m"), (3600, "1h"), (90, "90s"), (0.5, "0.5s"), (7200, "2h")])
+def test_durations_are_described_as_people_write_them(seconds, text):
+    assert rollout.describe_duration(seconds) == text
+    assert rollout.parse_duration(text) == seconds
+
+
 def test_a_step_does_exactly_one_thing():
     with pytest.raises(ValueError):
         rollout.Step(set_weight=5, analysis=True)
