@@ -27,8 +27,14 @@ REWRITE_TARGET_MS = 50.0
 
 
 class FailingCandidate:
+    """Every read sees 200 more requests per version, all of the candidate's failing."""
+
+    def __init__(self):
+        self.reads = 0
+
     def variant_stats(self, endpoint, variant, window_seconds):
-        return VariantStats(200, 0, 0 if variant == "v1" else 200, 5.0)
+        self.reads += 1
+        return VariantStats(200 * self.reads, 0, 0 if variant == "v1" else 200 * self.reads, 5.0)
 
 
 def _project() -> Path:
@@ -53,7 +59,8 @@ def abort_seconds(rounds: int) -> float:
     samples = []
     for _ in range(rounds):
         stack = for_stack("local", _project())
-        c = service.Collaborators(stack, lambda config: FailingCandidate(), say=lambda line: None)
+        metrics = FailingCandidate()
+        c = service.Collaborators(stack, lambda config: metrics, say=lambda line: None)
         service.rollback(c, dry_run=False)
         request = service.RunRequest("v2", [20], 60.0, INTERVAL, 0, 60.0, False, {})
         final = service.run(c, service.prepare_run(c, request))

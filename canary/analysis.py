@@ -61,6 +61,18 @@ class Analysis:
     candidate: VariantStats
 
 
+def since(now: VariantStats, baseline: VariantStats | None) -> VariantStats:
+    """The requests counted after ``baseline`` was read.
+
+    Metrics come in whole minutes, so a window starting when a step set its weight still holds
+    what that minute counted before (another version's run, a previous step); the counts read at
+    the step's start are taken off. A p99 cannot be taken apart: it stays the window's."""
+    if baseline is None:
+        return now
+    return VariantStats(max(now.requests - baseline.requests, 0), max(now.errors_4xx - baseline.errors_4xx, 0),
+                        max(now.errors_5xx - baseline.errors_5xx, 0), now.latency_p99_ms)
+
+
 class MetricsSource(Protocol):
     def variant_stats(self, endpoint: str, variant: str, window_seconds: float) -> VariantStats: ...
 

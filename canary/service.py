@@ -15,13 +15,25 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from canary import plan, rollout, run_state
-from canary.analysis import Analysis, MetricsSource, Thresholds, VariantStats, Verdict, analyse, judge, with_overrides
+from canary.analysis import (
+    Analysis,
+    MetricsSource,
+    Thresholds,
+    VariantStats,
+    Verdict,
+    analyse,
+    judge,
+    since,
+    with_overrides,
+)
 from canary.cloud import CloudOptions
 from canary.metrics_sources import MetricsError
 from canary.run_state import RunState, RunStatus
 from canary.stacks import StackOps
 from components import config as stack_config
 from components.config import StackConfig
+
+BASELINE_WINDOW = 0.001  # seconds: the counts of the current period only, read when a step sets its weight
 
 MSG_VERDICT_REFUSED = "analysis is {verdict}; wait for more traffic or pass --force"
 MSG_NOTHING_TO_RESUME = "no recorded run on stack {stack}; start one with `canary run VERSION`"
@@ -202,6 +214,14 @@ def run(c: Collaborators, state: RunState) -> RunState:
     thresholds = Thresholds(**state.thresholds)
     state.pid = os.getpid()
 
+    baseline: dict[str, VariantStats] = {}
+
+    def counts_now(window: float) -> dict[str, VariantStats]:
+        _, config = read(c.stack)
+        source = c.metrics_for(config)
+        return {role: source.variant_stats(config.endpoint.name, version, window)
+                for role, version in (("live", config.routing.live), ("candidate", state.version))}
+
     def set_weight(weight: float) -> None:
         def decide(config: StackConfig) -> plan.Change:
             canary = config.routing.canary
@@ -209,11 +229,13 @@ def run(c: Collaborators, state: RunState) -> RunState:
                 return plan.set_percent(config, weight)
             return plan.start(config, state.version, weight, state.sticky)
         change(c, decide, dry_run=False)
+        baseline.clear()
+        baseline.update(counts_now(BASELINE_WINDOW))
 
     def judge_now(window: float) -> Analysis:
-        _, config = read(c.stack)
-        return analyse(c.metrics_for(config), config.endpoint.name, config.routing.live, state.version,
-                       window, thresholds)
+        stats = counts_now(window)
+        return judge(since(stats["live"], baseline.get("live")), since(stats["candidate"], baseline.get("candidate")),
+                     thresholds)
 
     actions = rollout.Actions(
         set_weight=set_weight, analyse=judge_now,

@@ -41,6 +41,16 @@ def test_fast_models_are_not_failed_for_relative_latency():
     assert analysis.judge(live, candidate, Thresholds()).verdict is Verdict.PASS
 
 
+@pytest.mark.parametrize(("now", "baseline", "expected"), [
+    (VariantStats(500, 10, 5, 30.0), None, VariantStats(500, 10, 5, 30.0)),
+    (VariantStats(500, 10, 5, 30.0), VariantStats(200, 10, 5, 90.0), VariantStats(300, 0, 0, 30.0)),
+    # a new period began since the baseline: nothing left to take off, never a negative count
+    (VariantStats(50, 0, 1, 30.0), VariantStats(200, 10, 5, 90.0), VariantStats(0, 0, 0, 30.0)),
+])
+def test_counts_since_a_steps_baseline(now, baseline, expected):
+    assert analysis.since(now, baseline) == expected
+
+
 def test_flags_override_the_stack_thresholds_one_by_one():
     stack = Thresholds(min_requests=50, max_5xx_rate=0.02)
     merged = analysis.with_overrides(stack, min_requests=10, max_5xx_rate=None)

@@ -194,7 +194,8 @@ class FailingAfter:
 def test_a_metrics_outage_mid_run_rolls_the_candidate_back(api):
     stack = for_stack("local", api.project)
     runtime = LocalRuntimeMetrics(api.runtime)
-    outage = FailingAfter(runtime, calls=4)  # two analyses (live and candidate each), then nothing
+    # the step's baseline and two analyses (live and candidate each), then nothing
+    outage = FailingAfter(runtime, calls=6)
     collaborators = service.Collaborators(stack, lambda config: outage, say=lambda line: None)
     request = service.RunRequest("v2", [20, 50], 300.0, 0.5, 1000, 60.0, False, {})
 

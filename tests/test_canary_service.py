@@ -19,17 +19,19 @@ HEALTHY = VariantStats(500, 0, 0, 5.0)
 
 
 class Metrics:
-    """Healthy numbers for every version; fails every read after ``fail_after`` reads."""
+    """Healthy traffic growing with every read; fails every read after ``fail_after`` reads."""
 
     def __init__(self, fail_after: int | None = None):
         self.left = fail_after
+        self.reads = 0
 
     def variant_stats(self, endpoint, variant, window_seconds):
+        self.reads += 1
         if self.left is not None:
             self.left -= 1
             if self.left < 0:
                 raise MetricsError("metrics endpoint down")
-        return HEALTHY
+        return VariantStats(HEALTHY.requests * self.reads, 0, 0, HEALTHY.latency_p99_ms)
 
 
 class RollbackFails(stacks.LocalStack):
@@ -66,7 +68,7 @@ def _collaborators(stack, metrics) -> service.Collaborators:
                                  sleep=clock.sleep)
 
 
-# each bake of 4 s analysed every 1 s: 3 measurements and the gate, 2 metric reads each
+# each bake of 4 s analysed every 1 s: a baseline, 3 measurements and the gate, 2 metric reads each
 REQUEST = service.RunRequest("v2", [10, 50], 4.0, 1.0, 0, 60.0, False, {})
 
 
@@ -75,7 +77,7 @@ def test_a_run_stopped_by_an_error_resumes_from_its_step_and_promotes(stack):
                         service.prepare_run(_collaborators(stack, Metrics()), REQUEST))
     assert first.status is RunStatus.ROLLED_BACK and first.reason == "rolled back: metrics endpoint down"
     assert stack_config.parse(stack.read()).routing.canary is None
-    assert first.step == 1, "7 analyses: the 4 of step 1 and 3 of step 2"
+    assert first.step == 1, "14 reads: baseline and 4 analyses in step 1, baseline and 1 analysis in step 2"
     reached = first.step
     healthy = _collaborators(stack, Metrics())
     resumed = service.prepare_run(healthy, service.RunRequest(None, [5], 1, 1, 0, 1, False, {}, resume=True))
@@ -110,6 +112,19 @@ def test_an_analysis_that_is_not_a_pass_refuses_the_promotion_and_changes_nothin
     service.start(c, "v2", 10, False, dry_run=False)
     before = stack.path.read_text()
     with pytest.raises(service.VerdictRefusal) as refused:
-        service.promote(c, {"min_requests": 1000}, 60.0, force=False, dry_run=False)
+        service.promote(c, {"min_requests": 100_000}, 60.0, force=False, dry_run=False)
     assert refused.value.result.verdict.value == "inconclusive"
     assert stack.path.read_text() == before
+
+
+class Stale:
+    """A candidate whose failures all happened before the run set its weight."""
+
+    def variant_stats(self, endpoint, variant, window_seconds):
+        return VariantStats(300, 0, 300 if variant == "v2" else 0, 5.0)
+
+
+def test_failures_counted_before_the_step_are_not_held_against_the_candidate(stack):
+    final = service.run(_collaborators(stack, Stale()), service.prepare_run(_collaborators(stack, Stale()), REQUEST))
+    assert final.status is RunStatus.ROLLED_BACK and final.ended_by == "inconclusive"
+    assert {v.verdict for v in final.verdicts} == {"inconclusive"}, "no new requests: nothing to judge, no fail"
