@@ -110,7 +110,8 @@ def test_cloud_apply_writes_the_file_then_runs_up(project):
 def test_a_failed_up_restores_the_file(project):
     stack = _cloud(project, FakeStack(fail=True))
     before = stack.path.read_text()
-    with pytest.raises(stacks.ApplyError, match="`pulumi up` failed: update failed: AccessDenied; Pulumi.prod.yaml restored"):
+    with pytest.raises(stacks.ApplyError,
+                       match="`pulumi up` failed: update failed: AccessDenied; Pulumi.prod.yaml restored"):
         stack.apply(_rollback_plan(stack), cloud.CloudOptions(yes=True))
     assert stack.path.read_text() == before
 
