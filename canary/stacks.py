@@ -22,6 +22,7 @@ from canary.plan import Plan
 from components import config as stack_config
 from components import stack_files
 from components.files import write_atomic
+from ratings import extras
 
 MSG_NO_PULUMI = ("the pulumi CLI is needed to apply changes to stack {stack} (it runs `pulumi up`); "
                  "install it from pulumi.com, or look at the change with --dry-run")
@@ -96,6 +97,9 @@ class PulumiStack(StackFile):
             return self._select_stack(self.name, self.project_dir)
         if shutil.which("pulumi") is None:
             raise ApplyError(MSG_NO_PULUMI.format(stack=self.name))
+        missing = extras.missing_message("pulumi.automation", extras.AWS, f"canary on stack {self.name}")
+        if missing:
+            raise ApplyError(missing)
         from pulumi import automation
 
         try:
