@@ -119,7 +119,7 @@ BAD = [
      "items[0]: '1]}]' is not a numeric id"),
     ("GET", "/local/predicted-ratings/321?items=" + ",".join(["5"] * 101), 400,
      "items: 101 ids requested, at most 100 are allowed"),
-    ("GET", "/local/predicted-ratings/321?items=" + ",".join(["5"] * 3000), 400, "items: 3000 entries"),
+    ("GET", "/local/predicted-ratings/321?items=" + ",".join(["5"] * 3000), 400, "items: 3000 ids requested"),
     ("POST", "/local/predicted-ratings/321?items=1", 404, "No resource for POST"),
     ("DELETE", "/local/predicted-ratings/321?items=1", 404, "No resource for DELETE"),
     ("GET", "/local/nothing-here", 404, "No resource for GET /local/nothing-here"),

@@ -66,3 +66,18 @@ def test_commands_say_which_extra_they_need(monkeypatch, args, extra):
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 1
     assert f"needs the '{extra}' extra" in result.output and "Traceback" not in result.output
+
+
+def test_canary_on_a_cloud_stack_without_the_aws_extra_changes_nothing(monkeypatch, tmp_path):
+    import shutil
+
+    from canary import stacks
+
+    (tmp_path / "Pulumi.prod.yaml").write_text((ROOT / "Pulumi.prod.yaml").read_text())
+    before = (tmp_path / "Pulumi.prod.yaml").read_bytes()
+    monkeypatch.setattr(shutil, "which", lambda name: f"/usr/bin/{name}")  # a pulumi CLI is there
+    monkeypatch.setattr(extras, "installed", lambda module: False)  # but not the Python SDK
+    with pytest.raises(stacks.ApplyError) as raised:
+        stacks.PulumiStack("prod", tmp_path)._stack()
+    assert "needs the 'aws' extra" in str(raised.value)
+    assert (tmp_path / "Pulumi.prod.yaml").read_bytes() == before

@@ -12,6 +12,7 @@ from typing import Any
 
 from jsonpath_ng.ext import parse as parse_jsonpath
 
+from emulator.vtl import simple_path
 from emulator.vtl.java import ContextObject, JList, JMap, JString, VtlError, java_str, wrap
 
 EMPTY_BODY = "{}"
@@ -71,7 +72,7 @@ class Input:
     def path(self, expression: str) -> Any:
         """A JSONPath result as a Java object: one value for a definite path, else a list."""
         try:
-            matches = [match.value for match in _jsonpath(str(expression)).find(self._document())]
+            matches = self._find(str(expression))
         except VtlError:
             raise
         except Exception as error:  # jsonpath_ng raises plain Exceptions for bad syntax
@@ -79,6 +80,13 @@ class Input:
         if INDEFINITE_PATH.search(str(expression)):
             return wrap(matches)
         return wrap(matches[0]) if matches else None
+
+    def _find(self, expression: str) -> list:
+        steps = simple_path.compile_path(expression)
+        found = simple_path.find(steps, self._document()) if steps is not None else None
+        if found is None:
+            found = [match.value for match in _jsonpath(expression).find(self._document())]
+        return found
 
     def json(self, expression: str) -> JString:
         return JString(json.dumps(self.path(expression), separators=(",", ":"), ensure_ascii=False))
