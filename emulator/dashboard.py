@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from canary import run_state
 from canary.analysis import Thresholds, judge
 from canary.metrics_sources import LocalRuntimeMetrics
 from emulator import dashboard_view as view
@@ -33,8 +34,6 @@ PAGES = {PREFIX: ("dashboard.html", "text/html; charset=utf-8"),
          f"{PREFIX}/dashboard.css": ("dashboard.css", "text/css; charset=utf-8")}
 THRESHOLDS = Thresholds()  # canary's defaults
 WINDOW_SECONDS = 600.0  # `canary status`'s default --window: the verdict shown is the one it prints
-# `canary run` records its progress beside the stack file: Pulumi.<stack>.yaml -> Pulumi.<stack>.canary-run.json
-RUN_STATE_SUFFIX = ".canary-run.json"
 
 MSG_NOT_FOUND = "no dashboard resource at {path}; the page is " + PREFIX
 MSG_METHOD = "{method} is not allowed on {path}; use GET"
@@ -56,11 +55,8 @@ class SnapshotMetrics(LocalRuntimeMetrics):
         return self._snapshot
 
 
-def run_state_path(stack_file: Path) -> Path:
-    return stack_file.with_name(stack_file.name.removesuffix(".yaml") + RUN_STATE_SUFFIX)
-
-
 def process_alive(pid: int) -> bool:
+    """Unlike ``canary``'s check, our own pid counts as alive: the page never runs a rollout."""
     if pid <= 0:
         return False
     try:
@@ -105,7 +101,7 @@ class Dashboard:
 
     def _run_text(self) -> str | None:
         try:
-            return run_state_path(self.stack_file).read_text(encoding="utf-8")
+            return run_state.path_for(self.stack_file).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             return None
 

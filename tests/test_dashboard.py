@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from canary import run_state
 from canary.analysis import Thresholds, analyse
 from canary.metrics_sources import LocalRuntimeMetrics
 from components import config as stack_config
@@ -108,15 +109,21 @@ def test_request_rate_is_measured_between_polls(tmp_path):
                       "v2": {"perSecond": 5.0, "rate4xx": 0.0, "rate5xx": 0.1}}
 
 
-def test_a_canary_run_state_file_beside_the_stack_file_shows_its_step(tmp_path):
+@pytest.mark.parametrize(("status", "shown"), [(run_state.RunStatus.RUNNING, True),
+                                              (run_state.RunStatus.PROMOTED, False),
+                                              (run_state.RunStatus.ROLLED_BACK, False)])
+def test_a_run_state_written_by_canary_beside_the_stack_file_shows_its_step(tmp_path, status, shown):
     page, _ = _dashboard(tmp_path, CANARY, Clock())
-    run = {"stack": "local", "version": "v2", "weights": [10, 30, 60], "step": 1, "phase": "baking",
-           "status": "running", "failures": 0, "failure_limit": 2, "pid": os.getpid(), "verdicts": []}
-    (tmp_path / "Pulumi.local.canary-run.json").write_text(json.dumps(run))
-    assert page.state()["run"] == {"version": "v2", "step": 2, "steps": 3, "weight": 30.0,
-                                   "weights": [10.0, 30.0, 60.0], "phase": "baking", "failures": 0,
-                                   "failureLimit": 2, "lastVerdict": None, "processAlive": True}
-    (tmp_path / "Pulumi.local.canary-run.json").write_bytes(b"\xff\xfe not text")
+    recorded = run_state.RunState(stack="local", version="v2", weights=[10, 30, 60], bake_seconds=600,
+                                  interval_seconds=60, failure_limit=2, window_seconds=600, sticky=False,
+                                  thresholds={}, step=1, phase="baking", status=status, pid=os.getpid(),
+                                  verdicts=[run_state.VerdictRecord(1.0, 0, 10, "gate", "pass", [])])
+    run_state.save(run_state.path_for(page.stack_file), recorded)  # canary's own writer and file name
+    expected = {"version": "v2", "step": 2, "steps": 3, "weight": 30.0, "weights": [10.0, 30.0, 60.0],
+                "phase": "baking", "failures": 0, "failureLimit": 2,
+                "lastVerdict": {"verdict": "pass", "kind": "gate"}, "processAlive": True}
+    assert page.state()["run"] == (expected if shown else None)
+    run_state.path_for(page.stack_file).write_bytes(b"\xff\xfe not text")
     assert page.state()["run"] is None
 
 
@@ -332,7 +339,7 @@ RUN = {"stack": "local", "version": "v2", "weights": [10, 30, 60], "step": 1, "p
 
 def test_in_a_browser_the_page_shows_both_versions_and_its_numbers_move(api, chromium, tmp_path):
     shots = ROOT / os.environ[SCREENSHOT_DIR_VARIABLE] if os.environ.get(SCREENSHOT_DIR_VARIABLE) else tmp_path
-    run_file = dashboard.run_state_path(api.stack_file)
+    run_file = run_state.path_for(api.stack_file)
     try:
         with Traffic(api):
             before = _window_requests(_state(api))
