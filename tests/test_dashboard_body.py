@@ -24,7 +24,8 @@ def _with_versions(values: dict, *versions: str) -> dict:
 
 
 def _promoted(values: dict) -> dict:
-    return plan.promote(values, stack_config.parse(values)).after
+    config = stack_config.parse(values)
+    return plan.written(values, config, plan.promote(config)).after
 
 
 CONFIGS = {
