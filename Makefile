@@ -84,6 +84,8 @@ bench: $(DEV_STAMP)
 	$(BIN)/python bench/bench_inference.py
 	$(BIN)/python bench/bench_server.py
 	$(BIN)/python bench/bench_local.py
+	$(BIN)/python bench/bench_canary.py
+	$(BIN)/python bench/bench_dashboard.py
 
 openapi: $(LOCAL_STAMP)
 	$(BIN)/ratings openapi --stack $(STACK) --output openapi.json
