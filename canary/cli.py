@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from canary import analysis, cloud, plan, rollout
+from canary import analysis, cloud, compare_command, plan, rollout
 from canary.metrics_sources import MetricsError
 from canary.stacks import ApplyError, StackOps, for_stack
 from components import config as stack_config
@@ -275,3 +275,6 @@ def run(ctx: Context, version: str, steps: str, bake: str, sticky: bool, window:
     click.echo(outcome.reason)
     if not outcome.promoted:
         sys.exit(1)
+
+
+main.add_command(compare_command.compare)
