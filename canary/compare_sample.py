@@ -79,7 +79,10 @@ def regenerate(version: str, recorded: dict, data_source: Path | None) -> Sample
             raise SampleError(MSG_UA_NEEDS_DATA.format(version=version))
         test = own_split.test
     else:
-        test = movielens_data.holdout(ratings, int(seed_match["seed"])).test
+        try:
+            test = movielens_data.holdout(ratings, int(seed_match["seed"])).test
+        except movielens_data.DataError as error:
+            raise SampleError(str(error)) from None
     expected = recorded.get("test_ratings")
     if expected is not None and expected != len(test):
         raise SampleError(MSG_SIZE.format(found=len(test), version=version, recorded=expected))

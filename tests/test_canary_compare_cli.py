@@ -164,15 +164,36 @@ def test_v2_against_v1_passes(compared_api):
     assert "about to send" in done.stderr, "messages go to standard error with --json"
 
 
-def test_fallback_answers_are_counted_from_the_versions_known_ids(compared_api):
-    pairs = compared_api.project / "strangers.csv"
+def _strangers(project: Path) -> Path:
+    pairs = project / "strangers.csv"
     known = "\n".join(f"{user},{item},4" for user in range(1, 101) for item in (1, 2, 3, 4, 5, 6))
     pairs.write_text(f"{known}\n999999,1,3\n999999,2,3\n1,999999,3\n")  # 3 of 603 pairs: unseen ids
-    done = compare_on(compared_api, "v2", "--pairs", str(pairs), "--json")
+    return pairs
+
+
+def test_fallback_answers_are_counted_from_the_versions_known_ids(compared_api):
+    done = compare_on(compared_api, "v2", "--pairs", str(_strangers(compared_api.project)), "--json")
     report = json.loads(done.stdout)
     assert report["sample"]["pairs"] == 603
     assert report["candidate"]["fallbackShare"] == pytest.approx(3 / 603)
     assert report["live"]["fallbackShare"] == pytest.approx(3 / 603)
+
+
+def test_boto3_asks_the_local_runtime_what_the_local_source_asks(compared_api):
+    """The AWS source with a real boto3 client pointed at the local runtime: same answers."""
+    import boto3
+
+    from canary import compare_sample
+    from canary.prediction_sources import Budget, LocalRuntimeSource, SageMakerSource, plan_batches, predict
+
+    data = compare_sample.pairs_file(_strangers(compared_api.project))
+    batches = plan_batches(data, 250)
+    client = boto3.client("sagemaker-runtime", region_name="eu-west-1", endpoint_url=compared_api.runtime,
+                          aws_access_key_id="test", aws_secret_access_key="test")
+    endpoint = yaml.safe_load(compared_api.stack_file.read_text())["config"]["ratings:endpoint"]["name"]
+    by_boto3 = predict(SageMakerSource(client, endpoint), "v2", data, batches, Budget(len(batches)))
+    by_http = predict(LocalRuntimeSource(compared_api.runtime, endpoint), "v2", data, batches, Budget(len(batches)))
+    assert len(batches) == 3 and by_boto3.predictions.tolist() == by_http.predictions.tolist()
 
 
 def test_a_small_sample_is_inconclusive(compared_api):
