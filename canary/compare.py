@@ -12,7 +12,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import kendalltau
 
 from canary.analysis import Verdict
 
@@ -139,6 +138,8 @@ def version_quality(answers: Answers, ratings: np.ndarray) -> VersionQuality:
 def rank_agreement(groups: list[np.ndarray], live: np.ndarray, candidate: np.ndarray) -> list[float]:
     """Kendall's tau-b between the two versions' scores of each user's items. A user with one item,
     or whose items one version scores all alike (no order to compare), has no tau."""
+    from scipy.stats import kendalltau  # seconds to import: only when comparing
+
     taus = []
     for rows in groups:
         if len(rows) < 2 or np.ptp(live[rows]) == 0 or np.ptp(candidate[rows]) == 0:

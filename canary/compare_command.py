@@ -13,18 +13,16 @@ from pathlib import Path
 
 import click
 
-from canary import quality_gate
 from canary.analysis import Verdict
 from canary.compare import QualityThresholds
-from canary.compare_sample import SampleError
-from canary.prediction_sources import PredictionError, Retry
+from canary.prediction_sources import DEFAULT_BUDGET, Retry
 from canary.stacks import for_stack
 from components import config as stack_config
 from components.config_fields import ConfigError
 from components.stack_files import StackFileError
-from training.inference import MAX_INSTANCES
 
 VERDICT_EXIT = {Verdict.PASS: 0, Verdict.FAIL: 3, Verdict.INCONCLUSIVE: 4}
+DEFAULT_RETRIES = Retry.attempts - 1
 QUALITY_FLAGS = ("max_rmse_increase", "max_p95_difference", "min_rank_agreement", "min_pairs")
 MSG_PLOT = "cannot write the plot to {path}: {error}"
 
@@ -71,11 +69,12 @@ def _stack_override(click_context, _param, value):
               help="MovieLens 100k folder or zip the versions were trained on (default: the recbole wheel copy).")
 @click.option("--artifacts", type=click.Path(file_okay=False, path_type=Path),
               help="Folder of trained versions [default: the stack's ratings:local.artifacts].")
-@click.option("--budget", type=click.IntRange(1), default=quality_gate.DEFAULT_BUDGET, show_default=True,
+@click.option("--budget", type=click.IntRange(1), default=DEFAULT_BUDGET, show_default=True,
               help="Most invocations to send, throttling retries included.")
-@click.option("--batch-pairs", type=click.IntRange(1), default=MAX_INSTANCES, show_default=True,
-              help="Most pairs per invocation (bodies also stay within the 6 MB payload limit).")
-@click.option("--retries", type=click.IntRange(0), default=Retry.attempts - 1, show_default=True,
+@click.option("--batch-pairs", type=click.IntRange(1), default=None,
+              help="Most pairs per invocation [what the model server takes in one request]; bodies also stay "
+                   "within the 6 MB payload limit.")
+@click.option("--retries", type=click.IntRange(0), default=DEFAULT_RETRIES, show_default=True,
               help="Retries of a throttled invocation, with exponential backoff.")
 @quality_options
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path),
@@ -89,16 +88,18 @@ def compare(ctx, candidate: str | None, against: str | None, sample_size: int | 
 
     RMSE and MAE against known ratings, how far answers move, rank agreement per user, fallback
     answers and latency, side by side. Exits 0 (pass), 3 (fail) or 4 (inconclusive)."""
+    from canary import compare_report, quality_gate  # scipy, the training code: only when comparing
+
     say = (lambda line: click.echo(line, err=True)) if as_json else click.echo
     try:
         config = stack_config.parse(ctx.stack.read())
         request = quality_gate.CompareRequest(
-            candidate, against, sample_size, pairs, data, artifacts, budget, batch_pairs,
-            quality_thresholds(QualityThresholds(), flags), Retry(attempts=retries + 1))
+            candidate, against, sample_size, pairs, data, artifacts, budget,
+            batch_pairs or quality_gate.CompareRequest.batch_pairs, quality_thresholds(QualityThresholds(), flags),
+            Retry(attempts=retries + 1))
         outcome = quality_gate.run(config, ctx.stack.name, ctx.project_dir, request, say=say)
-    except (quality_gate.CompareError, SampleError, PredictionError, StackFileError, ConfigError) as error:
+    except (*quality_gate.GateError, StackFileError, ConfigError) as error:
         raise click.ClickException(str(error)) from None
-    from canary import compare_report
 
     if plot is not None:
         try:

@@ -33,6 +33,7 @@ REQUEST_ENVELOPE = len('{"instances":[]}')
 RESPONSE_ENVELOPE = len('{"predictions":[]}')
 # '{"scores":[x]},' with x a float printed by repr(): at most 24 characters
 RESPONSE_BYTES_PER_PAIR = len('{"scores":[]},') + 24
+DEFAULT_BUDGET = 200  # invocations: the whole default hold-out takes 2
 THROTTLING_CODES = frozenset({"ThrottlingException", "Throttling", "TooManyRequestsException",
                               "RequestLimitExceeded", "ServiceUnavailable"})
 

@@ -16,9 +16,12 @@ import numpy as np
 
 from canary import compare, compare_sample
 from canary.compare import Answers, QualityThresholds, QualityVerdict, Sample
+from canary.compare_sample import SampleError
 from canary.prediction_sources import (
+    DEFAULT_BUDGET,
     Budget,
     LocalRuntimeSource,
+    PredictionError,
     PredictionSource,
     Retry,
     SageMakerSource,
@@ -30,7 +33,6 @@ from components.config import StackConfig
 from training.inference import MAX_INSTANCES
 
 LOCAL_STACK = "local"
-DEFAULT_BUDGET = 200
 
 MSG_NO_CANDIDATE = "no canary is running on stack {stack}; name the CANDIDATE version to compare"
 MSG_UNKNOWN_VERSION = "{version} is not a configured model version (configured: {known})"
@@ -39,6 +41,10 @@ MSG_SAME_VERSION = "{version} against itself compares nothing; name two differen
 
 class CompareError(ValueError):
     """A comparison that cannot start; the message says why and what to do."""
+
+
+# everything that stops a comparison, each with a one-line message
+GateError = (CompareError, SampleError, PredictionError)
 
 
 @dataclass(frozen=True)
