@@ -118,7 +118,8 @@ VERDICTS = [
     ("a slightly better candidate", comparison(0.92, 0.91), Verdict.PASS, "within every quality threshold"),
     # 0.75 and 0.765625 are exact binary fractions: the difference is the margin itself, 1/64
     ("worse by exactly the margin", comparison(0.75, 0.765625), Verdict.PASS, "within every quality threshold"),
-    ("worse by more than the margin", comparison(0.92, 0.95), Verdict.FAIL, "worse than live's 0.9200 by 0.0300, more than 0.015625"),
+    ("worse by more than the margin", comparison(0.92, 0.95), Verdict.FAIL,
+     "worse than live's 0.9200 by 0.0300, more than 0.015625"),
     ("answers move too far", comparison(0.92, 0.92, p95=0.9), Verdict.FAIL, "move by up to 0.900 stars"),
     ("ranks reshuffled", comparison(0.92, 0.92, tau=0.3), Verdict.FAIL, "Kendall's tau) 0.300 is below 0.5"),
     ("too few pairs", comparison(0.92, 1.50, pairs=100, rated=100), Verdict.INCONCLUSIVE,
