@@ -196,3 +196,62 @@ def test_a_local_runtime_that_is_down_is_one_clear_error():
     source = sources.LocalRuntimeSource(f"http://127.0.0.1:{free_port()}", "ratings-local", timeout=5)
     with pytest.raises(PredictionError, match="cannot reach the local runtime at .* is the local API running"):
         source.invoke("v1", b'{"instances":[]}')
+
+
+def test_bodies_sent_through_boto3_stay_within_the_payload_limit():
+    source, stubber = stubbed()
+    data = make_sample(30_000, 10)  # 300,000 pairs: more than one 6 MB answer
+    batches = sources.plan_batches(data, 10**9)
+    sizes: list[int] = []
+    source.client.meta.events.register("before-parameter-build.sagemaker-runtime.InvokeEndpoint",
+                                       lambda params, **kwargs: sizes.append(len(params["Body"])))
+    for batch in batches:
+        expect_invocation(stubber, "v2", sources.request_body(data, batch))
+    with stubber:
+        answers = sources.predict(source, "v2", data, batches, Budget(2))
+    stubber.assert_no_pending_responses()
+    request_limit, _ = invoke_endpoint_body_limit()
+    assert len(sizes) == 2 and max(sizes) <= request_limit
+    assert not np.isnan(answers.predictions).any()
+
+
+def _prod_gate(tmp_path, budget: int):
+    from canary import quality_gate
+    from components import config as stack_config
+    from tests.stacks import example
+
+    pairs = tmp_path / "pairs.csv"
+    pairs.write_text("".join(f"{user},{item},4\n" for user in range(1, 61) for item in range(1, 11)))
+    config = stack_config.parse(example("prod"))  # live v1, a 10 % canary of v2, on SageMaker
+    request = quality_gate.CompareRequest(pairs=pairs, artifacts=tmp_path / "none", budget=budget)
+    return config, request
+
+
+def test_the_gate_on_a_cloud_stack_asks_each_variant_by_name(tmp_path):
+    from canary import quality_gate
+
+    source, stubber = stubbed()
+    config, request = _prod_gate(tmp_path, budget=2)
+    data = quality_gate.sample_for(request, {}, "v1", "v2")
+    body = sources.request_body(data, sources.plan_batches(data, request.batch_pairs)[0])
+    for variant in ("v1", "v2"):
+        expect_invocation(stubber, variant, body)
+    said: list[str] = []
+    with stubber:
+        outcome = quality_gate.run(config, "prod", tmp_path, request, source=source, say=said.append)
+    stubber.assert_no_pending_responses()
+    assert said == ["about to send 2 invocations (1 per version, 600 pairs, each body at most 6 MiB) to endpoint "
+                    "ratings-prod on SageMaker in eu-west-1"]
+    assert outcome.result.comparison.pairs == 600
+    assert outcome.result.verdict.value == "pass", "the same answers from both variants"
+    assert outcome.result.comparison.candidate.fallback_share is None, "no arrays here: fallbacks unknown"
+
+
+def test_the_gate_on_a_cloud_stack_sends_nothing_over_budget(tmp_path):
+    from canary import quality_gate
+
+    source, stubber = stubbed()
+    config, request = _prod_gate(tmp_path, budget=1)
+    with stubber, pytest.raises(PredictionError, match="2 invocations needed"):
+        quality_gate.run(config, "prod", tmp_path, request, source=source, say=lambda line: None)
+    stubber.assert_no_pending_responses()
