@@ -43,9 +43,11 @@ def metadata(folder: Path, version: str) -> dict:
         raise SampleError(MSG_NO_METADATA.format(version=version, file=METADATA_FILE, folder=folder))
     try:
         found = json.loads(path.read_text())
-        found["data"]["checksum"], found["data"]["split"]  # noqa: B018 - both must be there
-    except (ValueError, KeyError, TypeError) as error:
-        raise SampleError(MSG_BAD_METADATA.format(path=path, problem=f"{type(error).__name__}: {error}")) from None
+    except ValueError as error:
+        raise SampleError(MSG_BAD_METADATA.format(path=path, problem=f"not JSON: {error}")) from None
+    data = found.get("data") if isinstance(found, dict) else None
+    if not isinstance(data, dict) or not {"checksum", "split"} <= data.keys():
+        raise SampleError(MSG_BAD_METADATA.format(path=path, problem="no data.checksum and data.split"))
     return found
 
 

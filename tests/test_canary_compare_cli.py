@@ -50,6 +50,8 @@ def project(tmp_path):
     _metadata(tmp_path / "other" / "v2", "v2", split="holdout-7")
     _metadata(tmp_path / "wrong-data" / "v1", "v1")
     _metadata(tmp_path / "wrong-data" / "v2", "v2")
+    (tmp_path / "unreadable" / "v1").mkdir(parents=True)
+    (tmp_path / "unreadable" / "v1" / "metadata.json").write_text('{"format": "ratings-factorisation/1"}')
     return tmp_path
 
 
@@ -73,6 +75,7 @@ BAD = [
     (["compare"], 1, "v1: no metadata.json in"),
     (["compare", "--artifacts", "other"], 1, "v1 and v2 were evaluated on different hold-outs"),
     (["compare", "--artifacts", "wrong-data"], 1, "are not the data v2 was trained on"),
+    (["compare", "--artifacts", "unreadable"], 1, "not a trained version's metadata (no data.checksum and data.split)"),
     (["compare", "--pairs", "good.csv", "--budget", "1"], 1,
      "2 invocations needed (1 per version, 2 versions), more than the budget of 1"),
     (["compare", "--pairs", "good.csv", "--plot", "out.png"], 1, "cannot reach the local runtime at"),
