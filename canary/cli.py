@@ -1,280 +1,258 @@
-"""``canary``: roll a model version out on a stack. The commands parse and print; the work is
-in canary.plan (pure), canary.analysis, canary.stacks and canary.rollout."""
+"""``canary``: roll a model version out on a stack. The commands parse and print; the work is in
+canary.service (with canary.plan pure, canary.analysis, canary.stacks and canary.rollout).
+
+Every command defaults to the ``local`` stack, like every `ratings` command. Exit codes: 0 done
+(or a passing verdict), 1 an error or a refusal, 2 a usage mistake, 3 a failing verdict, 4 an
+inconclusive one, 5 a rollback that did not complete; a run stopped by SIGINT or SIGTERM exits
+130 or 143 once the candidate is rolled back.
+"""
 
 from __future__ import annotations
 
-import contextlib
 import sys
-from dataclasses import dataclass
+import time
 from pathlib import Path
 
 import click
 
-from canary import analysis, cloud, compare_command, plan, rollout
-from canary.metrics_sources import MetricsError
-from canary.stacks import ApplyError, StackOps, for_stack
-from components import config as stack_config
-from components.config_fields import ConfigError
-from components.stack_files import StackFileError
-
-WINDOW = "10m"
-
-
-@dataclass
-class Context:
-    stack: StackOps
-    project_dir: Path
-
-
-def _parse(values) -> stack_config.StackConfig:
-    try:
-        return stack_config.parse(values)
-    except ConfigError as error:
-        raise click.ClickException(str(error)) from None
-
-
-def _metrics(config: stack_config.StackConfig, stack_name: str):
-    from canary import metrics_sources
-
-    if stack_name == "local":
-        return metrics_sources.LocalRuntimeMetrics(f"http://127.0.0.1:{config.local.runtime_port}")
-    import boto3
-
-    return metrics_sources.CloudWatchMetrics(boto3.client("cloudwatch", region_name=config.region))
+from canary import cloud, compare_command, report, rollout, service
+from canary.cli_options import (
+    CLEAR,
+    ENDED_EXIT,
+    EXIT_ROLLBACK_FAILED,
+    VERDICT_EXIT,
+    Context,
+    Duration,
+    Percent,
+    collaborators_for,
+    dry_run_option,
+    emit,
+    finish_change,
+    show_change,
+    stack_option,
+    threshold_flags,
+    thresholds_options,
+    user_errors,
+)
+from canary.run_state import RunStatus
+from canary.stacks import for_stack
+from components.stack_files import DEFAULT_STACK
 
 
-def stack_option(command):
-    """`--stack` is accepted after the command too (canary promote --stack prod)."""
-    def override(click_context, _param, value):
-        if value is not None:
-            ctx = click_context.find_object(Context)
-            ctx.stack = for_stack(value, ctx.project_dir)
-        return value
-
-    return click.option("--stack", "stack_override", default=None, expose_value=False, callback=override,
-                        is_eager=True, help="Stack to change (same as the option before the command).")(command)
-
-
-def thresholds_options(command):
-    for option in reversed([
-        click.option("--window", default=WINDOW, show_default=True, help="Analysis window (30s, 10m, 1h)."),
-        click.option("--min-requests", type=click.IntRange(1), default=analysis.Thresholds.min_requests,
-                     show_default=True, help="Fewer candidate requests: inconclusive."),
-        click.option("--max-5xx-rate", type=click.FloatRange(0, 1), default=analysis.Thresholds.max_5xx_rate,
-                     show_default=True, help="Highest acceptable candidate 5xx share."),
-        click.option("--max-latency-ratio", type=click.FloatRange(1), default=analysis.Thresholds.max_latency_ratio,
-                     show_default=True, help="Highest acceptable candidate/live p99 ratio ..."),
-        click.option("--latency-floor-ms", type=click.FloatRange(0), default=analysis.Thresholds.latency_floor_ms,
-                     show_default=True, help="... once the candidate's p99 exceeds this many ms."),
-    ]):
-        command = option(command)
-    return command
-
-
-def _thresholds(min_requests: int, max_5xx_rate: float, max_latency_ratio: float,
-                latency_floor_ms: float) -> analysis.Thresholds:
-    return analysis.Thresholds(min_requests=min_requests, max_5xx_rate=max_5xx_rate,
-                               max_latency_ratio=max_latency_ratio, latency_floor_ms=latency_floor_ms)
-
-
-def _window(text: str) -> float:
-    try:
-        return rollout.parse_duration(text)
-    except ValueError as error:
-        raise click.BadParameter(str(error), param_hint="--window") from None
-
-
-def _analyse(config, stack_name, thresholds, window) -> analysis.Analysis:
-    canary = config.routing.canary
-    try:
-        return analysis.analyse(_metrics(config, stack_name), config.endpoint.name, config.routing.live,
-                                canary.version, window, thresholds)
-    except MetricsError as error:
-        raise click.ClickException(str(error)) from None
-
-
-def _apply(ctx: Context, make_plan, dry_run: bool) -> plan.Plan:
-    """Read, plan and write under the stack file's lock; print the change either way.
-
-    A dry run only reads (writes are atomic, so a read is always whole) and takes no lock."""
-    try:
-        with contextlib.nullcontext() if dry_run else ctx.stack.locked():
-            values = ctx.stack.read()
-            change = make_plan(values, _parse(values))
-            click.echo(f"{change.command} on stack {ctx.stack.name}:")
-            for line in change.changes():
-                click.echo(f"  {line}")
-            for note in change.notes:
-                click.echo(f"  - {note}")
-            if dry_run:
-                click.echo("dry run: nothing changed")
-            else:
-                ctx.stack.apply(change, cloud.options_from(click.get_current_context(silent=True)))
-                click.echo("applied")
-            return change
-    except plan.Refusal as refusal:
-        raise click.ClickException(f"refused: {refusal}") from None
-    except (ApplyError, StackFileError, ConfigError) as error:
-        raise click.ClickException(str(error)) from None
-
-
-@click.group()
-@click.option("--stack", default="local", show_default=True, help="Stack whose Pulumi.<stack>.yaml to change.")
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="ratings-api", message="%(prog)s %(version)s")
+@click.option("--stack", default=DEFAULT_STACK, show_default=True,
+              help="Stack whose Pulumi.<stack>.yaml to read and change.")
 @click.option("--project-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
-              show_default=True)
+              show_default=True, help="Directory holding the Pulumi project and its stack files.")
 @click.pass_context
 def main(click_context, stack: str, project_dir: Path) -> None:
     """Roll model versions out as canaries: start, analyse, promote, roll back, retire, run."""
     click_context.obj = Context(for_stack(stack, project_dir), project_dir)
 
 
+def _status_data(stack: str, found: service.Status) -> dict:
+    config = found.config
+    return {"stack": stack, "routing": report.routing_json(config.routing),
+            "traffic": {name: report.stats_json(stats) for name, stats in found.traffic.items()},
+            "analysis": report.analysis_json(found.analysis), "windowSeconds": found.window,
+            "metricsError": found.metrics_error,
+            "run": found.run.to_json() if found.run else None}
+
+
+def _status_text(found: service.Status, window: str) -> str:
+    parts = [report.routing_table(found.config)]
+    if found.traffic:
+        parts.append(report.traffic_table(found.traffic, window))
+    if found.analysis is not None:
+        parts.append(report.verdict_line(found.analysis))
+    if found.run is not None:
+        parts += report.run_lines(found.run)
+    return "\n".join(parts)
+
+
 @main.command()
 @stack_option
 @thresholds_options
-@click.option("--chart", type=click.Path(dir_okay=False, path_type=Path), help="Also write a PNG chart.")
+@click.option("--chart", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write a PNG chart of the window (requests, 5xx rate, p99, thresholds, run steps).")
+@click.option("--watch", is_flag=True, help="Keep the view open, refreshed every --refresh, until Ctrl-C.")
+@click.option("--refresh", type=Duration(), default="2s", show_default=True, help="Refresh period of --watch.")
 @click.pass_obj
-def status(ctx: Context, window: str, min_requests: int, max_5xx_rate: float, max_latency_ratio: float,
-           latency_floor_ms: float, chart: Path | None) -> None:
-    """Routing of the stack and, while a canary runs, candidate vs live metrics."""
-    from canary import report
+def status(ctx: Context, window: float, chart: Path | None, watch: bool, refresh: float, as_json: bool,
+           **kwargs) -> None:
+    """Routing, what each version served, the canary's verdict and the recorded run.
 
+    Exits 0 (pass or no canary), 3 (fail) or 4 (inconclusive)."""
+    flags = threshold_flags(kwargs)
+    collaborators = collaborators_for(ctx, as_json)
     try:
-        config = _parse(ctx.stack.read())
-    except StackFileError as error:
-        raise click.ClickException(str(error)) from None
-    click.echo(report.routing_table(config))
-    if config.routing.canary is None:
+        while True:
+            found = _status_once(ctx, collaborators, flags, window, chart, watch, as_json)
+            if not watch:
+                break
+            time.sleep(refresh)
+    except KeyboardInterrupt:  # the way out of --watch
         return
-    seconds = _window(window)
-    thresholds = _thresholds(min_requests, max_5xx_rate, max_latency_ratio, latency_floor_ms)
-    result = _analyse(config, ctx.stack.name, thresholds, seconds)
-    click.echo(report.analysis_table(config, result, window))
-    if chart:
-        try:
-            report.chart(_metrics(config, ctx.stack.name), config, seconds, chart)
-        except MetricsError as error:
-            raise click.ClickException(str(error)) from None
+    if found.metrics_error:
+        raise click.ClickException(found.metrics_error)
+    if found.analysis is not None:
+        sys.exit(VERDICT_EXIT[found.analysis.verdict])
+
+
+def _status_once(ctx: Context, collaborators: service.Collaborators, flags: dict, window: float,
+                 chart: Path | None, watch: bool, as_json: bool) -> service.Status:
+    with user_errors():
+        found = service.status(collaborators, flags, window)
+        if chart and not found.metrics_error:
+            _draw(collaborators, found, chart)
+    if watch and not as_json:
+        click.echo(CLEAR + time.strftime("%H:%M:%S ") + f"stack {ctx.stack.name} (Ctrl-C to stop)\n", nl=False)
+    emit(as_json, _status_data(ctx.stack.name, found), _status_text(found, rollout.describe_duration(window)))
+    if chart and not as_json and not found.metrics_error:
         click.echo(f"chart written to {chart}")
+    if watch and found.metrics_error:
+        click.echo(f"metrics unavailable: {found.metrics_error}", err=True)
+    return found
+
+
+def _draw(collaborators: service.Collaborators, found: service.Status, path: Path) -> None:
+    from canary import chart
+
+    config = found.config
+    source = collaborators.metrics_for(config)
+    series = {name: source.series(config.endpoint.name, name, found.window) for name in config.model_names}
+    routing = config.routing
+    title = f"{config.endpoint.name}: live {routing.live}" + (f", canary {routing.canary.version} "
+                                                              f"{routing.canary.percent:g} %" if routing.canary else "")
+    chart.draw(series, title, found.thresholds, found.run, path, live=routing.live)
 
 
 @main.command()
 @stack_option
 @click.argument("version")
-@click.option("--percent", type=float, required=True, help="Share of API traffic for VERSION, in (0, 100].")
+@click.option("--percent", type=Percent(), required=True, help="Share of API traffic for VERSION, in (0, 100].")
 @click.option("--sticky", is_flag=True, help="Route by user (same user, same version) instead of per request.")
-@click.option("--dry-run", is_flag=True, help="Show the change, apply nothing.")
+@dry_run_option
 @cloud.options
 @click.pass_obj
-def start(ctx: Context, version: str, percent: float, sticky: bool, dry_run: bool) -> None:
+def start(ctx: Context, version: str, percent: float, sticky: bool, dry_run: bool, as_json: bool) -> None:
     """Send PERCENT of traffic to model VERSION."""
-    _apply(ctx, lambda values, config: plan.start(values, config, version, percent, sticky), dry_run)
+    with user_errors():
+        outcome = service.start(collaborators_for(ctx, as_json), version, percent, sticky, dry_run,
+                                show_change(ctx, as_json))
+    finish_change(ctx, as_json, outcome)
 
 
 @main.command("set")
 @stack_option
-@click.option("--percent", type=float, required=True)
-@click.option("--dry-run", is_flag=True)
+@click.option("--percent", type=Percent(), required=True, help="New share of API traffic for the canary, in (0, 100].")
+@dry_run_option
 @cloud.options
 @click.pass_obj
-def set_command(ctx: Context, percent: float, dry_run: bool) -> None:
+def set_command(ctx: Context, percent: float, dry_run: bool, as_json: bool) -> None:
     """Change the running canary's share of traffic."""
-    _apply(ctx, lambda values, config: plan.set_percent(values, config, percent), dry_run)
+    with user_errors():
+        outcome = service.set_percent(collaborators_for(ctx, as_json), percent, dry_run, show_change(ctx, as_json))
+    finish_change(ctx, as_json, outcome)
 
 
 @main.command()
 @stack_option
 @thresholds_options
 @click.option("--force", is_flag=True, help="Promote even when the analysis fails or is inconclusive.")
-@click.option("--dry-run", is_flag=True)
+@dry_run_option
 @cloud.options
 @click.pass_obj
-def promote(ctx: Context, window: str, min_requests: int, max_5xx_rate: float, max_latency_ratio: float,
-            latency_floor_ms: float, force: bool, dry_run: bool) -> None:
-    """Make the canary live, if its metrics hold up; the old version stays for rollback."""
-    def checked_plan(values, config):
-        if force:
-            click.echo("forced: promoting without looking at the metrics")
-        elif config.routing.canary is not None:
-            thresholds = _thresholds(min_requests, max_5xx_rate, max_latency_ratio, latency_floor_ms)
-            result = _analyse(config, ctx.stack.name, thresholds, _window(window))
-            click.echo(f"analysis: {result.verdict.value} ({'; '.join(result.reasons)})")
-            if result.verdict is not analysis.Verdict.PASS:
-                raise plan.Refusal(f"analysis is {result.verdict.value}; wait for more traffic or pass --force")
-        return plan.promote(values, config)
+def promote(ctx: Context, window: float, force: bool, dry_run: bool, as_json: bool, **kwargs) -> None:
+    """Make the canary live, if its metrics hold up; the old version stays for rollback.
 
-    _apply(ctx, checked_plan, dry_run)
+    A refusal exits 3 (failing analysis) or 4 (inconclusive)."""
+    collaborators = collaborators_for(ctx, as_json)
+    if force:
+        collaborators.say("forced: promoting without looking at the metrics")
+    with user_errors():
+        outcome = service.promote(collaborators, threshold_flags(kwargs), window, force, dry_run,
+                                  show_change(ctx, as_json))
+    finish_change(ctx, as_json, outcome)
 
 
 @main.command()
 @stack_option
-@click.option("--dry-run", is_flag=True)
+@dry_run_option
 @cloud.options
 @click.pass_obj
-def rollback(ctx: Context, dry_run: bool) -> None:
+def rollback(ctx: Context, dry_run: bool, as_json: bool) -> None:
     """Stop the canary, or flip back to the version live before the last promotion."""
-    _apply(ctx, plan.rollback, dry_run)
+    with user_errors():
+        outcome = service.rollback(collaborators_for(ctx, as_json), dry_run, show_change(ctx, as_json))
+    finish_change(ctx, as_json, outcome)
 
 
 @main.command()
 @stack_option
 @click.argument("version")
-@click.option("--dry-run", is_flag=True)
+@dry_run_option
 @cloud.options
 @click.pass_obj
-def retire(ctx: Context, version: str, dry_run: bool) -> None:
+def retire(ctx: Context, version: str, dry_run: bool, as_json: bool) -> None:
     """Remove model VERSION from the endpoint (it must serve no traffic)."""
-    _apply(ctx, lambda values, config: plan.retire(values, config, version), dry_run)
+    with user_errors():
+        outcome = service.retire(collaborators_for(ctx, as_json), version, dry_run, show_change(ctx, as_json))
+    finish_change(ctx, as_json, outcome)
+
+
+def _weights(steps: str) -> list[float]:
+    try:
+        return [Percent().convert(part.strip(), None, None) for part in steps.split(",")]
+    except click.BadParameter as error:
+        raise click.BadParameter(f"{steps!r} is not a comma-separated list of percents in (0, 100] "
+                                 f"({error.message})", param_hint="--steps") from None
 
 
 @main.command()
 @stack_option
-@click.argument("version")
-@click.option("--steps", default="5,25,50", show_default=True, help="Canary weights, in order (percent).")
-@click.option("--bake", default="10m", show_default=True, help="Wait before each analysis.")
-@click.option("--sticky", is_flag=True)
+@click.argument("version", required=False)
+@click.option("--steps", default="5,25,50", show_default=True, help="Canary weights, in order (percents).")
+@click.option("--bake", type=Duration(), default="10m", show_default=True, help="How long each weight bakes.")
+@click.option("--interval", type=Duration(), default="30s", show_default=True,
+              help="Analyse this often during each bake.")
+@click.option("--failure-limit", type=click.IntRange(0), default=0, show_default=True,
+              help="Failed measurements tolerated during a bake; one more rolls back at once.")
+@click.option("--sticky", is_flag=True, help="Route by user (same user, same version) instead of per request.")
+@click.option("--resume", is_flag=True, help="Continue the run recorded for this stack from the step it reached.")
 @thresholds_options
-@click.option("--dry-run", is_flag=True, help="Print the schedule, change nothing.")
+@click.option("--dry-run", is_flag=True, help="Check the rollout and print its schedule; change nothing.")
 @cloud.options
 @click.pass_obj
-def run(ctx: Context, version: str, steps: str, bake: str, sticky: bool, window: str, min_requests: int,
-        max_5xx_rate: float, max_latency_ratio: float, latency_floor_ms: float, dry_run: bool) -> None:
-    """Roll VERSION out step by step; any failed analysis rolls it back."""
-    try:
-        weights = [float(w) for w in steps.split(",")]
-    except ValueError:
-        raise click.BadParameter(f"{steps!r} is not a comma-separated list of percents", param_hint="--steps") \
-            from None
-    if not all(0 < w <= 100 for w in weights):
-        raise click.BadParameter("every step must be a percent in (0, 100]", param_hint="--steps")
-    try:
-        bake_seconds = rollout.parse_duration(bake)
-    except ValueError as error:
-        raise click.BadParameter(str(error), param_hint="--bake") from None
-    schedule = rollout.schedule(weights, bake_seconds)
+def run(ctx: Context, version: str | None, steps: str, bake: float, interval: float, failure_limit: int,
+        sticky: bool, resume: bool, window: float, dry_run: bool, as_json: bool, **kwargs) -> None:
+    """Roll VERSION out step by step; a failing analysis, an error, Ctrl-C or SIGTERM rolls it back.
+
+    The run's state is written beside the stack file (`canary status` shows it)."""
+    if version is None and not resume:
+        raise click.UsageError("give the VERSION to roll out, or --resume")
+    if interval <= 0:
+        raise click.BadParameter("must be more than 0 s", param_hint="--interval")
+    request = service.RunRequest(version, _weights(steps), bake, interval, failure_limit, window, sticky,
+                                 threshold_flags(kwargs), resume)
+    collaborators = collaborators_for(ctx, as_json)
+    with user_errors():
+        state = service.prepare_run(collaborators, request)
     if dry_run:
-        for step in schedule:
-            click.echo(f"  {step}")
-        click.echo("then promote; dry run: nothing changed")
+        bake, every = rollout.describe_duration(state.bake_seconds), rollout.describe_duration(state.interval_seconds)
+        schedule = [f"step {i + 1}: weight {w:g} %, bake {bake} analysed every {every}, then a gate"
+                    for i, w in enumerate(state.weights)]
+        emit(as_json, {"version": state.version, "fromStep": state.step, "schedule": schedule},
+              "\n".join(f"  {line}" for line in schedule[state.step:]) + "\nthen promote; dry run: nothing changed")
         return
-    thresholds = _thresholds(min_requests, max_5xx_rate, max_latency_ratio, latency_floor_ms)
-    seconds = min(_window(window), bake_seconds) if bake_seconds else _window(window)
-    started = []
-
-    def set_weight(weight: float) -> None:
-        if not started:
-            _apply(ctx, lambda values, config: plan.start(values, config, version, weight, sticky), False)
-            started.append(True)
-        else:
-            _apply(ctx, lambda values, config: plan.set_percent(values, config, weight), False)
-
-    def analyse() -> analysis.Analysis:
-        return _analyse(_parse(ctx.stack.read()), ctx.stack.name, thresholds, seconds)
-
-    outcome = rollout.run(schedule, set_weight, analyse, lambda: _apply(ctx, plan.promote, False),
-                          lambda: _apply(ctx, plan.rollback, False), say=click.echo)
-    click.echo(outcome.reason)
-    if not outcome.promoted:
-        sys.exit(1)
+    with user_errors():
+        state = service.run(collaborators, state)
+    if as_json:  # in text, the run has said how it ended
+        emit(True, state.to_json(), "")
+    if state.status is RunStatus.ROLLBACK_FAILED:
+        sys.exit(EXIT_ROLLBACK_FAILED)
+    sys.exit(ENDED_EXIT.get(state.ended_by, 1))
 
 
 main.add_command(compare_command.compare)

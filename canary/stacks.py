@@ -9,18 +9,15 @@ of that stops the step the file is restored, so the file, Pulumi's state and AWS
 from __future__ import annotations
 
 import contextlib
-import io
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
-from filelock import FileLock, Timeout
-from ruamel.yaml import YAML
-
 import click
+from filelock import FileLock, Timeout
 
-from canary import cloud
+from canary import cloud, stack_text
 from canary.plan import Plan
 from components import config as stack_config
 from components import stack_files
@@ -36,10 +33,13 @@ class ApplyError(RuntimeError):
 
 class StackOps(Protocol):
     name: str
+    path: Path
 
     def read(self) -> dict[str, Any]: ...
 
     def apply(self, plan: Plan, options: cloud.CloudOptions = cloud.CloudOptions()) -> None: ...
+
+    def diff(self, values: dict[str, Any]) -> list[str]: ...
 
     def locked(self) -> contextlib.AbstractContextManager: ...
 
@@ -63,19 +63,16 @@ class StackFile:
     def read(self) -> dict[str, Any]:
         return stack_files.read_values(self.path)
 
+    def render(self, values: dict[str, Any]) -> str:
+        """The stack file with ``values`` as its config, changing only the lines that must change."""
+        return stack_text.rewrite(self.path.read_text(encoding="utf-8"), values)
+
+    def diff(self, values: dict[str, Any]) -> list[str]:
+        """A unified diff of the stack file that writing ``values`` would make."""
+        return stack_text.diff(self.path.read_text(encoding="utf-8"), self.render(values), self.path.name)
+
     def write(self, values: dict[str, Any]) -> None:
-        yaml = YAML()
-        yaml.preserve_quotes = True
-        document = yaml.load(self.path.read_text(encoding="utf-8"))
-        config = document["config"]
-        for key in [k for k in config if k not in values]:
-            del config[key]
-        for key, value in values.items():
-            if config.get(key) != value:
-                config[key] = value
-        text = io.StringIO()
-        yaml.dump(document, text)
-        write_atomic(self.path, text.getvalue())
+        write_atomic(self.path, self.render(values))
 
 
 class LocalStack(StackFile):

@@ -14,7 +14,7 @@ PLACEHOLDER_ROLE = "arn:{partition}:iam::000000000000:role/{endpoint}-api-invoke
 
 
 @click.command("openapi")
-@click.option("--stack", default="dev", show_default=True, help="Stack whose Pulumi.<stack>.yaml to read.")
+@click.option("--stack", default=stack_files.DEFAULT_STACK, show_default=True, help="Stack whose Pulumi.<stack>.yaml to read.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=Path("openapi.json"),
               show_default=True, help="Where to write the document ('-' for standard output).")
 @click.option("--role-arn", default=None,

@@ -8,6 +8,8 @@ with or without the Pulumi engine. Every problem is collected and raised once as
 
 from __future__ import annotations
 
+import copy
+import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
@@ -15,11 +17,25 @@ from typing import Any
 
 from components import sagemaker_rules
 from components.config_fields import REQUIRED, ConfigError, Section, describe
+from components.config_routing import (
+    ROUTING_KEY,
+    AnalysisThresholds,
+    Canary,
+    CanaryMode,
+    Routing,
+    parse_routing,
+    percent_problem,
+    routing_values,
+    with_routing,
+)
 from components.config_rules import check_cross_field, check_image, check_model_data, check_name
 
 PROJECT = "ratings"
 SECTIONS = ("endpoint", "models", "routing", "api", "local")
 REGION_KEY = "aws:region"
+MODELS_KEY = f"{PROJECT}:models"
+ENDPOINT_KEY = f"{PROJECT}:endpoint"
+ROUTING_SETTINGS = ("live", "canary", "previous", "analysis")
 
 MSG_NO_REGION = "aws:region: missing; run `pulumi config set aws:region <region>`"
 MSG_NO_MODELS = "models: at least one model version is needed; add an entry under ratings:models"
@@ -32,7 +48,7 @@ MSG_INSTANCE_TYPE = "{field}: {value!r} is not a SageMaker hosting instance type
 MSG_MIN_OVER_MAX = "endpoint.autoscaling: minCapacity {low} exceeds maxCapacity {high}; raise maxCapacity"
 MSG_BURST = "api.throttle.burstLimit: {burst} is below rateLimit {rate}; a burst must cover one second of rate"
 MSG_QUOTA_NEEDS_KEY = "api.quota: quotas are enforced per API key; set api.auth to api_key or remove api.quota"
-MSG_CANARY_ZERO = "routing.canary.percent: 0 sends no traffic; use a percent in (0, 100] or remove routing.canary"
+MSG_UNKNOWN_SECTION = "{key}: unknown setting{hint}; the project's settings are {known}"
 MSG_RETENTION = "api.logging.accessLogRetentionDays: {value} is not a CloudWatch retention; use one of {allowed}"
 
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192,
@@ -43,13 +59,6 @@ class AuthMode(str, Enum):
     IAM = "iam"
     API_KEY = "api_key"
     NONE = "none"
-
-
-class CanaryMode(str, Enum):
-    """``request``: API Gateway's per-request draw; ``sticky``: a user always sees one version."""
-
-    REQUEST = "request"
-    STICKY = "sticky"
 
 
 class QuotaPeriod(str, Enum):
@@ -72,20 +81,6 @@ class ModelVersion:
     instance_type: str = "ml.m5.large"
     instance_count: int = 1
     environment: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Canary:
-    version: str
-    percent: float
-    mode: CanaryMode = CanaryMode.REQUEST
-
-
-@dataclass(frozen=True)
-class Routing:
-    live: str
-    canary: Canary | None = None
-    previous: str | None = None  # live before the last promotion: `canary rollback` flips back to it
 
 
 @dataclass(frozen=True)
@@ -181,7 +176,8 @@ def parse(values: Mapping[str, Any]) -> StackConfig:
         problems.append(MSG_NO_REGION)
     root = Section({key: values.get(f"{PROJECT}:{key}") for key in SECTIONS}, "", problems)
     models = _models(values.get(f"{PROJECT}:models"), problems)
-    routing = _routing(root.section("routing") or Section({}, "routing", problems))
+    _check_sections(values, problems)
+    routing = parse_routing(root.section("routing") or Section({}, "routing", problems))
     api = _api(root.section("api") or Section({}, "api", problems))
     endpoint = _endpoint(root.section("endpoint") or Section({}, "endpoint", problems), models)
     local = _local(root.section("local"))
@@ -190,6 +186,29 @@ def parse(values: Mapping[str, Any]) -> StackConfig:
     if problems:
         raise ConfigError(problems)
     return StackConfig(region=region, models=tuple(models), routing=routing, api=api, endpoint=endpoint, local=local)
+
+
+def without_model(values: Mapping[str, Any], name: str, default_variant: str | None = None) -> dict[str, Any]:
+    """A copy of the stack values with model version ``name`` removed (and, when given, the endpoint's
+    default variant moved to ``default_variant``)."""
+    changed = copy.deepcopy(dict(values))
+    changed[MODELS_KEY] = [m for m in changed.get(MODELS_KEY) or [] if not (isinstance(m, Mapping)
+                                                                          and m.get("name") == name)]
+    if default_variant is not None:
+        changed[ENDPOINT_KEY] = {**(changed.get(ENDPOINT_KEY) or {}), "defaultVariant": default_variant}
+    return changed
+
+
+def _check_sections(values: Mapping[str, Any], problems: list[str]) -> None:
+    """A misspelled ``ratings:`` key would otherwise be silently ignored (and its setting lost)."""
+    known = [f"{PROJECT}:{key}" for key in SECTIONS]
+    for key in values:
+        if isinstance(key, str) and key.startswith(f"{PROJECT}:") and key not in known:
+            name = key.split(":", 1)[1]
+            close = ([f"{ROUTING_KEY}.{name}"] if name in ROUTING_SETTINGS
+                     else difflib.get_close_matches(key, known, n=1, cutoff=0.8))
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            problems.append(MSG_UNKNOWN_SECTION.format(key=key, hint=hint, known=", ".join(known)))
 
 
 def _models(raw: Any, problems: list[str]) -> list[ModelVersion]:
@@ -235,23 +254,6 @@ def _environment(section: Section) -> dict[str, str]:
     if len(env.raw) > limit:
         env.problem(MSG_ENV_SIZE.format(field=env.path, limit=limit, count=len(env.raw)))
     return dict(env.raw)
-
-
-def _routing(section: Section) -> Routing:
-    section.check_known(("live", "canary", "previous"))
-    live = section.text("live")
-    previous = section.text("previous", None)
-    canary_section = section.section("canary")
-    canary = None
-    if canary_section is not None:
-        canary_section.check_known(("version", "percent", "mode"))
-        version = canary_section.text("version")
-        percent = canary_section.number("percent", REQUIRED, 0.0, 100.0)
-        if percent == 0.0:
-            canary_section.problem(MSG_CANARY_ZERO)
-        mode = canary_section.choice("mode", CanaryMode, CanaryMode.REQUEST)
-        canary = Canary(version, percent, mode)
-    return Routing(live, canary, previous)
 
 
 def _api(section: Section) -> ApiSettings:
@@ -353,7 +355,8 @@ def _alarms(section: Section | None) -> Alarms:
 
 
 __all__ = [
-    "AuthMode", "Alarms", "ApiSettings", "Autoscaling", "Canary", "CanaryMode", "ConfigError",
+    "AnalysisThresholds", "AuthMode", "Alarms", "ApiSettings", "Autoscaling", "Canary", "CanaryMode", "ConfigError",
     "EndpointSettings", "LocalSettings", "Logging", "LogLevel", "ModelVersion", "Quota", "QuotaPeriod", "Routing",
     "StackConfig", "Throttle", "parse",
+    "percent_problem", "routing_values", "with_routing", "without_model",
 ]

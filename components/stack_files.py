@@ -9,6 +9,10 @@ import yaml
 
 from components import config as stack_config
 
+# The one default stack of every command (`ratings ...`, `canary ...`): the embedded local runtime,
+# which needs no AWS account; cloud stacks are always named explicitly with --stack.
+DEFAULT_STACK = "local"
+
 MSG_NO_FILE = "stack file {path} not found; create it or pass --stack with an existing stack"
 MSG_BAD_YAML = "stack file {path} is not valid YAML: {reason}"
 MSG_NO_CONFIG = "stack file {path} has no 'config:' mapping"

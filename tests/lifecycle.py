@@ -91,15 +91,16 @@ def changes(before: dict[Key, Registered], after: dict[Key, Registered]) -> dict
     return result
 
 
-def _apply(values: dict[str, Any], make_plan) -> dict[str, Any]:
-    return make_plan(values, stack_config.parse(values)).after
+def _apply(values: dict[str, Any], make_change) -> dict[str, Any]:
+    config = stack_config.parse(values)
+    return plan.written(values, config, make_change(config)).after
 
 
 def _with_version(values: dict[str, Any], version: str) -> dict[str, Any]:
     changed = copy.deepcopy(values)
-    model = dict(changed[plan.MODELS_KEY][-1], name=version,
+    model = dict(changed[stack_config.MODELS_KEY][-1], name=version,
                  modelData=f"s3://my-ratings-models/factorization/{version}/model.tar.gz")
-    changed[plan.MODELS_KEY].append(model)
+    changed[stack_config.MODELS_KEY].append(model)
     return changed
 
 
@@ -112,13 +113,13 @@ def rollout(sticky: bool) -> list[Step]:
         steps.append(Step(label, kind, values))
 
     then("add v3", StepKind.VERSIONS, _with_version(steps[-1].values, "v3"))
-    then("canary v3 10 %", StepKind.FLIP, _apply(steps[-1].values, lambda v, c: plan.start(v, c, "v3", 10, sticky)))
-    then("canary v3 50 %", StepKind.FLIP, _apply(steps[-1].values, lambda v, c: plan.set_percent(v, c, 50)))
+    then("canary v3 10 %", StepKind.FLIP, _apply(steps[-1].values, lambda c: plan.start(c, "v3", 10, sticky)))
+    then("canary v3 50 %", StepKind.FLIP, _apply(steps[-1].values, lambda c: plan.set_percent(c, 50)))
     then("promote v3", StepKind.FLIP, _apply(steps[-1].values, plan.promote))
     then("roll back to v1", StepKind.FLIP, _apply(steps[-1].values, plan.rollback))
-    then("canary v3 again", StepKind.FLIP, _apply(steps[-1].values, lambda v, c: plan.start(v, c, "v3", 10, sticky)))
+    then("canary v3 again", StepKind.FLIP, _apply(steps[-1].values, lambda c: plan.start(c, "v3", 10, sticky)))
     then("promote v3 again", StepKind.FLIP, _apply(steps[-1].values, plan.promote))
-    then("retire v1", StepKind.VERSIONS, _apply(steps[-1].values, lambda v, c: plan.retire(v, c, "v1")))
+    then("retire v1", StepKind.VERSIONS, _apply(steps[-1].values, lambda c: plan.retire(c, "v1")))
     six = steps[-1].values
     for version in ("v4", "v5", "v6", "v7"):
         six = _with_version(six, version)

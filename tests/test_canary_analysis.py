@@ -10,7 +10,8 @@ from botocore.stub import Stubber
 
 from canary import analysis, rollout
 from canary.analysis import Thresholds, VariantStats, Verdict
-from canary.metrics_sources import CloudWatchMetrics, MetricsError
+from canary.metrics_sources import CloudWatchMetrics, MetricsError, window_p99
+from canary.run_state import RunState, RunStatus
 
 LIVE = VariantStats(1000, 10, 0, 20.0)  # p99 20 ms: the latency rule applies above the 20 ms floor
 
@@ -19,9 +20,16 @@ LIVE = VariantStats(1000, 10, 0, 20.0)  # p99 20 ms: the latency rule applies ab
     (VariantStats(200, 2, 0, 29.0), Verdict.PASS, "within every threshold"),
     (VariantStats(50, 0, 0, 20.0), Verdict.INCONCLUSIVE, "only 50 candidate requests, 100 needed"),
     (VariantStats(200, 0, 5, 20.0), Verdict.FAIL, "candidate 5xx rate 2.50% exceeds 1.00%"),
-    (VariantStats(200, 30, 0, 20.0), Verdict.FAIL, "candidate 4xx rate 15.00% exceeds live's 1.00%"),
     (VariantStats(200, 0, 0, 45.0), Verdict.FAIL, "candidate p99 45.0 ms is over 1.5x live's 20.0 ms"),
     (VariantStats(10, 0, 3, 20.0), Verdict.FAIL, "5xx rate"),  # a failure shows even on few requests
+    # refused requests (the template's 400s, client mistakes) count against no version ...
+    (VariantStats(200, 60, 0, 20.0), Verdict.PASS, "within every threshold"),
+    # ... neither as errors nor as samples: 150 requests of which 60 refused leave 90 judged
+    (VariantStats(150, 60, 0, 20.0), Verdict.INCONCLUSIVE, "only 90 candidate requests"),
+    # and a 5xx rate is over the requests that reached the model: 2 of 100, not 2 of 400
+    (VariantStats(400, 300, 2, 20.0), Verdict.FAIL, "candidate 5xx rate 2.00% exceeds 1.00%"),
+    # a p99 of fewer than 100 samples is their maximum: one slow request on a loaded host
+    (VariantStats(60, 0, 0, 45.0), Verdict.INCONCLUSIVE, "only 60 candidate requests"),
 ])
 def test_judge(candidate, verdict, reason):
     result = analysis.judge(LIVE, candidate, Thresholds())
@@ -31,6 +39,22 @@ def test_judge(candidate, verdict, reason):
 def test_fast_models_are_not_failed_for_relative_latency():
     live, candidate = VariantStats(500, 0, 0, 5.0), VariantStats(500, 0, 0, 8.0)
     assert analysis.judge(live, candidate, Thresholds()).verdict is Verdict.PASS
+
+
+@pytest.mark.parametrize(("now", "baseline", "expected"), [
+    (VariantStats(500, 10, 5, 30.0), None, VariantStats(500, 10, 5, 30.0)),
+    (VariantStats(500, 10, 5, 30.0), VariantStats(200, 10, 5, 90.0), VariantStats(300, 0, 0, 30.0)),
+    # a new period began since the baseline: nothing left to take off, never a negative count
+    (VariantStats(50, 0, 1, 30.0), VariantStats(200, 10, 5, 90.0), VariantStats(0, 0, 0, 30.0)),
+])
+def test_counts_since_a_steps_baseline(now, baseline, expected):
+    assert analysis.since(now, baseline) == expected
+
+
+def test_flags_override_the_stack_thresholds_one_by_one():
+    stack = Thresholds(min_requests=50, max_5xx_rate=0.02)
+    merged = analysis.with_overrides(stack, min_requests=10, max_5xx_rate=None)
+    assert merged == Thresholds(min_requests=10, max_5xx_rate=0.02)
 
 
 @pytest.mark.parametrize(("text", "seconds"), [("90", 90), ("30s", 30), ("5m", 300), ("1h", 3600),
@@ -45,6 +69,12 @@ def test_bad_durations(text):
         rollout.parse_duration(text)
 
 
+@pytest.mark.parametrize(("seconds", "text"), [(600, "10m"), (3600, "1h"), (90, "90s"), (0.5, "0.5s"), (7200, "2h")])
+def test_durations_are_described_as_people_write_them(seconds, text):
+    assert rollout.describe_duration(seconds) == text
+    assert rollout.parse_duration(text) == seconds
+
+
 def test_a_step_does_exactly_one_thing():
     with pytest.raises(ValueError):
         rollout.Step(set_weight=5, analysis=True)
@@ -55,26 +85,102 @@ def test_a_step_does_exactly_one_thing():
                                              rollout.Step(pause_seconds=60), rollout.Step(analysis=True)]
 
 
-def _run(verdicts: list[Verdict]):
+class FakeClock:
+    def __init__(self):
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def _state(**kw) -> RunState:
+    values = dict(stack="local", version="v2", weights=[5, 25, 50], bake_seconds=600, interval_seconds=60,
+                  failure_limit=0, window_seconds=600, sticky=False, thresholds={})
+    return RunState(**{**values, **kw})
+
+
+def _run(verdicts, state: RunState | None = None, fail_stop: bool = False):
+    """Drive ``execute`` with fake actions; ``verdicts`` answers each analysis (an exception is raised)."""
     log: list[str] = []
-    answers = iter(analysis.Analysis(v, [v.value], LIVE, LIVE) for v in verdicts)
-    outcome = rollout.run(rollout.schedule([5, 25, 50], 600), lambda w: log.append(f"weight {w:g}"),
-                          lambda: next(answers), lambda: log.append("promote"), lambda: log.append("rollback"),
-                          say=lambda line: None, sleep=lambda s: log.append(f"sleep {s:g}"))
-    return outcome, log
+    saved: list[dict] = []
+    clock = FakeClock()
+    answers = iter(verdicts)
+
+    def analyse(window):
+        answer = next(answers)
+        if isinstance(answer, BaseException):
+            raise answer
+        log.append(f"analyse at {clock.now - 1_000_000:g}")
+        return analysis.Analysis(answer, [answer.value], LIVE, LIVE)
+
+    def stop():
+        log.append("stop")
+        if fail_stop:
+            raise RuntimeError("stack file locked")
+
+    actions = rollout.Actions(set_weight=lambda w: log.append(f"weight {w:g}"), analyse=analyse,
+                              promote=lambda: log.append("promote"), stop_canary=stop,
+                              save=lambda s: saved.append(s.to_json()), say=lambda line: None, clock=clock,
+                              sleep=clock.sleep)
+    final = rollout.execute(state or _state(), actions)
+    return final, log, saved
 
 
-def test_run_promotes_after_every_analysis_passes():
-    outcome, log = _run([Verdict.PASS] * 3)
-    assert outcome.promoted and log == ["weight 5", "sleep 600", "weight 25", "sleep 600", "weight 50", "sleep 600",
-                                        "promote"]
+def test_a_run_analyses_every_interval_and_promotes_when_all_pass():
+    final, log, saved = _run([Verdict.PASS] * 30)
+    assert final.status is RunStatus.PROMOTED and final.ended_by == "promoted"
+    assert log.count("promote") == 1 and "stop" not in log
+    assert [line for line in log if line.startswith("weight")] == ["weight 5", "weight 25", "weight 50"]
+    assert len(final.verdicts) == 3 * 10, "9 interval measurements and one gate per 600 s bake at 60 s"
+    assert saved[-1]["status"] == "promoted" and saved[-1]["phase"] == "done"
+
+
+@pytest.mark.parametrize(("limit", "measurements"), [(0, 1), (1, 2), (3, 4)])
+def test_failures_beyond_the_limit_roll_back_during_the_bake(limit, measurements):
+    final, log, _ = _run([Verdict.FAIL] * 10, _state(failure_limit=limit))
+    assert final.status is RunStatus.ROLLED_BACK and final.ended_by == "fail"
+    assert log[-1] == "stop" and "promote" not in log
+    assert log[-2] == f"analyse at {60 * measurements:g}", "rolled back after limit + 1 intervals, not the bake"
+    assert final.phase == "done" and final.reason.startswith("rolled back: fail")
 
 
 @pytest.mark.parametrize("bad", [Verdict.FAIL, Verdict.INCONCLUSIVE])
-def test_run_rolls_back_at_the_first_bad_analysis(bad):
-    outcome, log = _run([Verdict.PASS, bad])
-    assert not outcome.promoted and log[-1] == "rollback" and "promote" not in log
-    assert outcome.reason.startswith(f"rolled back: {bad.value}")
+def test_the_gate_at_the_end_of_a_bake_must_pass(bad):
+    final, log, _ = _run([Verdict.PASS] * 9 + [bad])
+    assert final.status is RunStatus.ROLLED_BACK and final.ended_by == bad.value
+    assert log[-1] == "stop" and final.verdicts[-1].kind == "gate"
+
+
+def test_an_inconclusive_measurement_during_the_bake_does_not_count():
+    final, _, _ = _run([Verdict.INCONCLUSIVE] * 9 + [Verdict.PASS] + [Verdict.PASS] * 20)
+    assert final.status is RunStatus.PROMOTED
+
+
+@pytest.mark.parametrize(("error", "ended_by", "reason"), [
+    (MetricsError("cannot read http://127.0.0.1:1/metrics"), "error", "rolled back: cannot read http://"),
+    (rollout.Interrupted("SIGINT"), "SIGINT", "rolled back: interrupted by SIGINT"),
+    (rollout.Interrupted("SIGTERM"), "SIGTERM", "rolled back: interrupted by SIGTERM"),
+])
+def test_any_stop_rolls_the_candidate_back_and_records_it(error, ended_by, reason):
+    final, log, saved = _run([Verdict.PASS, Verdict.PASS, error])
+    assert log[-1] == "stop" and final.status is RunStatus.ROLLED_BACK
+    assert final.ended_by == ended_by and final.reason.startswith(reason)
+    assert saved[-1]["status"] == "rolled back" and saved[-1]["step"] == 0
+
+
+def test_a_failed_rollback_says_what_is_left_and_how_to_fix_it():
+    final, _, _ = _run([MetricsError("metrics down")], fail_stop=True)
+    assert final.status is RunStatus.ROLLBACK_FAILED
+    assert "v2 may still receive 5 % of traffic on stack local; run `canary --stack local rollback`" in final.reason
+
+
+def test_a_resumed_run_starts_at_the_recorded_step():
+    final, log, _ = _run([Verdict.PASS] * 20, _state(step=2))
+    assert [line for line in log if line.startswith("weight")] == ["weight 50"]
+    assert final.status is RunStatus.PROMOTED
 
 
 def test_cloudwatch_reads_per_variant_sums_and_p99():
@@ -92,9 +198,19 @@ def test_cloudwatch_reads_per_variant_sums_and_p99():
                           {"Datapoints": [{"ExtendedStatistics": {"p99": 12000.0}},
                                           {"ExtendedStatistics": {"p99": 8000.0}}]},
                           {"Namespace": "AWS/SageMaker", "MetricName": "ModelLatency", "Dimensions": dimensions,
-                           "StartTime": now - dt.timedelta(seconds=600), "EndTime": now, "Period": 60,
+                           "StartTime": now - dt.timedelta(seconds=600), "EndTime": now, "Period": 600,
                            "ExtendedStatistics": ["p99"]})
         assert source.variant_stats("ratings-prod", "v2", 600) == VariantStats(300, 6, 1, 12.0)
+
+
+@pytest.mark.parametrize(("minutes", "p99_ms"), [
+    ([], None),
+    ([(8000.0, 300)], 8.0),
+    # a quiet minute's "p99" is its slowest request: it weighs by the requests it served
+    ([(8000.0, 990), (208000.0, 10)], 10.0),
+])
+def test_the_window_p99_weighs_each_minute_by_its_samples(minutes, p99_ms):
+    assert window_p99(minutes) == p99_ms
 
 
 def test_cloudwatch_errors_are_metrics_errors():
@@ -121,3 +237,10 @@ def test_cloudwatch_counts_under_moto(monkeypatch):
     # moto answers sums but not percentiles, so the p99 path is covered by the Stubber test above
     assert (stats.requests, stats.errors_4xx, stats.errors_5xx) == (240, 4, 2)
     assert analysis.judge(LIVE, stats, Thresholds()).verdict is Verdict.PASS
+
+
+def test_status_says_how_to_continue_a_run_whose_process_is_gone():
+    from canary import report
+
+    lines = report.run_lines(_state(pid=2**22 + 12345))
+    assert "its process 4206649 is gone: `canary --stack local run --resume` continues it" in "\n".join(lines)

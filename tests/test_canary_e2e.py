@@ -1,10 +1,12 @@
-"""`canary` against the running local API: start, status, promote, rollback under load, and an
-automated run that aborts on a failing candidate."""
+"""`canary` against the running local API: start, status, promote, rollback under load, and
+automated runs that roll back on a failing candidate, on SIGINT and on a metrics outage."""
 
 from __future__ import annotations
 
 import concurrent.futures
+import json
 import math
+import signal
 import subprocess
 import threading
 import time
@@ -14,6 +16,10 @@ import numpy as np
 import pytest
 import yaml
 
+from canary import service
+from canary.metrics_sources import LocalRuntimeMetrics, MetricsError
+from canary.run_state import RunStatus
+from canary.stacks import for_stack
 from tests.conftest import free_port_block
 from tests.stacks import ROOT
 from tests.test_canary_cli import CANARY
@@ -98,7 +104,7 @@ def test_start_status_promote_rollback(api):
     assert status.returncode == 0, status.stderr
     lines = [line.split() for line in status.stdout.splitlines()]
     assert ["v2", "canary", "10.0%"] in lines and ["v1", "live", "90.0%"] in lines
-    metrics = {row[0]: row for row in lines if len(row) == 5 and row[0] in ("v1", "v2")}
+    metrics = {row[0]: row for row in lines if len(row) == 6 and row[0] in ("v1", "v2")}
     assert int(metrics["v1"][1]) > int(metrics["v2"][1]) > 100, status.stdout
     assert "verdict: pass" in status.stdout
     chart = api.project / "canary.png"
@@ -119,10 +125,99 @@ def test_start_status_promote_rollback(api):
 def test_an_automated_run_with_a_failing_candidate_rolls_back(api):
     answers, run = _under_load(api, lambda: canary(api, "run", "v3", "--steps", "30,60", "--bake", "3s",
                                                    "--window", "1m", "--min-requests", "20"))
-    assert run.returncode == 1, run.stdout + run.stderr
+    assert run.returncode == 3, run.stdout + run.stderr  # 3: rolled back on a failing verdict
     assert "rolled back: fail: candidate 5xx rate" in run.stdout
     routing = yaml.safe_load(api.stack_file.read_text())["config"]["ratings:routing"]
     assert routing.get("canary") is None and routing["live"] == "v1"
     failed = [status for status, _ in answers if status != 200]
     assert failed and set(failed) == {502}, "only the failing candidate's share fails, as JSON 502"
     assert {version for _, version in _traffic(api, 200)} == {"v1"}
+
+
+def _state(api: LocalApi) -> dict:
+    path = api.project / "Pulumi.local.canary-run.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def _routing(api: LocalApi) -> dict:
+    return yaml.safe_load(api.stack_file.read_text())["config"]["ratings:routing"]
+
+
+def _wait_for(condition, seconds: float = 60.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "the run did not reach the expected state in time"
+        time.sleep(0.1)
+
+
+@pytest.mark.parametrize(("stop", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_mid_bake_rolls_the_candidate_back_and_records_it(api, stop, code):
+    def interrupted_run():
+        # failures tolerated: this test is about the interrupt, whatever the verdicts under load
+        process = subprocess.Popen([CANARY, "--project-dir", str(api.project), "run", "v2", "--steps", "20,50",
+                                    "--bake", "5m", "--interval", "1s", "--failure-limit", "1000"],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            _wait_for(lambda: _state(api).get("phase") == "baking" and len(_state(api)["verdicts"]) >= 2)
+            assert _routing(api)["canary"]["percent"] == 20
+            process.send_signal(stop)
+            out, err = process.communicate(timeout=60)
+        finally:
+            process.kill()
+        return process.returncode, out + err
+
+    _, (exit_code, output) = _under_load(api, interrupted_run)
+    assert exit_code == code, output
+    state = _state(api)
+    assert (state["status"], state["ended_by"], state["phase"], state["step"]) == ("rolled back", stop.name, "done", 0)
+    assert state["reason"] == f"rolled back: interrupted by {stop.name}"
+    assert _routing(api).get("canary") is None and _routing(api)["live"] == "v1"
+    status = canary(api, "status", "--window", "1m")
+    assert "run of v2: rolled back" in status.stdout, status.stdout + status.stderr
+    resumed = canary(api, "run", "--resume", "--dry-run")
+    assert resumed.returncode == 0 and resumed.stdout.startswith("  step 1: weight 20 %")
+
+
+class FailingAfter:
+    """The local metrics source, failing from its ``calls``-th read on (a metrics outage mid-run)."""
+
+    def __init__(self, source: LocalRuntimeMetrics, calls: int):
+        self.source, self.calls = source, calls
+
+    def variant_stats(self, endpoint, variant, window_seconds):
+        self.calls -= 1
+        if self.calls < 0:
+            raise MetricsError("cannot read the metrics: connection refused")
+        return self.source.variant_stats(endpoint, variant, window_seconds)
+
+
+def test_a_metrics_outage_mid_run_rolls_the_candidate_back(api):
+    stack = for_stack("local", api.project)
+    runtime = LocalRuntimeMetrics(api.runtime)
+    # the step's baseline and two analyses (live and candidate each), then nothing
+    outage = FailingAfter(runtime, calls=6)
+    collaborators = service.Collaborators(stack, lambda config: outage, say=lambda line: None)
+    request = service.RunRequest("v2", [20, 50], 300.0, 0.5, 1000, 60.0, False, {})
+
+    def run():
+        return service.run(collaborators, service.prepare_run(collaborators, request))
+
+    _, final = _under_load(api, run)
+    assert final.status is RunStatus.ROLLED_BACK and final.ended_by == "error"
+    assert final.reason == "rolled back: cannot read the metrics: connection refused"
+    assert len(final.verdicts) == 2 and _state(api)["status"] == "rolled back"
+    assert _routing(api).get("canary") is None
+
+
+def test_a_candidate_failing_from_the_start_is_rolled_back_within_two_intervals(api):
+    interval = 3.0
+    answers, run = _under_load(api, lambda: canary(api, "run", "v3", "--steps", "30,60", "--bake", "10m",
+                                                   "--interval", f"{interval:g}s", "--window", "1m"))
+    assert run.returncode == 3, run.stdout + run.stderr
+    state = _state(api)
+    weight_set = state["step_times"][0][0]
+    assert state["ended_by"] == "fail" and "candidate 5xx rate" in state["reason"]
+    assert [v["kind"] for v in state["verdicts"]] == ["interval"], "the first measurement rolls back"
+    assert state["updated_at"] - weight_set <= 2 * interval, "rolled back within two intervals, not after the bake"
+    assert _routing(api).get("canary") is None
+    assert {status for status, _ in answers} <= {200, 502}, "the candidate's share fails as JSON 502, nothing else"

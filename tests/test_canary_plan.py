@@ -1,4 +1,5 @@
-"""Rollout planning as tables: each command's new routing, or its refusal."""
+"""Rollout planning as tables: each command's new routing (Routing -> Routing), or its refusal;
+the config model writes the routing back and nothing else changes."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ import pytest
 
 from canary import plan
 from components import config as stack_config
+from components.config import Canary, CanaryMode, Routing
 from tests.stacks import DELETE, example, with_change
 
 NO_CANARY = {"live": "v1"}
+RUNNING = {"live": "v1", "canary": {"version": "v2", "percent": 5}}
 
 
 def _state(routing: dict) -> tuple[dict, stack_config.StackConfig]:
@@ -16,51 +19,67 @@ def _state(routing: dict) -> tuple[dict, stack_config.StackConfig]:
     return values, stack_config.parse(values)
 
 
-@pytest.mark.parametrize(("routing", "command", "expected"), [
-    (NO_CANARY, lambda v, c: plan.start(v, c, "v2", 5),
+@pytest.mark.parametrize(("routing", "command", "expected", "written"), [
+    (NO_CANARY, lambda c: plan.start(c, "v2", 5), Routing("v1", Canary("v2", 5)),
      {"live": "v1", "canary": {"version": "v2", "percent": 5, "mode": "request"}}),
-    (NO_CANARY, lambda v, c: plan.start(v, c, "v2", 20, sticky=True),
+    (NO_CANARY, lambda c: plan.start(c, "v2", 20, sticky=True), Routing("v1", Canary("v2", 20, CanaryMode.STICKY)),
      {"live": "v1", "canary": {"version": "v2", "percent": 20, "mode": "sticky"}}),
-    ({"live": "v1", "canary": {"version": "v2", "percent": 5}}, lambda v, c: plan.set_percent(v, c, 50),
+    (RUNNING, lambda c: plan.set_percent(c, 50), Routing("v1", Canary("v2", 50)),
      {"live": "v1", "canary": {"version": "v2", "percent": 50}}),
-    ({"live": "v1", "canary": {"version": "v2", "percent": 50}}, plan.promote, {"live": "v2", "previous": "v1"}),
-    ({"live": "v1", "canary": {"version": "v2", "percent": 50}}, plan.rollback, {"live": "v1"}),
-    ({"live": "v2", "previous": "v1"}, plan.rollback, {"live": "v1"}),
-    ({"live": "v2", "previous": "v1"}, lambda v, c: plan.start(v, c, "v1", 10),
+    (RUNNING, lambda c: plan.set_percent(c, 12.5), Routing("v1", Canary("v2", 12.5)),
+     {"live": "v1", "canary": {"version": "v2", "percent": 12.5}}),
+    (RUNNING, plan.promote, Routing("v2", previous="v1"), {"live": "v2", "previous": "v1"}),
+    (RUNNING, plan.rollback, Routing("v1"), {"live": "v1"}),
+    ({"live": "v2", "previous": "v1"}, plan.rollback, Routing("v1"), {"live": "v1"}),
+    ({"live": "v2", "previous": "v1"}, lambda c: plan.start(c, "v1", 10),
+     Routing("v2", Canary("v1", 10), "v1"),
      {"live": "v2", "previous": "v1", "canary": {"version": "v1", "percent": 10, "mode": "request"}}),
+    ({**RUNNING, "analysis": {"minRequests": 50}}, plan.promote,
+     Routing("v2", previous="v1", analysis=stack_config.AnalysisThresholds(min_requests=50)),
+     {"live": "v2", "analysis": {"minRequests": 50}, "previous": "v1"}),
 ])
-def test_plans(routing, command, expected):
+def test_plans(routing, command, expected, written):
     values, config = _state(routing)
-    result = command(values, config)
-    assert result.after["ratings:routing"] == expected
+    change = command(config)
+    assert change.after == expected
+    result = plan.written(values, config, change)
+    assert result.after["ratings:routing"] == written
     assert {k: v for k, v in result.after.items() if k != "ratings:routing"} == \
            {k: v for k, v in values.items() if k != "ratings:routing"}, "nothing else may change"
 
 
+def test_whole_percents_are_written_as_integers():
+    values, config = _state(RUNNING)
+    percent = plan.written(values, config, plan.set_percent(config, 20.0)).after["ratings:routing"]["canary"]["percent"]
+    assert percent == 20 and type(percent) is int
+
+
 @pytest.mark.parametrize(("routing", "command", "reason"), [
-    (NO_CANARY, lambda v, c: plan.start(v, c, "v7", 5), "v7 is not a configured model version"),
-    (NO_CANARY, lambda v, c: plan.start(v, c, "v1", 5), "v1 is already live"),
-    (NO_CANARY, lambda v, c: plan.start(v, c, "v2", 0), "percent 0 must be in (0, 100]"),
-    ({"live": "v1", "canary": {"version": "v2", "percent": 5}}, lambda v, c: plan.start(v, c, "v2", 5),
-     "a canary of v2 is already running"),
-    (NO_CANARY, lambda v, c: plan.set_percent(v, c, 20), "no canary is running"),
+    (NO_CANARY, lambda c: plan.start(c, "v7", 5), "v7 is not a configured model version"),
+    (NO_CANARY, lambda c: plan.start(c, "v1", 5), "v1 is already live"),
+    (NO_CANARY, lambda c: plan.start(c, "v2", 0), stack_config.percent_problem(0, "percent")),
+    (NO_CANARY, lambda c: plan.start(c, "v2", 100.5), "percent: 100.5 is not a share of traffic"),
+    (RUNNING, lambda c: plan.set_percent(c, -3), "percent: -3 is not a share of traffic"),
+    (RUNNING, lambda c: plan.start(c, "v2", 5), "a canary of v2 is already running"),
+    (NO_CANARY, lambda c: plan.set_percent(c, 20), "no canary is running"),
     (NO_CANARY, plan.promote, "no canary is running; nothing to promote"),
     (NO_CANARY, plan.rollback, "nothing to roll back"),
-    (NO_CANARY, lambda v, c: plan.retire(v, c, "v1"), "v1 is live"),
-    ({"live": "v1", "canary": {"version": "v2", "percent": 5}}, lambda v, c: plan.retire(v, c, "v2"),
-     "v2 is the running canary"),
+    (NO_CANARY, lambda c: plan.retire(c, "v1"), "v1 is live"),
+    (NO_CANARY, lambda c: plan.retire(c, "v9"), "v9 is not a configured model version"),
+    (RUNNING, lambda c: plan.retire(c, "v2"), "v2 is the running canary"),
 ])
 def test_refusals(routing, command, reason):
-    values, config = _state(routing)
+    _, config = _state(routing)
     with pytest.raises(plan.Refusal) as refused:
-        command(values, config)
+        command(config)
     assert reason in str(refused.value)
 
 
 def test_retire_removes_the_version_and_its_rollback():
-    values, config = _state({"live": "v2", "previous": "v1"})
+    values, _ = _state({"live": "v2", "previous": "v1"})
     values = with_change(values, "ratings:endpoint.autoscaling", DELETE)
-    result = plan.retire(values, stack_config.parse(values), "v1")
+    config = stack_config.parse(values)
+    result = plan.written(values, config, plan.retire(config, "v1"))
     assert [m["name"] for m in result.after["ratings:models"]] == ["v2"]
     assert result.after["ratings:routing"] == {"live": "v2"}
     assert result.after["ratings:endpoint"]["defaultVariant"] == "v2"
@@ -68,13 +87,6 @@ def test_retire_removes_the_version_and_its_rollback():
 
 
 def test_promotion_keeps_the_endpoint_configuration():
-    values, config = _state({"live": "v1", "canary": {"version": "v2", "percent": 50}})
-    after = stack_config.parse(plan.promote(values, config).after)
+    values, config = _state(RUNNING)
+    after = stack_config.parse(plan.written(values, config, plan.promote(config)).after)
     assert after.endpoint == config.endpoint and after.models == config.models
-
-
-def test_changes_list_the_differences():
-    values, config = _state(NO_CANARY)
-    lines = plan.start(values, config, "v2", 5).changes()
-    assert lines == ["ratings:routing: {'live': 'v1'} -> {'live': 'v1', 'canary': "
-                     "{'version': 'v2', 'percent': 5, 'mode': 'request'}}"]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 import shutil
+import stat
 import threading
 
 import pytest
@@ -21,7 +23,46 @@ def project(tmp_path):
 
 def _rollback_plan(stack: stacks.StackFile) -> plan.Plan:
     values = stack.read()
-    return plan.rollback(values, stack_config.parse(values))
+    config = stack_config.parse(values)
+    return plan.written(values, config, plan.rollback(config))
+
+
+def _changed_lines(before: str, after: str) -> list[str]:
+    return [line for line in difflib.ndiff(before.splitlines(), after.splitlines()) if line[:1] in "+-"]
+
+
+@pytest.mark.parametrize(("stack", "percent", "line"), [
+    ("local", 20, "      percent: 20"), ("prod", 20, "      percent: 20"), ("prod", 2.5, "      percent: 2.5"),
+])
+def test_setting_the_percent_rewrites_exactly_one_line(project, stack, percent, line):
+    ops = stacks.for_stack(stack, project)
+    before = ops.path.read_text()
+    values = ops.read()
+    config = stack_config.parse(values)
+    rewritten = ops.render(plan.written(values, config, plan.set_percent(config, percent)).after)
+    assert _changed_lines(before, rewritten) == ["-       percent: 10", f"+ {line}"]
+
+
+def test_a_rewrite_keeps_the_file_mode(project):
+    stack = stacks.for_stack("local", project)
+    stack.path.chmod(0o644)
+    stack.apply(_rollback_plan(stack))
+    assert stat.S_IMODE(stack.path.stat().st_mode) == 0o644
+
+
+def test_retiring_a_version_removes_only_its_lines(project):
+    stack = stacks.for_stack("prod", project)
+    values = stack.read()
+    config = stack_config.parse(values)
+    promoted = plan.written(values, config, plan.promote(config)).after
+    config = stack_config.parse(promoted)
+    rewritten = stack.render(plan.written(promoted, config, plan.retire(config, "v1")).after)
+    removed = [line[2:].strip() for line in _changed_lines(stack.path.read_text(), rewritten) if line[0] == "-"]
+    added = [line[2:].strip() for line in _changed_lines(stack.path.read_text(), rewritten) if line[0] == "+"]
+    assert added == ["defaultVariant: v2", "live: v2"]
+    assert removed == ["- name: v1", "image: object2vec", "modelData: s3://my-ratings-models/object2vec/v1/model.tar.gz",
+                       "instanceType: ml.m5.large", "instanceCount: 2", "live: v1", "canary:", "version: v2",
+                       "percent: 10", "mode: request"]
 
 
 def test_local_apply_rewrites_routing_and_keeps_comments(project):
@@ -69,7 +110,8 @@ def test_cloud_apply_writes_the_file_then_runs_up(project):
 def test_a_failed_up_restores_the_file(project):
     stack = _cloud(project, FakeStack(fail=True))
     before = stack.path.read_text()
-    with pytest.raises(stacks.ApplyError, match="`pulumi up` failed: update failed: AccessDenied; Pulumi.prod.yaml restored"):
+    with pytest.raises(stacks.ApplyError,
+                       match="`pulumi up` failed: update failed: AccessDenied; Pulumi.prod.yaml restored"):
         stack.apply(_rollback_plan(stack), cloud.CloudOptions(yes=True))
     assert stack.path.read_text() == before
 

@@ -67,3 +67,11 @@ def test_console_script_reports_errors_without_traceback(tmp_path):
     assert done.returncode == 1
     assert done.stderr.strip() == f"Error: stack file {tmp_path}/Pulumi.missing.yaml not found; " \
                                   "create it or pass --stack with an existing stack"
+
+
+def test_the_default_stack_is_local_as_for_every_command(project):
+    shutil.copy(ROOT / "Pulumi.local.yaml", project)
+    result = CliRunner().invoke(main, ["openapi", "--project-dir", str(project), "-o", "-"])
+    assert result.exit_code == 0, result.output
+    integration = json.loads(result.output)["paths"][openapi.RESOURCE_PATH]["get"]["x-amazon-apigateway-integration"]
+    assert "ratings-local" in integration["uri"]

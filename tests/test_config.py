@@ -6,6 +6,7 @@ import pytest
 
 from components import config as cfg
 from components import config_fields as fields
+from components import config_routing as routing
 from components import config_rules as rules
 from components.config_fields import ConfigError
 from tests.stacks import DELETE, example, with_change
@@ -39,6 +40,7 @@ def test_defaults_fill_optional_settings():
     assert config.endpoint.default_variant == "v1"
 
 
+KNOWN_SECTIONS = "ratings:endpoint, ratings:models, ratings:routing, ratings:api, ratings:local"
 VARIANT_RULE = "pattern [a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}, at most 63 characters"
 
 INVALID = [
@@ -48,9 +50,22 @@ INVALID = [
     ("ratings:routing.live", "v7",
      rules.MSG_NOT_A_MODEL.format(field="routing.live", value="v7", names="v1, v2")),
     ("ratings:routing.canary.version", "v1", rules.MSG_CANARY_IS_LIVE.format(value="v1")),
-    ("ratings:routing.canary.percent", 0, cfg.MSG_CANARY_ZERO),
+    ("ratings:routing.canary.percent", 0, routing.MSG_PERCENT.format(field="routing.canary.percent", value=0)),
     ("ratings:routing.canary.percent", 150,
-     fields.MSG_OUT_OF_RANGE.format(field="routing.canary.percent", value=150.0, low=0.0, high=100.0)),
+     routing.MSG_PERCENT.format(field="routing.canary.percent", value=150)),
+    ("ratings:routing.analysis.minRequests", 0,
+     fields.MSG_OUT_OF_RANGE.format(field="routing.analysis.minRequests", value=0, low=1, high=1_000_000_000)),
+    ("ratings:routing.analysis.max5xxRate", 5,
+     fields.MSG_OUT_OF_RANGE.format(field="routing.analysis.max5xxRate", value=5.0, low=0.0, high=1.0)),
+    ("ratings:routing.analysis.window", "5m",
+     fields.MSG_UNKNOWN_KEY.format(field="routing.analysis.window",
+                                   known="minRequests, max5xxRate, maxLatencyRatio, latencyFloorMs")),
+    ("ratings:canary", {"version": "v2"},
+     cfg.MSG_UNKNOWN_SECTION.format(key="ratings:canary", hint=" (did you mean ratings:routing.canary?)",
+                                    known=KNOWN_SECTIONS)),
+    ("ratings:modles", [], cfg.MSG_UNKNOWN_SECTION.format(key="ratings:modles", hint=" (did you mean ratings:models?)",
+                                                          known=KNOWN_SECTIONS)),
+    ("ratings:extra", 1, cfg.MSG_UNKNOWN_SECTION.format(key="ratings:extra", hint="", known=KNOWN_SECTIONS)),
     ("ratings:routing.canary.percent", "ten",
      fields.MSG_NOT_NUMBER.format(field="routing.canary.percent", got="str 'ten'")),
     ("ratings:routing.canary.mode", "random",
@@ -141,3 +156,33 @@ def test_ecr_image_uris_are_accepted():
     uri = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/ratings/factorization:2024-01-01"
     config = cfg.parse(with_change(example("prod"), "ratings:models.1.image", uri))
     assert config.model("v2").image == uri
+
+
+def test_routing_thresholds_are_read_from_the_stack():
+    values = with_change(example("prod"), "ratings:routing.analysis", {"minRequests": 40, "max5xxRate": 0.02})
+    assert cfg.parse(values).routing.analysis == cfg.AnalysisThresholds(min_requests=40, max_5xx_rate=0.02)
+    assert cfg.parse(example("prod")).routing.analysis == cfg.AnalysisThresholds()
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod", "local"])
+def test_routing_is_written_back_as_it_reads(stack):
+    values = example(stack)
+    parsed = cfg.parse(values).routing
+    assert cfg.routing_values(parsed, values["ratings:routing"]) == values["ratings:routing"]
+    assert cfg.parse(cfg.with_routing(values, parsed)) == cfg.parse(values)
+
+
+@pytest.mark.parametrize(("written", "routing", "expected"), [
+    # keys routing does not own (analysis) stay, in place; a canary written without mode stays without
+    ({"live": "v1", "analysis": {"minRequests": 5}, "canary": {"percent": 5, "version": "v2"}},
+     cfg.Routing("v1", cfg.Canary("v2", 20.0)),
+     [("live", "v1"), ("analysis", {"minRequests": 5}), ("canary", {"percent": 20, "version": "v2"})]),
+    ({"live": "v1"}, cfg.Routing("v1", cfg.Canary("v2", 7.5, cfg.CanaryMode.STICKY)),
+     [("live", "v1"), ("canary", {"version": "v2", "percent": 7.5, "mode": "sticky"})]),
+    ({"live": "v1", "canary": {"version": "v2", "percent": 5}}, cfg.Routing("v2", previous="v1"),
+     [("live", "v2"), ("previous", "v1")]),
+])
+def test_routing_write_back_keeps_order_and_number_types(written, routing, expected):
+    result = cfg.routing_values(routing, written)
+    assert list(result.items()) == expected
+    assert [type(v) for _, v in result.items()] == [type(v) for _, v in expected]

@@ -1,0 +1,62 @@
+"""The `canary status --chart` picture: requests, 5xx rate and p99 per minute for every version that
+served, against clock time, with the thresholds drawn and the run's weight changes marked."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from canary.analysis import Thresholds
+from canary.metrics_sources import Point
+from canary.run_state import RunState
+
+
+def draw(series: dict[str, list[Point]], title: str, thresholds: Thresholds, run: RunState | None,
+         path: Path, live: str | None = None) -> None:
+    """Write a PNG (atomically) with three panels sharing a clock-time axis."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.dates as mdates
+    import matplotlib.pyplot as plt
+
+    figure, (requests, errors, latency) = plt.subplots(3, 1, sharex=True, figsize=(9.5, 7), dpi=110)
+    for version, points in series.items():
+        if not points:
+            continue
+        times = [dt.datetime.fromtimestamp(p.time) for p in points]
+        requests.plot(times, [p.requests for p in points], marker=".", label=version)
+        errors.plot(times, [100 * p.rate_5xx for p in points], marker=".", label=version)
+        latency.plot(times, [p.latency_p99_ms if p.latency_p99_ms is not None else float("nan") for p in points],
+                     marker=".", label=version)
+    live_points = [p for p in series.get(live, []) if p.latency_p99_ms is not None]
+    if live_points:
+        latency.plot([dt.datetime.fromtimestamp(p.time) for p in live_points],
+                     [p.latency_p99_ms * thresholds.max_latency_ratio for p in live_points], color="red",
+                     linestyle="--", linewidth=1, label=f"{live} p99 x {thresholds.max_latency_ratio:g} (limit)")
+    errors.axhline(100 * thresholds.max_5xx_rate, color="red", linestyle="--", linewidth=1,
+                   label=f"max 5xx {thresholds.max_5xx_rate:.1%}")
+    latency.axhline(thresholds.latency_floor_ms, color="grey", linestyle=":", linewidth=1,
+                    label=f"latency floor {thresholds.latency_floor_ms:g} ms")
+    for weight_time, weight in (run.step_times if run else []):
+        when = dt.datetime.fromtimestamp(weight_time)
+        for axis in (requests, errors, latency):
+            axis.axvline(when, color="black", linestyle="-.", linewidth=0.8)
+        requests.annotate(f"{weight:g} %", (when, 1.0), xycoords=("data", "axes fraction"), xytext=(3, 2),
+                          textcoords="offset points", va="bottom", fontsize=8, fontweight="bold")
+    requests.set_ylabel("requests / min")
+    errors.set_ylabel("5xx rate (%)")
+    latency.set_ylabel("model p99 (ms)")
+    latency.set_xlabel("local time (dash-dot lines: the run set the canary weight shown above)")
+    requests.set_ylim(bottom=0)
+    errors.set_ylim(bottom=0)
+    latency.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M"))
+    for axis in (requests, errors, latency):
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    requests.set_title(title, pad=14)
+    figure.tight_layout()
+    partial = path.with_name(f".{path.name}.tmp.png")
+    figure.savefig(partial)
+    plt.close(figure)
+    partial.replace(path)

@@ -1,0 +1,130 @@
+"""The service layer with real stack files and stand-in metrics: a run resumed from its recorded
+step, a rollback that fails, and refusals before anything changes."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from canary import plan, run_state, service, stacks
+from canary.analysis import VariantStats
+from canary.metrics_sources import MetricsError
+from canary.run_state import RunStatus
+from components import config as stack_config
+from tests.stacks import ROOT
+
+HEALTHY = VariantStats(500, 0, 0, 5.0)
+
+
+class Metrics:
+    """Healthy traffic growing with every read; fails every read after ``fail_after`` reads."""
+
+    def __init__(self, fail_after: int | None = None):
+        self.left = fail_after
+        self.reads = 0
+
+    def variant_stats(self, endpoint, variant, window_seconds):
+        self.reads += 1
+        if self.left is not None:
+            self.left -= 1
+            if self.left < 0:
+                raise MetricsError("metrics endpoint down")
+        return VariantStats(HEALTHY.requests * self.reads, 0, 0, HEALTHY.latency_p99_ms)
+
+
+class RollbackFails(stacks.LocalStack):
+    def apply(self, planned, options=None):
+        if planned.command == "rollback":
+            raise stacks.ApplyError("the stack file is read-only")
+        super().apply(planned)
+
+
+@pytest.fixture
+def stack(tmp_path):
+    shutil.copy(ROOT / "Pulumi.local.yaml", tmp_path)
+    local = stacks.for_stack("local", tmp_path)
+    service.rollback(service.Collaborators(local, lambda c: Metrics()), dry_run=False)  # start with no canary
+    return local
+
+
+class Clock:
+    """Time that passes only when the run sleeps: bakes of whole intervals, analyses counted exactly."""
+
+    def __init__(self):
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def _collaborators(stack, metrics) -> service.Collaborators:
+    clock = Clock()
+    return service.Collaborators(stack, lambda config: metrics, say=lambda line: None, clock=clock,
+                                 sleep=clock.sleep)
+
+
+# each bake of 4 s analysed every 1 s: a baseline, 3 measurements and the gate, 2 metric reads each
+REQUEST = service.RunRequest("v2", [10, 50], 4.0, 1.0, 0, 60.0, False, {})
+
+
+def test_a_run_stopped_by_an_error_resumes_from_its_step_and_promotes(stack):
+    first = service.run(_collaborators(stack, Metrics(fail_after=2 * 7)),
+                        service.prepare_run(_collaborators(stack, Metrics()), REQUEST))
+    assert first.status is RunStatus.ROLLED_BACK and first.reason == "rolled back: metrics endpoint down"
+    assert stack_config.parse(stack.read()).routing.canary is None
+    assert first.step == 1, "14 reads: baseline and 4 analyses in step 1, baseline and 1 analysis in step 2"
+    reached = first.step
+    healthy = _collaborators(stack, Metrics())
+    resumed = service.prepare_run(healthy, service.RunRequest(None, [5], 1, 1, 0, 1, False, {}, resume=True))
+    assert (resumed.step, resumed.weights, resumed.status) == (reached, [10, 50], RunStatus.RUNNING)
+    final = service.run(healthy, resumed)
+    assert final.status is RunStatus.PROMOTED
+    assert stack_config.parse(stack.read()).routing == stack_config.Routing("v2", previous="v1")
+    assert run_state.load(run_state.path_for(stack.path)).status is RunStatus.PROMOTED
+
+
+def test_a_rollback_that_fails_says_what_is_left_and_how_to_fix_it(stack):
+    broken = RollbackFails("local", stack.path.parent)
+    final = service.run(_collaborators(broken, Metrics(fail_after=2)),
+                        service.prepare_run(_collaborators(broken, Metrics()), REQUEST))
+    assert final.status is RunStatus.ROLLBACK_FAILED
+    assert final.reason == ("rolled back: metrics endpoint down; rolling back failed (the stack file is read-only): "
+                            "v2 may still receive 10 % of traffic on stack local; run `canary --stack local "
+                            "rollback` to stop it")
+    assert stack_config.parse(stack.read()).routing.canary.version == "v2", "what the message says is true"
+
+
+def test_a_second_run_is_refused_while_the_first_one_runs(stack):
+    state = service.prepare_run(_collaborators(stack, Metrics()), REQUEST)
+    state.pid = os.getppid()  # a live process other than this one
+    run_state.save(run_state.path_for(stack.path), state)
+    with pytest.raises(plan.Refusal, match=f"a run of v2 is in progress on stack local \\(process {os.getppid()}\\)"):
+        service.prepare_run(_collaborators(stack, Metrics()), REQUEST)
+
+
+def test_an_analysis_that_is_not_a_pass_refuses_the_promotion_and_changes_nothing(stack):
+    c = _collaborators(stack, Metrics())
+    service.start(c, "v2", 10, False, dry_run=False)
+    before = stack.path.read_text()
+    with pytest.raises(service.VerdictRefusal) as refused:
+        service.promote(c, {"min_requests": 100_000}, 60.0, force=False, dry_run=False)
+    assert refused.value.result.verdict.value == "inconclusive"
+    assert stack.path.read_text() == before
+
+
+class Stale:
+    """A candidate whose failures all happened before the run set its weight."""
+
+    def variant_stats(self, endpoint, variant, window_seconds):
+        return VariantStats(300, 0, 300 if variant == "v2" else 0, 5.0)
+
+
+def test_failures_counted_before_the_step_are_not_held_against_the_candidate(stack):
+    final = service.run(_collaborators(stack, Stale()), service.prepare_run(_collaborators(stack, Stale()), REQUEST))
+    assert final.status is RunStatus.ROLLED_BACK and final.ended_by == "inconclusive"
+    assert {v.verdict for v in final.verdicts} == {"inconclusive"}, "no new requests: nothing to judge, no fail"

@@ -1,0 +1,88 @@
+"""`canary status` on a cloud stack, with CloudWatch under moto: the chart of a prod canary, the
+JSON view and the exit code that tells the verdict."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+
+import boto3
+import pytest
+from click.testing import CliRunner
+
+from canary import cli
+from canary.metrics_sources import CloudWatchMetrics
+from tests.stacks import ROOT
+
+DIMENSIONS = "EndpointName", "ratings-prod"
+
+
+@pytest.fixture
+def cloudwatch(monkeypatch):
+    from moto import mock_aws
+
+    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                        "AWS_DEFAULT_REGION": "eu-west-1"}.items():
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        client = boto3.client("cloudwatch", region_name="eu-west-1")
+        now = dt.datetime.now(dt.timezone.utc)
+        for variant, requests, errors in (("v1", 900, 0), ("v2", 80, 4)):
+            dimensions = [{"Name": DIMENSIONS[0], "Value": DIMENSIONS[1]}, {"Name": "VariantName", "Value": variant}]
+            client.put_metric_data(Namespace="AWS/SageMaker", MetricData=[
+                {"MetricName": name, "Dimensions": dimensions, "Value": value,
+                 "Timestamp": now - dt.timedelta(minutes=minutes)}
+                for minutes in (1, 2, 3)
+                for name, value in (("Invocations", requests), ("Invocation4XXErrors", 0),
+                                    ("Invocation5XXErrors", errors))])
+        yield client
+
+
+@pytest.fixture
+def project(tmp_path):
+    shutil.copy(ROOT / "Pulumi.prod.yaml", tmp_path)
+    return tmp_path
+
+
+def test_prod_status_with_a_chart(cloudwatch, project):
+    chart = project / "prod.png"
+    result = CliRunner().invoke(cli.main, ["--project-dir", str(project), "--stack", "prod", "status",
+                                           "--chart", str(chart)])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    # 12 candidate 5xx of 240 requests: 5 % against a 1 % limit
+    assert result.exit_code == 3, result.output
+    assert "verdict: fail (candidate 5xx rate 5.00% exceeds 1.00%)" in result.output
+    assert chart.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_prod_status_as_json(cloudwatch, project):
+    result = CliRunner().invoke(cli.main, ["--project-dir", str(project), "--stack", "prod", "status", "--json",
+                                           "--max-5xx-rate", "0.1"])
+    data = json.loads(result.output)
+    assert result.exit_code == 0, result.output
+    assert data["analysis"]["verdict"] == "pass"
+    assert data["traffic"]["v1"]["requests"] == 2700 and data["traffic"]["v2"]["errors5xx"] == 12
+    assert data["routing"]["canary"] == {"version": "v2", "percent": 10.0, "mode": "request"}
+
+
+def test_cloudwatch_series_groups_the_metrics_by_minute(cloudwatch):
+    points = CloudWatchMetrics(cloudwatch).series("ratings-prod", "v2", 600)
+    assert [(p.requests, p.errors_5xx) for p in points] == [(80, 4)] * 3
+    assert points == sorted(points, key=lambda p: p.time)
+
+
+def test_watch_redraws_until_ctrl_c(cloudwatch, project, monkeypatch):
+    naps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        naps.append(seconds)
+        if len(naps) == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli.time, "sleep", sleep)
+    result = CliRunner().invoke(cli.main, ["--project-dir", str(project), "--stack", "prod", "status", "--watch",
+                                           "--refresh", "5s"], color=True)
+    assert result.exit_code == 0 and naps == [5.0, 5.0]
+    frames = result.output.split(cli.CLEAR)[1:]
+    assert len(frames) == 2 and all("verdict: fail" in frame and "v2        canary" in frame for frame in frames)
