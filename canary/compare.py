@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from canary.analysis import Verdict
+from components.config_routing import QualityThresholds
 
 MSG_TOO_FEW = "only {count} pairs compared, {needed} needed"
 MSG_TOO_FEW_RATED = "only {count} pairs with a known rating, {needed} needed"
@@ -169,16 +170,6 @@ def compare(sample: Sample, live_version: str, live: Answers, candidate_version:
                       version_quality(candidate, sample.ratings),
                       agreement(sample, live.predictions, candidate.predictions), len(sample),
                       len(np.unique(sample.users)), sample.source)
-
-
-@dataclass(frozen=True)
-class QualityThresholds:
-    """When a candidate's predictions pass, fail or are inconclusive against live's."""
-
-    max_rmse_increase: float = 0.02  # stars of RMSE the candidate may lose against live
-    max_p95_difference: float = 0.75  # stars: 95 % of answers may move by at most this much
-    min_rank_agreement: float = 0.5  # median Kendall's tau per user, live vs candidate
-    min_pairs: int = 500  # fewer rated pairs than this: inconclusive
 
 
 @dataclass(frozen=True)

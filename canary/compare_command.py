@@ -9,26 +9,25 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import click
 
-from canary.analysis import Verdict
-from canary.compare import QualityThresholds
+from canary.cli_options import VERDICT_EXIT, stack_option
 from canary.prediction_sources import DEFAULT_BUDGET, Retry
-from canary.stacks import for_stack
 from components import config as stack_config
 from components.config_fields import ConfigError
+from components.config_routing import QualityThresholds
 from components.stack_files import StackFileError
 
-VERDICT_EXIT = {Verdict.PASS: 0, Verdict.FAIL: 3, Verdict.INCONCLUSIVE: 4}
 DEFAULT_RETRIES = Retry.attempts - 1
 QUALITY_FLAGS = ("max_rmse_increase", "max_p95_difference", "min_rank_agreement", "min_pairs")
 MSG_PLOT = "cannot write the plot to {path}: {error}"
 
 
 def quality_options(command):
-    """Quality thresholds; each one left out keeps its default."""
+    """Quality thresholds; each one left out comes from routing.analysis.quality, else the default."""
     defaults = QualityThresholds()
     for option in reversed([
         click.option("--max-rmse-increase", type=click.FloatRange(0), default=None,
@@ -44,22 +43,26 @@ def quality_options(command):
     return command
 
 
-def quality_thresholds(base: QualityThresholds, flags: dict) -> QualityThresholds:
-    from dataclasses import replace
+def quality_gate_options(command):
+    """`--quality/--no-quality` and the quality thresholds, for commands that may judge predictions."""
+    command = quality_options(command)
+    return click.option("--quality/--no-quality", default=None,
+                        help="Judge the candidate's predictions against live's too [on when the stack has "
+                             "routing.analysis.quality].")(command)
 
-    return replace(base, **{name: value for name, value in flags.items() if value is not None})
+
+def quality_thresholds(base: QualityThresholds | None, flags: dict) -> QualityThresholds:
+    """The stack's quality thresholds (or the defaults) with the flags a command was given."""
+    return replace(base or QualityThresholds(), **{name: value for name, value in flags.items()
+                                                   if value is not None})
 
 
-def _stack_override(click_context, _param, value):
-    if value is not None:
-        ctx = click_context.find_object(object)
-        ctx.stack = for_stack(value, ctx.project_dir)
-    return value
+def quality_flags(kwargs: dict) -> dict:
+    return {name: kwargs.pop(name) for name in QUALITY_FLAGS}
 
 
 @click.command("compare")
-@click.option("--stack", "stack_override", default=None, expose_value=False, callback=_stack_override,
-              is_eager=True, help="Stack to use (same as the option before the command).")
+@stack_option
 @click.argument("candidate", required=False)
 @click.option("--against", help="Version to compare with [default: live].")
 @click.option("--sample", "sample_size", type=click.IntRange(1), help="Ask about N pairs only, drawn user by user.")
@@ -79,7 +82,6 @@ def _stack_override(click_context, _param, value):
 @quality_options
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write a PNG of live vs candidate predictions.")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (messages go to standard error).")
 @click.pass_obj
 def compare(ctx, candidate: str | None, against: str | None, sample_size: int | None, pairs: Path | None,
             data: Path | None, artifacts: Path | None, budget: int, batch_pairs: int, retries: int,
@@ -95,7 +97,7 @@ def compare(ctx, candidate: str | None, against: str | None, sample_size: int | 
         config = stack_config.parse(ctx.stack.read())
         request = quality_gate.CompareRequest(
             candidate, against, sample_size, pairs, data, artifacts, budget,
-            batch_pairs or quality_gate.CompareRequest.batch_pairs, quality_thresholds(QualityThresholds(), flags),
+            batch_pairs or quality_gate.CompareRequest.batch_pairs, quality_thresholds(config.routing.quality, flags),
             Retry(attempts=retries + 1))
         outcome = quality_gate.run(config, ctx.stack.name, ctx.project_dir, request, say=say)
     except (*quality_gate.GateError, StackFileError, ConfigError) as error:

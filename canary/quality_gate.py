@@ -68,6 +68,15 @@ class Outcome:
     candidate_predictions: np.ndarray
 
 
+def gate_request(config: StackConfig, candidate: str, thresholds: QualityThresholds) -> CompareRequest:
+    """The gate inside `promote` and `run`: the recorded hold-out against live, asked in requests no
+    larger than the API's (``api.maxItems``), so that its invocations look like API traffic in the
+    per-variant metrics the error and latency analysis reads (one 9,430-pair batch would be the
+    p99 of a minute)."""
+    return CompareRequest(candidate=candidate, against=config.routing.live, thresholds=thresholds,
+                          batch_pairs=config.api.max_items)
+
+
 def versions(config: StackConfig, stack: str, candidate: str | None, against: str | None) -> tuple[str, str]:
     """(live, candidate) to compare, each a configured version."""
     if candidate is None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -203,3 +204,42 @@ def test_a_small_sample_is_inconclusive(compared_api):
     done = compare_on(compared_api, "v2", "--sample", "50")
     assert done.returncode == 4, done.stdout + done.stderr
     assert "verdict: inconclusive (only 50 pairs compared, 500 needed)" in done.stdout
+
+
+def test_an_automated_run_rolls_a_poor_candidate_back_on_its_predictions(compared_api):
+    """After the tests above, which compare the running v3 canary by default: this run ends it."""
+    done = subprocess.run([CANARY, "--project-dir", str(compared_api.project), "run", "v3", "--steps", "20,50",
+                           "--bake", "2s", "--interval", "1s", "--quality"], capture_output=True, text=True,
+                          timeout=300, cwd=compared_api.project)
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "about to send 190 invocations (95 per version, 9,430 pairs" in done.stdout, "API-sized requests"
+    assert "quality gate: fail (candidate RMSE" in done.stdout
+    assert "rolled back: quality fail: candidate RMSE" in done.stdout
+    assert "set canary weight" not in done.stdout, "judged before any traffic is sent"
+    routing = yaml.safe_load(compared_api.stack_file.read_text())["config"]["ratings:routing"]
+    assert routing.get("canary") is None and routing["live"] == "v1"
+    recorded = json.loads((compared_api.project / "Pulumi.local.canary-run.json").read_text())
+    assert [(v["kind"], v["verdict"]) for v in recorded["verdicts"]] == [("quality", "fail")]
+    assert recorded["status"] == "rolled back"
+
+
+def test_promotion_refuses_a_candidate_whose_predictions_fail(compared_api):
+    """After the run above rolled v3 back: v3 takes all traffic, its metrics pass, its predictions do not."""
+    started = subprocess.run([CANARY, "--project-dir", str(compared_api.project), "start", "v3", "--percent", "100"],
+                             capture_output=True, text=True, timeout=120, cwd=compared_api.project)
+    assert started.returncode == 0, started.stdout + started.stderr
+    deadline = time.monotonic() + 30
+    served = []
+    while len(served) < 20 and time.monotonic() < deadline:  # until the gateway routes to v3
+        status, headers, _ = compared_api.get("/local/predicted-ratings/1?items=5,6")
+        if status == 200 and headers.get("x-model-version") == "v3":
+            served.append(status)
+    assert len(served) == 20
+    done = subprocess.run([CANARY, "--project-dir", str(compared_api.project), "promote", "--quality",
+                           "--min-requests", "10"], capture_output=True, text=True, timeout=300,
+                          cwd=compared_api.project)
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "analysis: pass" in done.stdout
+    assert "refused: quality gate is fail (candidate RMSE" in done.stderr
+    routing = yaml.safe_load(compared_api.stack_file.read_text())["config"]["ratings:routing"]
+    assert routing["live"] == "v1" and routing["canary"]["version"] == "v3", "nothing promoted"
