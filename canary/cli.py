@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from canary import cloud, report, rollout, service
+from canary import cloud, compare_command, report, rollout, service
 from canary.cli_options import (
     CLEAR,
     ENDED_EXIT,
@@ -160,20 +160,24 @@ def set_command(ctx: Context, percent: float, dry_run: bool, as_json: bool) -> N
 @main.command()
 @stack_option
 @thresholds_options
+@compare_command.quality_gate_options
 @click.option("--force", is_flag=True, help="Promote even when the analysis fails or is inconclusive.")
 @dry_run_option
 @cloud.options
 @click.pass_obj
-def promote(ctx: Context, window: float, force: bool, dry_run: bool, as_json: bool, **kwargs) -> None:
-    """Make the canary live, if its metrics hold up; the old version stays for rollback.
+def promote(ctx: Context, window: float, force: bool, dry_run: bool, as_json: bool, quality: bool | None,
+            **kwargs) -> None:
+    """Make the canary live, if its metrics (and, with a quality gate, its predictions) hold up; the
+    old version stays for rollback.
 
     A refusal exits 3 (failing analysis) or 4 (inconclusive)."""
     collaborators = collaborators_for(ctx, as_json)
     if force:
         collaborators.say("forced: promoting without looking at the metrics")
     with user_errors():
+        ask = service.QualityAsk(quality, compare_command.quality_flags(kwargs))
         outcome = service.promote(collaborators, threshold_flags(kwargs), window, force, dry_run,
-                                  show_change(ctx, as_json))
+                                  show_change(ctx, as_json), ask)
     finish_change(ctx, as_json, outcome)
 
 
@@ -222,11 +226,13 @@ def _weights(steps: str) -> list[float]:
 @click.option("--sticky", is_flag=True, help="Route by user (same user, same version) instead of per request.")
 @click.option("--resume", is_flag=True, help="Continue the run recorded for this stack from the step it reached.")
 @thresholds_options
+@compare_command.quality_gate_options
 @click.option("--dry-run", is_flag=True, help="Check the rollout and print its schedule; change nothing.")
 @cloud.options
 @click.pass_obj
 def run(ctx: Context, version: str | None, steps: str, bake: float, interval: float, failure_limit: int,
-        sticky: bool, resume: bool, window: float, dry_run: bool, as_json: bool, **kwargs) -> None:
+        sticky: bool, resume: bool, window: float, dry_run: bool, as_json: bool, quality: bool | None,
+        **kwargs) -> None:
     """Roll VERSION out step by step; a failing analysis, an error, Ctrl-C or SIGTERM rolls it back.
 
     The run's state is written beside the stack file (`canary status` shows it)."""
@@ -234,14 +240,17 @@ def run(ctx: Context, version: str | None, steps: str, bake: float, interval: fl
         raise click.UsageError("give the VERSION to roll out, or --resume")
     if interval <= 0:
         raise click.BadParameter("must be more than 0 s", param_hint="--interval")
+    ask = service.QualityAsk(quality, compare_command.quality_flags(kwargs))
     request = service.RunRequest(version, _weights(steps), bake, interval, failure_limit, window, sticky,
-                                 threshold_flags(kwargs), resume)
+                                 threshold_flags(kwargs), resume, ask)
     collaborators = collaborators_for(ctx, as_json)
     with user_errors():
         state = service.prepare_run(collaborators, request)
     if dry_run:
         bake, every = rollout.describe_duration(state.bake_seconds), rollout.describe_duration(state.interval_seconds)
-        schedule = [f"step {i + 1}: weight {w:g} %, bake {bake} analysed every {every}, then a gate"
+        gate = "quality gate, then "
+        schedule = [f"step {i + 1}: {gate if i == 0 and state.quality else ''}weight {w:g} %, bake {bake} analysed "
+                    f"every {every}, then a gate"
                     for i, w in enumerate(state.weights)]
         emit(as_json, {"version": state.version, "fromStep": state.step, "schedule": schedule},
               "\n".join(f"  {line}" for line in schedule[state.step:]) + "\nthen promote; dry run: nothing changed")
@@ -255,3 +264,4 @@ def run(ctx: Context, version: str | None, steps: str, bake: float, interval: fl
     sys.exit(ENDED_EXIT.get(state.ended_by, 1))
 
 
+main.add_command(compare_command.compare)

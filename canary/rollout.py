@@ -12,6 +12,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from canary.analysis import Analysis, Verdict
 from canary.run_state import RunState, RunStatus, VerdictRecord
@@ -41,26 +42,33 @@ def describe_duration(seconds: float) -> str:
 
 @dataclass(frozen=True)
 class Step:
-    """Exactly one of the three fields is set."""
+    """Exactly one of the four fields is set. ``quality``: live and candidate are asked the same
+    questions and the candidate's predictions judged (canary.quality_gate)."""
 
     set_weight: float | None = None
     pause_seconds: float | None = None
     analysis: bool = False
+    quality: bool = False
 
     def __post_init__(self) -> None:
-        if sum((self.set_weight is not None, self.pause_seconds is not None, self.analysis)) != 1:
-            raise ValueError("a step sets a weight, pauses, or analyses: exactly one")
+        if sum((self.set_weight is not None, self.pause_seconds is not None, self.analysis, self.quality)) != 1:
+            raise ValueError("a step sets a weight, pauses, analyses or judges predictions: exactly one")
 
     def describe(self) -> str:
         if self.set_weight is not None:
             return f"set canary weight to {self.set_weight:g} %"
         if self.pause_seconds is not None:
             return f"bake {self.pause_seconds:g} s"
+        if self.quality:
+            return "quality gate: the candidate's predictions against live's, pass to continue"
         return "analysis gate: pass to continue, anything else rolls back"
 
 
-def schedule(weights: list[float], bake_seconds: float) -> list[Step]:
-    steps: list[Step] = []
+def schedule(weights: list[float], bake_seconds: float, quality: bool = False) -> list[Step]:
+    """The quality gate, when asked for, comes once, first: predictions do not depend on traffic,
+    so a poor candidate is stopped before any user is sent to it, and the gate's own invocations
+    fall before the first step's baseline, not into its counts."""
+    steps: list[Step] = [Step(quality=True)] if quality else []
     for weight in weights:
         steps += [Step(set_weight=weight), Step(pause_seconds=bake_seconds), Step(analysis=True)]
     return steps
@@ -94,6 +102,12 @@ class Actions:
     say: Callable[[str], None] = print
     clock: Callable[[], float] = time.time
     sleep: Callable[[float], None] = time.sleep
+    quality: Callable[[], Judged] | None = None  # the quality gate, when the run has one
+
+
+class Judged(Protocol):
+    verdict: Verdict
+    reasons: list[str]
 
 
 def execute(state: RunState, actions: Actions) -> RunState:
@@ -120,6 +134,8 @@ def execute(state: RunState, actions: Actions) -> RunState:
 def _step(state: RunState, index: int, actions: Actions) -> None:
     state.step = index
     weight = state.weights[index]
+    if index == 0 and actions.quality is not None:
+        _quality_gate(state, actions)
     _record(state, actions, phase="setting")
     actions.say(f"step {index + 1}/{len(state.weights)}: set canary weight to {weight:g} %")
     actions.set_weight(weight)
@@ -151,6 +167,16 @@ def _measure(state: RunState, actions: Actions, kind: str) -> Analysis:
     _record(state, actions)
     actions.say(f"analysis ({kind}): {result.verdict.value} ({'; '.join(result.reasons)})")
     return result
+
+
+def _quality_gate(state: RunState, actions: Actions) -> None:
+    result = actions.quality()
+    state.verdicts.append(VerdictRecord(actions.clock(), state.step, state.weight, "quality", result.verdict.value,
+                                        list(result.reasons)))
+    _record(state, actions)
+    actions.say(f"quality gate: {result.verdict.value} ({'; '.join(result.reasons)})")
+    if result.verdict is not Verdict.PASS:
+        raise Aborted(f"quality {result.verdict.value}: {'; '.join(result.reasons)}", result.verdict)
 
 
 def _roll_back(state: RunState, actions: Actions, reason: str) -> RunState:

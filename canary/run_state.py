@@ -37,7 +37,7 @@ class VerdictRecord:
     time: float
     step: int
     weight: float
-    kind: str  # "interval": during a bake; "gate": at the end of a bake
+    kind: str  # "interval": during a bake; "gate": at the end of a bake; "quality": the predictions judged
     verdict: str
     reasons: list[str]
 
@@ -65,6 +65,7 @@ class RunState:
     ended_by: str = ""  # promoted, fail, inconclusive, SIGINT, SIGTERM or error
     step_times: list[list[float]] = field(default_factory=list)  # [time, weight] each time a weight was set
     pid: int = 0
+    quality: dict[str, Any] | None = None  # the quality gate's thresholds; None: the run has no quality gate
 
     @property
     def weight(self) -> float:

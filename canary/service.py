@@ -11,10 +11,10 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from canary import plan, rollout, run_state
+from canary import plan, quality_gate, rollout, run_state
 from canary.analysis import (
     Analysis,
     MetricsSource,
@@ -32,10 +32,13 @@ from canary.run_state import RunState, RunStatus
 from canary.stacks import StackOps
 from components import config as stack_config
 from components.config import StackConfig
+from components.config_routing import QualityThresholds
 
 BASELINE_WINDOW = 0.001  # seconds: the counts of the current period only, read when a step sets its weight
 
 MSG_VERDICT_REFUSED = "analysis is {verdict}; wait for more traffic or pass --force"
+MSG_QUALITY_CANNOT_RUN = "the quality gate cannot run: {error}"
+MSG_QUALITY_REFUSED = "quality gate is {verdict} ({reasons}); pass --force to promote anyway"
 MSG_NOTHING_TO_RESUME = "no recorded run on stack {stack}; start one with `canary run VERSION`"
 MSG_ALREADY_PROMOTED = "the recorded run of {version} ended promoted; nothing to resume"
 MSG_RUN_IN_PROGRESS = "a run of {version} is in progress on stack {stack} (process {pid}); stop it first"
@@ -48,6 +51,24 @@ class VerdictRefusal(plan.Refusal):
     def __init__(self, result: Analysis):
         super().__init__(MSG_VERDICT_REFUSED.format(verdict=result.verdict.value))
         self.result = result
+
+
+class QualityRefusal(VerdictRefusal):
+    """A promotion refused because of the candidate's predictions; the exit code tells the verdict."""
+
+    def __init__(self, result):
+        plan.Refusal.__init__(self, MSG_QUALITY_REFUSED.format(verdict=result.verdict.value,
+                                                               reasons="; ".join(result.reasons)))
+        self.result = result
+
+
+@dataclass(frozen=True)
+class QualityAsk:
+    """Whether a command judges predictions (None: when the stack has routing.analysis.quality), and
+    the threshold flags it was given."""
+
+    enabled: bool | None = None
+    flags: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -113,8 +134,11 @@ def judge_canary(c: Collaborators, config: StackConfig, thresholds: Thresholds, 
 
 
 def promote(c: Collaborators, flags: dict[str, Any], window: float, force: bool, dry_run: bool,
-            show=lambda o: None) -> Outcome:
-    """Promote when the analysis passes (or ``force``); thresholds: the stack's, then ``flags``."""
+            show=lambda o: None, quality: QualityAsk = QualityAsk()) -> Outcome:
+    """Promote when the analysis passes (or ``force``); thresholds: the stack's, then ``flags``.
+
+    With a quality gate (``routing.analysis.quality`` or ``--quality``) the candidate's predictions
+    must pass too."""
     judged: list[Analysis] = []
 
     def decide(config: StackConfig) -> plan.Change:
@@ -124,6 +148,9 @@ def promote(c: Collaborators, flags: dict[str, Any], window: float, force: bool,
             c.say(f"analysis: {result.verdict.value} ({'; '.join(result.reasons)})")
             if result.verdict is not Verdict.PASS:
                 raise VerdictRefusal(result)
+            thresholds = quality_thresholds_of(config, quality)
+            if thresholds is not None:
+                judge_quality(c, config, config.routing.canary.version, thresholds)
         return plan.promote(config)
 
     outcome = change(c, decide, dry_run, show)
@@ -132,6 +159,26 @@ def promote(c: Collaborators, flags: dict[str, Any], window: float, force: bool,
 
 def thresholds_of(config: StackConfig, flags: dict[str, Any]) -> Thresholds:
     return with_overrides(config.routing.analysis, **flags)
+
+
+def quality_thresholds_of(config: StackConfig, ask: QualityAsk) -> QualityThresholds | None:
+    if not (ask.enabled if ask.enabled is not None else config.routing.quality is not None):
+        return None
+    return replace(config.routing.quality or QualityThresholds(),
+                   **{name: value for name, value in ask.flags.items() if value is not None})
+
+
+def judge_quality(c: Collaborators, config: StackConfig, candidate: str, thresholds: QualityThresholds):
+    """The quality gate against live; refuses unless it passes."""
+    request = quality_gate.gate_request(config, candidate, thresholds)
+    try:
+        result = quality_gate.run(config, c.stack.name, c.stack.path.parent, request, say=c.say).result
+    except quality_gate.GateError as error:
+        raise plan.Refusal(MSG_QUALITY_CANNOT_RUN.format(error=error)) from None
+    c.say(f"quality gate: {result.verdict.value} ({'; '.join(result.reasons)})")
+    if result.verdict is not Verdict.PASS:
+        raise QualityRefusal(result)
+    return result
 
 
 @dataclass(frozen=True)
@@ -174,6 +221,7 @@ class RunRequest:
     sticky: bool
     flags: dict[str, Any]
     resume: bool = False
+    quality: QualityAsk = QualityAsk()
 
 
 def prepare_run(c: Collaborators, request: RunRequest) -> RunState:
@@ -205,7 +253,12 @@ def prepare_run(c: Collaborators, request: RunRequest) -> RunState:
     return RunState(stack=c.stack.name, version=version, weights=list(request.weights),
                     bake_seconds=request.bake_seconds, interval_seconds=request.interval_seconds,
                     failure_limit=request.failure_limit, window_seconds=request.window_seconds,
-                    sticky=request.sticky, thresholds=thresholds.__dict__.copy(), started_at=c.clock())
+                    sticky=request.sticky, thresholds=thresholds.__dict__.copy(), started_at=c.clock(),
+                    quality=_as_dict(quality_thresholds_of(config, request.quality)))
+
+
+def _as_dict(thresholds: QualityThresholds | None) -> dict[str, Any] | None:
+    return None if thresholds is None else dict(thresholds.__dict__)
 
 
 def run(c: Collaborators, state: RunState) -> RunState:
@@ -237,11 +290,17 @@ def run(c: Collaborators, state: RunState) -> RunState:
         return judge(since(stats["live"], baseline.get("live")), since(stats["candidate"], baseline.get("candidate")),
                      thresholds)
 
+    def quality_now():
+        _, config = read(c.stack)
+        request = quality_gate.gate_request(config, state.version, QualityThresholds(**state.quality))
+        return quality_gate.run(config, c.stack.name, c.stack.path.parent, request, say=c.say).result
+
     actions = rollout.Actions(
         set_weight=set_weight, analyse=judge_now,
         promote=lambda: change(c, plan.promote, dry_run=False),
         stop_canary=lambda: stop_canary(c, state.version),
-        save=lambda s: run_state.save(path, s), say=c.say, clock=c.clock, sleep=c.sleep)
+        save=lambda s: run_state.save(path, s), say=c.say, clock=c.clock, sleep=c.sleep,
+        quality=quality_now if state.quality is not None else None)
     with signals_interrupt():
         return rollout.execute(state, actions)
 

@@ -59,11 +59,31 @@ ANALYSIS_KEYS = {
 
 
 @dataclass(frozen=True)
+class QualityThresholds:
+    """When a candidate's predictions pass, fail or are inconclusive against live's
+    (``routing.analysis.quality``; present, it makes promotions and runs compare predictions)."""
+
+    max_rmse_increase: float = 0.02  # stars of RMSE the candidate may lose against live
+    max_p95_difference: float = 0.75  # stars: 95 % of answers may move by at most this much
+    min_rank_agreement: float = 0.5  # median Kendall's tau per user, live vs candidate
+    min_pairs: int = 500  # fewer (rated) pairs than this: inconclusive
+
+
+QUALITY_KEYS = {
+    "maxRmseIncrease": ("max_rmse_increase", float, 0.0, 4.0),
+    "maxP95Difference": ("max_p95_difference", float, 0.0, 4.0),
+    "minRankAgreement": ("min_rank_agreement", float, -1.0, 1.0),
+    "minPairs": ("min_pairs", int, 1, 1_000_000_000),
+}
+
+
+@dataclass(frozen=True)
 class Routing:
     live: str
     canary: Canary | None = None
     previous: str | None = None  # live before the last promotion: `canary rollback` flips back to it
     analysis: AnalysisThresholds = field(default_factory=AnalysisThresholds)
+    quality: QualityThresholds | None = None  # None: no quality gate unless a command asks for one
 
 
 def percent_problem(value: float, field_name: str = PERCENT_FIELD) -> str | None:
@@ -87,21 +107,31 @@ def parse_routing(section: Section) -> Routing:
             canary_section.problem(problem)
         mode = canary_section.choice("mode", CanaryMode, CanaryMode.REQUEST)
         canary = Canary(version, percent, mode)
-    return Routing(live, canary, previous, _analysis(section.section("analysis")))
+    analysis = section.section("analysis")
+    quality = analysis.section("quality") if analysis is not None else None
+    return Routing(live, canary, previous, _analysis(analysis),
+                   _thresholds(quality, QualityThresholds, QUALITY_KEYS) if quality is not None else None)
 
 
 def _analysis(section: Section | None) -> AnalysisThresholds:
     if section is None:
         return AnalysisThresholds()
-    section.check_known(tuple(ANALYSIS_KEYS))
-    defaults = AnalysisThresholds()
+    section.check_known((*ANALYSIS_KEYS, "quality"))
+    return _thresholds(section, AnalysisThresholds, ANALYSIS_KEYS, check=False)
+
+
+def _thresholds(section: Section, kind, keys: dict, check: bool = True):
+    """A thresholds dataclass from its section: each key read within its bounds, else the default."""
+    if check:
+        section.check_known(tuple(keys))
+    defaults = kind()
     values = {}
-    for key, (name, kind, low, high) in ANALYSIS_KEYS.items():
+    for key, (name, number_kind, low, high) in keys.items():
         default = getattr(defaults, name)
-        read = section.integer if kind is int else section.number
+        read = section.integer if number_kind is int else section.number
         value = read(key, default, low, high)
         values[name] = default if value is None else value
-    return AnalysisThresholds(**values)
+    return kind(**values)
 
 
 def _number(value: float) -> int | float:

@@ -60,7 +60,7 @@ INVALID = [
      fields.MSG_OUT_OF_RANGE.format(field="routing.analysis.max5xxRate", value=5.0, low=0.0, high=1.0)),
     ("ratings:routing.analysis.window", "5m",
      fields.MSG_UNKNOWN_KEY.format(field="routing.analysis.window",
-                                   known="minRequests, max5xxRate, maxLatencyRatio, latencyFloorMs")),
+                                   known="minRequests, max5xxRate, maxLatencyRatio, latencyFloorMs, quality")),
     ("ratings:canary", {"version": "v2"},
      cfg.MSG_UNKNOWN_SECTION.format(key="ratings:canary", hint=" (did you mean ratings:routing.canary?)",
                                     known=KNOWN_SECTIONS)),
