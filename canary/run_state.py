@@ -107,9 +107,11 @@ def load(path: Path) -> RunState | None:
         raise RunStateError(MSG_UNREADABLE.format(path=path, reason=error)) from None
 
 
-def process_alive(pid: int) -> bool:
-    """Whether the process that recorded a running state still runs (on this host)."""
-    if pid <= 0 or pid == os.getpid():
+def process_alive(pid: int, count_self: bool = False) -> bool:
+    """Whether the process that recorded a running state still runs (on this host). A rollout
+    never waits on itself, so its own pid counts as gone unless ``count_self`` (a reader that never
+    runs a rollout, such as the local dashboard)."""
+    if pid <= 0 or (pid == os.getpid() and not count_self):
         return False
     try:
         os.kill(pid, 0)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -57,14 +56,7 @@ class SnapshotMetrics(LocalRuntimeMetrics):
 
 def process_alive(pid: int) -> bool:
     """Unlike ``canary``'s check, our own pid counts as alive: the page never runs a rollout."""
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
+    return run_state.process_alive(pid, count_self=True)
     return True
 
 
