@@ -62,8 +62,12 @@ $(UV_HOME)/bin/uv:
 	@$(PYTHON) -m pip install --quiet --disable-pip-version-check --target $(UV_HOME) uv==$(UV_VERSION) \
 	  || echo "note: could not install uv $(UV_VERSION) from PyPI"
 
+# Test workers (pytest-xdist): one per core, at most 4. Each worker runs whole files, so a file's
+# servers and trained versions live in one process; PYTEST_WORKERS=0 runs the suite in one process.
+PYTEST_WORKERS ?= auto
+
 test: $(DEV_STAMP) java-oracle
-	$(KEEP_BYTECODE) $(BIN)/python -m pytest
+	$(KEEP_BYTECODE) $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --maxprocesses 4 --dist loadfile
 
 # Apache Velocity 1.7 for the differential VTL test (tests/test_vtl_java.py); needs a JDK.
 java-oracle:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -10,6 +11,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
+
+from components.files import write_atomic
 
 RATINGS = str(Path(sys.executable).with_name("ratings"))
 
@@ -41,14 +45,24 @@ def free_port_block(count: int, start: int = 20000, stop: int = 32000) -> int:
     raise RuntimeError("no block of free ports")
 
 
+def _run_folder(tmp_path_factory) -> Path:
+    """A folder of this test run that every pytest-xdist worker shares (the base temp without xdist)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
 @pytest.fixture(scope="session")
 def trained(tmp_path_factory) -> dict[str, object]:
-    """`ratings train v1` on the real MovieLens 100k, as a user runs it."""
-    out = tmp_path_factory.mktemp("artifacts")
-    done = subprocess.run([RATINGS, "train", "v1", "--out", str(out), "--quiet"], capture_output=True, text=True,
-                          timeout=600)
-    assert done.returncode == 0, done.stderr
-    return {"folder": out / "v1", "stdout": done.stdout}
+    """`ratings train v1` on the real MovieLens 100k, as a user runs it: once per test run, however
+    many workers ask for it (the first trains, the others wait on the lock)."""
+    out = _run_folder(tmp_path_factory) / "trained-v1"
+    with FileLock(f"{out}.lock"):
+        if not (out / "stdout.txt").exists():
+            done = subprocess.run([RATINGS, "train", "v1", "--out", str(out), "--quiet"], capture_output=True,
+                                  text=True, timeout=600)
+            assert done.returncode == 0, done.stderr
+            write_atomic(out / "stdout.txt", done.stdout)
+    return {"folder": out / "v1", "stdout": (out / "stdout.txt").read_text()}
 
 
 class Server:

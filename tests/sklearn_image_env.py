@@ -14,6 +14,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from filelock import FileLock
+
 ROOT = Path(__file__).resolve().parent.parent
 PINS = ROOT / "tests" / "sklearn_image" / "requirements.txt"
 DRIVER = ROOT / "tests" / "sklearn_image" / "driver.py"
@@ -56,21 +58,27 @@ def _build(env_dir: Path) -> None:
 def environment() -> Path:
     """The python of the cached environment, built now if missing.
 
-    Built in a scratch folder and renamed into place, so an interrupted build is never reused.
+    Built under a lock (parallel test workers may ask at once) in a scratch folder and renamed into
+    place, so an interrupted build is never reused.
     """
     env_dir = CACHE / f"{PREFIX}{pins_digest()}"
-    if not (env_dir / READY_MARK).exists():
-        scratch = CACHE / f".{env_dir.name}.{os.getpid()}"
-        shutil.rmtree(scratch, ignore_errors=True)
-        CACHE.mkdir(exist_ok=True)
-        try:
-            _build(scratch)
-            (scratch / READY_MARK).write_text(PINS.read_text())
-            shutil.rmtree(env_dir, ignore_errors=True)
-            scratch.rename(env_dir)
-        finally:
-            shutil.rmtree(scratch, ignore_errors=True)
-        for stale in CACHE.glob(f"{PREFIX}*"):  # environments of earlier pin files
-            if stale != env_dir:
-                shutil.rmtree(stale, ignore_errors=True)
+    CACHE.mkdir(exist_ok=True)
+    with FileLock(CACHE / f".{PREFIX}build.lock"):
+        if not (env_dir / READY_MARK).exists():
+            _build_into(env_dir)
     return _python_of(env_dir)
+
+
+def _build_into(env_dir: Path) -> None:
+    scratch = CACHE / f".{env_dir.name}.{os.getpid()}"
+    shutil.rmtree(scratch, ignore_errors=True)
+    try:
+        _build(scratch)
+        (scratch / READY_MARK).write_text(PINS.read_text())
+        shutil.rmtree(env_dir, ignore_errors=True)
+        scratch.rename(env_dir)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    for stale in CACHE.glob(f"{PREFIX}*"):  # environments of earlier pin files
+        if stale != env_dir:
+            shutil.rmtree(stale, ignore_errors=True)

@@ -33,7 +33,14 @@ def with_change(values: dict[str, Any], dotted: str, value: Any) -> dict[str, An
     return changed
 
 
-DELETE = object()
+class _Delete:
+    """The value that removes a setting; its repr keeps test ids the same in every process."""
+
+    def __repr__(self) -> str:
+        return "DELETE"
+
+
+DELETE = _Delete()
 
 
 def _assign(node: Any, key: str, value: Any) -> None:

@@ -5,6 +5,7 @@ a genuine v2 passes against v1."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import time
 from pathlib import Path
@@ -104,14 +105,18 @@ V2_SETTINGS = ["--set", "autorec.epochs=120", "--set", "bpmf.iterations=60", "--
 POOR_SETTINGS = ["--set", "rank=2", "--set", "autorec.epochs=5", "--set", "bpmf.iterations=10",
                  "--set", "bpmf.burn_in=2"]
 TRAIN_SECONDS = 900
+# each training's BLAS on one thread, as `ratings train --jobs` does, so three trainings on two cores
+# do not oversubscribe them
+BLAS_THREADS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 @pytest.fixture(scope="module")
 def compared_api(request, tmp_path_factory):
     """v1 (the session's), v2 and a poor v3 trained side by side, served by `ratings local up`."""
     out = tmp_path_factory.mktemp("versions")
+    one_thread = {**os.environ, **{name: "1" for name in BLAS_THREADS}}  # two trainings next to v1's
     jobs = [subprocess.Popen([RATINGS, "train", version, "--out", str(out), "--quiet", *settings],
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=one_thread)
             for version, settings in (("v2", V2_SETTINGS), ("v3", POOR_SETTINGS))]
     trained = request.getfixturevalue("trained")  # trains v1 meanwhile, unless done already
     for job in jobs:

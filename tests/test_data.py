@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import subprocess
+import sys
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -91,3 +95,35 @@ def test_default_copy_is_movielens_100k(tmp_path, monkeypatch):
     assert ratings.checksum() == movielens.RATINGS_SHA256
     # the first rows of u.data, as published
     assert (ratings.users[0], ratings.items[0], ratings.ratings[0]) == (196, 242, 3.0)
+
+
+def _fetch_in_a_new_process(cache: Path) -> subprocess.Popen:
+    code = "import sys; from pathlib import Path; from training import movielens; print(movielens.fetch(Path(sys.argv[1])))"
+    return subprocess.Popen([sys.executable, "-c", code, str(cache)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+
+def test_two_processes_fetching_at_once_get_the_same_verified_wheel(tmp_path):
+    """From PyPI, into an empty cache: one downloads, the other waits; no partial file is ever read."""
+    fetches = [_fetch_in_a_new_process(tmp_path) for _ in range(2)]
+    results = [fetch.communicate(timeout=300) for fetch in fetches]
+    assert [fetch.returncode for fetch in fetches] == [0, 0], results
+    wheel = tmp_path / "downloads" / movielens.WHEEL
+    assert {out.strip() for out, _ in results} == {str(wheel)}
+    assert hashlib.sha256(wheel.read_bytes()).hexdigest() == movielens.WHEEL_SHA256
+    assert sorted(p.name for p in wheel.parent.iterdir()) == [movielens.WHEEL, f"{movielens.WHEEL}.lock"]
+
+
+def test_a_damaged_cached_wheel_is_downloaded_again(tmp_path):
+    wheel = tmp_path / "downloads" / movielens.WHEEL
+    wheel.parent.mkdir()
+    wheel.write_bytes(b"cut short")
+    assert movielens.fetch(tmp_path) == wheel
+    assert hashlib.sha256(wheel.read_bytes()).hexdigest() == movielens.WHEEL_SHA256
+
+
+def test_a_download_that_fails_its_checksum_leaves_nothing_behind(tmp_path, monkeypatch):
+    monkeypatch.setattr(movielens, "WHEEL_SHA256", "0" * 64)
+    with pytest.raises(data.DataError, match="checksum mismatch"):
+        movielens.fetch(tmp_path)
+    assert [p.name for p in (tmp_path / "downloads").iterdir()] == [f"{movielens.WHEEL}.lock"]

@@ -10,8 +10,11 @@ import hashlib
 import os
 import subprocess
 import sys
+import tempfile
 import zipfile
 from pathlib import Path
+
+from filelock import FileLock
 
 from training.data import DataError, Ratings, from_bytes
 
@@ -32,20 +35,37 @@ def _sha256(path: Path) -> str:
 
 
 def fetch(cache: Path | None = None) -> Path:
-    """The verified wheel in the cache, downloading it first if needed."""
+    """The verified wheel in the cache, downloading it first if needed.
+
+    Several commands may start at once (two ``ratings`` shells, side-by-side training, parallel
+    tests): one downloads under a lock into a scratch folder and renames the verified wheel into
+    place, so no process ever reads a partial file.
+    """
     folder = (cache or cache_dir()) / "downloads"
     wheel = folder / WHEEL
-    if wheel.exists() and _sha256(wheel) == WHEEL_SHA256:
+    if _verified(wheel):
         return wheel
     folder.mkdir(parents=True, exist_ok=True)
+    with FileLock(folder / f"{WHEEL}.lock"):
+        if not _verified(wheel):
+            with tempfile.TemporaryDirectory(dir=folder, prefix=".download-") as scratch:
+                os.replace(_download(Path(scratch)), wheel)
+    return wheel
+
+
+def _verified(wheel: Path) -> bool:
+    return wheel.exists() and _sha256(wheel) == WHEEL_SHA256
+
+
+def _download(scratch: Path) -> Path:
     command = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
-               "--quiet", "--dest", str(folder), "recbole==1.2.1"]
+               "--quiet", "--dest", str(scratch), "recbole==1.2.1"]
     done = subprocess.run(command, capture_output=True, text=True)
+    wheel = scratch / WHEEL
     if done.returncode != 0 or not wheel.exists():
         reason = (done.stderr.strip().splitlines() or ["no output"])[-1]
         raise DataError(f"could not download recbole==1.2.1 from PyPI for MovieLens 100k: {reason}")
     if _sha256(wheel) != WHEEL_SHA256:
-        wheel.unlink()
         raise DataError(f"{WHEEL}: checksum mismatch; the download was removed, try again")
     return wheel
 
