@@ -39,7 +39,9 @@ time_first_curl() {  # seconds from `make local` to the first 200 of the article
   pid=$!  # setsid made it a process-group leader: Ctrl-C for the whole group is kill -INT -PID
   while [ "$status" != 200 ]; do
     if ! kill -0 "$pid" 2>/dev/null; then
-      echo "make local stopped before answering; its log:" >&2; tail -20 "$folder/local.log" >&2; return 1
+      cp "$folder/local.log" "${TMPDIR:-/tmp}/first_run-local-$1.log"
+      echo "make local stopped before answering; its log is kept in ${TMPDIR:-/tmp}/first_run-local-$1.log" >&2
+      tail -20 "$folder/local.log" >&2; return 1
     fi
     if awk "BEGIN{exit !($(date +%s.%N) - $started > $CURL_DEADLINE)}"; then
       echo "no answer within $CURL_DEADLINE s" >&2; kill -INT -- "-$pid"; return 1
@@ -57,7 +59,9 @@ time_make_test() {  # seconds of a whole `make test`, venv included
   folder=$(fresh_clone test "$1")
   started=$(date +%s.%N)
   if ! in_fresh_env "$folder" make test >"$folder/test.log" 2>&1; then
-    echo "make test failed; its log:" >&2; tail -20 "$folder/test.log" >&2; return 1
+    cp "$folder/test.log" "${TMPDIR:-/tmp}/first_run-test-$1.log"
+    echo "make test failed; its log is kept in ${TMPDIR:-/tmp}/first_run-test-$1.log, the end:" >&2
+    tail -20 "$folder/test.log" >&2; return 1
   fi
   elapsed "$started"
 }

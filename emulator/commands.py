@@ -24,7 +24,7 @@ def local_group() -> None:
 
 
 @local_group.command("up")
-@click.option("--stack", default="local", show_default=True)
+@click.option("--stack", default=stack_files.DEFAULT_STACK, show_default=True)
 @click.option("--project-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("."))
 def up_command(stack: str, project_dir: Path) -> None:
     """Train missing versions, start model servers, the runtime and the gateway; Ctrl-C stops."""
@@ -40,7 +40,7 @@ def up_command(stack: str, project_dir: Path) -> None:
 
 
 @local_group.command("demo")
-@click.option("--stack", default="local", show_default=True)
+@click.option("--stack", default=stack_files.DEFAULT_STACK, show_default=True)
 @click.option("--project-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("."))
 @click.option("--requests", "count", type=click.IntRange(1, 100_000), default=2000, show_default=True)
 @click.option("--concurrency", type=click.IntRange(1, 256), default=16, show_default=True)

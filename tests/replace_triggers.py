@@ -43,12 +43,15 @@ REPLACE_TRIGGERS: dict[str, Triggers] = {
     "aws:apigateway/stage:Stage": Triggers(("restApi", "stageName"), "internal/service/apigateway/stage.go"),
     "aws:apigateway/methodSettings:MethodSettings": Triggers(
         ("restApi", "stageName", "methodPath"), "internal/service/apigateway/method_settings.go"),
+    # read at edd8342: cloudwatch_role_arn updates in place; throttle_settings is computed
     "aws:apigateway/account:Account": Triggers((), "internal/service/apigateway/account.go"),
     "aws:apigateway/apiKey:ApiKey": Triggers(("name", "value"), "internal/service/apigateway/api_key.go"),
+    # read at 552c046: no ForceNew, nested blocks included (the name is patched in place)
     "aws:apigateway/usagePlan:UsagePlan": Triggers((), "internal/service/apigateway/usage_plan.go"),
     "aws:apigateway/usagePlanKey:UsagePlanKey": Triggers(
         ("keyId", "keyType", "usagePlanId"), "internal/service/apigateway/usage_plan_key.go"),
     "aws:cloudwatch/metricAlarm:MetricAlarm": Triggers(("name",), "internal/service/cloudwatch/metric_alarm.go"),
+    # read at b11fc0f; newer versions add a ForceNew log_group_class, which the program does not set
     "aws:cloudwatch/logGroup:LogGroup": Triggers(("name", "namePrefix"), "internal/service/logs/group.go"),
     # dashboard_body is updated in place by PutDashboard (resourceDashboardPut is also the Update)
     "aws:cloudwatch/dashboard:Dashboard": Triggers(("dashboardName",), "internal/service/cloudwatch/dashboard.go"),
@@ -58,6 +61,7 @@ REPLACE_TRIGGERS: dict[str, Triggers] = {
         ("endpoint", "protocol", "topic"), "internal/service/sns/topic_subscription.go"),
     "aws:appautoscaling/target:Target": Triggers(
         ("resourceId", "scalableDimension", "serviceNamespace"), "internal/service/appautoscaling/target.go"),
+    # read at e33a89d: no nested attribute of either policy configuration is ForceNew
     "aws:appautoscaling/policy:Policy": Triggers(
         ("name", "resourceId", "scalableDimension", "serviceNamespace"), "internal/service/appautoscaling/policy.go"),
 }

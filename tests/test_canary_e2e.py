@@ -94,7 +94,7 @@ def _under_load(api: LocalApi, action) -> tuple[list[tuple[int, str]], subproces
 def test_start_status_promote_rollback(api):
     started = canary(api, "start", "v2", "--percent", "10")
     assert started.returncode == 0, started.stderr
-    time.sleep(0.6)
+    api.await_routing("v1", "v2", 10)
     answers = _traffic(api, 1500)
     assert all(status == 200 for status, _ in answers)
     share = sum(version == "v2" for _, version in answers) / len(answers)
@@ -114,11 +114,13 @@ def test_start_status_promote_rollback(api):
     answers, promoted = _under_load(api, lambda: canary(api, "promote", "--window", "5m", "--min-requests", "50"))
     assert promoted.returncode == 0, promoted.stdout + promoted.stderr
     assert [a for a in answers if a[0] != 200] == []
+    api.await_routing("v2")
     assert {version for _, version in _traffic(api, 300)} == {"v2"}, "after promotion all traffic is v2"
 
     answers, rolled_back = _under_load(api, lambda: canary(api, "rollback"))
     assert rolled_back.returncode == 0, rolled_back.stderr
     assert [a for a in answers if a[0] != 200] == []
+    api.await_routing("v1")
     assert {version for _, version in _traffic(api, 300)} == {"v1"}, "after rollback all traffic is v1 again"
 
 
@@ -131,6 +133,7 @@ def test_an_automated_run_with_a_failing_candidate_rolls_back(api):
     assert routing.get("canary") is None and routing["live"] == "v1"
     failed = [status for status, _ in answers if status != 200]
     assert failed and set(failed) == {502}, "only the failing candidate's share fails, as JSON 502"
+    api.await_routing("v1")
     assert {version for _, version in _traffic(api, 200)} == {"v1"}
 
 
@@ -221,3 +224,33 @@ def test_a_candidate_failing_from_the_start_is_rolled_back_within_two_intervals(
     assert state["updated_at"] - weight_set <= 2 * interval, "rolled back within two intervals, not after the bake"
     assert _routing(api).get("canary") is None
     assert {status for status, _ in answers} <= {200, 502}, "the candidate's share fails as JSON 502, nothing else"
+
+
+def test_a_run_killed_outright_is_resumed_to_its_end(api):
+    """kill -9 gives the run no chance to roll back: the canary stays as it was, the state says
+    running with a dead pid, `status` says how to go on, and `run --resume` finishes the rollout."""
+    def killed_then_resumed():
+        process = subprocess.Popen([CANARY, "--project-dir", str(api.project), "run", "v2", "--steps", "20,50",
+                                    "--bake", "3s", "--interval", "1s", "--window", "1m", "--min-requests", "20"],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            _wait_for(lambda: _state(api).get("phase") == "baking" and len(_state(api)["verdicts"]) >= 1)
+        finally:
+            process.kill()
+            process.wait(timeout=10)
+        left = (_state(api), _routing(api), canary(api, "status", "--window", "1m"))
+        return left, canary(api, "run", "--resume")
+
+    _, ((killed, routing, status), resumed) = _under_load(api, killed_then_resumed)
+    try:
+        assert (killed["status"], killed["step"]) == ("running", 0)
+        assert routing["canary"] == {"version": "v2", "percent": 20, "mode": "request"}, "nothing rolled back"
+        assert f"its process {killed['pid']} is gone: `canary --stack local run --resume` continues it" in status.stdout
+        assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+        final = _state(api)
+        assert (final["status"], final["step"]) == ("promoted", 1)
+        assert [v["step"] for v in final["verdicts"] if v["kind"] == "gate"] == [0, 1], "each step's gate, once"
+        assert _routing(api).get("canary") is None and _routing(api)["live"] == "v2"
+    finally:
+        canary(api, "rollback")  # v1 live again for the tests after this one
+    assert _routing(api)["live"] == "v1"

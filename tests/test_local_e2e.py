@@ -63,11 +63,30 @@ class LocalApi:
         except urllib.error.HTTPError as error:
             return error.code, {k.lower(): v for k, v in error.headers.items()}, error.read()
 
-    def configure(self, **routing) -> None:
-        """Rewrite the stack file atomically, as `canary` does, and wait past the reload check."""
+    def configure(self, refused: bool = False, **routing) -> None:
+        """Rewrite the stack file atomically, as `canary` does, and wait until the gateway serves it
+        (a refused edit changes nothing to wait for: then wait past the reload check)."""
         self.values["config"]["ratings:routing"] = routing
         write_atomic(self.stack_file, yaml.safe_dump(self.values, sort_keys=False))
-        time.sleep(0.6)
+        if refused:
+            time.sleep(0.6)
+            return
+        canary = routing.get("canary") or {}
+        self.await_routing(routing["live"], canary.get("version"), canary.get("percent", 0))
+
+    def served_routing(self) -> dict:
+        """Live version, candidate and its share as the gateway applies them now (its dashboard's state)."""
+        with urllib.request.urlopen(f"{self.runtime}/dashboard/state.json", timeout=30) as answer:
+            routing = json.loads(answer.read())["routing"]
+        return {key: routing[key] for key in ("live", "candidate", "share")}
+
+    def await_routing(self, live: str, candidate: str | None = None, share: float = 0, seconds: float = 30) -> None:
+        """Wait until the gateway routes as given: a reload takes longer on a busy machine."""
+        expected = {"live": live, "candidate": candidate, "share": share}
+        deadline = time.monotonic() + seconds
+        while (served := self.served_routing()) != expected:
+            assert time.monotonic() < deadline, f"the gateway still routes {served}, not {expected}"
+            time.sleep(0.05)
 
     def stop(self) -> str:
         self.process.send_signal(signal.SIGINT)
@@ -183,7 +202,7 @@ def test_config_change_switches_routing_with_zero_failures_under_load(local_api)
 
 def test_a_broken_edit_keeps_the_last_good_config(local_api):
     local_api.configure(live="v1")
-    local_api.configure(live="v9")  # not a configured model: rejected, v1 keeps serving
+    local_api.configure(live="v9", refused=True)  # not a configured model: rejected, v1 keeps serving
     assert {version for _, version in _versions(local_api, [ARTICLE] * 20)} == {"v1"}
 
 
