@@ -20,9 +20,10 @@ from typing import Any, Protocol
 import click
 
 ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
-PROTECTED_TYPES = {ENDPOINT: "endpoint", "aws:apigateway/restApi:RestApi": "API",
-                   "aws:apigateway/stage:Stage": "stage"}
+DEPLOYMENT, STAGE = "aws:apigateway/deployment:Deployment", "aws:apigateway/stage:Stage"
+PROTECTED_TYPES = {ENDPOINT: "endpoint", "aws:apigateway/restApi:RestApi": "API", STAGE: "stage"}
 DESTRUCTIVE_OPS = {"replace", "create-replacement", "delete-replaced", "delete"}
+NEW_DEPLOYMENT_OPS = {"create", "replace", "create-replacement"}
 OP_MARKS = {"create": "+", "update": "~", "delete": "-", "replace": "+-", "create-replacement": "++",
             "delete-replaced": "--"}
 IN_SERVICE = "InService"
@@ -30,6 +31,10 @@ CONFIG_OUTPUT = "endpoint_config_name"
 
 MSG_REFUSED = ("refused: the preview would {what}; nothing was applied. Pass --allow-replace to accept "
                "the outage")
+MSG_DEPLOYMENT_UNDER_CANARY = ("refused: the preview makes a new deployment of the API (its document changed) while "
+                               "the stage keeps a canary, and API Gateway does not move a stage with a canary to "
+                               "another deployment; nothing was applied. Promote or roll back first, then "
+                               "`pulumi up` the API change")
 MSG_NOT_A_TERMINAL = "refused: not a terminal to confirm on; pass --yes to apply without confirmation"
 MSG_DECLINED = "not applied"
 MSG_ROLLED_BACK = ("SageMaker rolled the update back: endpoint {endpoint} runs {running}, not {expected} "
@@ -99,6 +104,18 @@ def destructive(steps: list[PlannedStep]) -> list[PlannedStep]:
     return [s for s in steps if s.type in PROTECTED_TYPES and s.op in DESTRUCTIVE_OPS]
 
 
+def moves_stage_with_canary(steps: list[PlannedStep], canary_after: bool) -> bool:
+    """A new deployment for an existing stage that has a stage canary after the step.
+
+    The developer guide ("Set up an API Gateway canary release deployment") says a stage with a
+    canary cannot be associated with another deployment until the canary is removed. A new stage
+    (the first `up`) may start with its canary; a step that removes the canary is left to AWS.
+    """
+    new_stage = any(s.type == STAGE and s.op == "create" for s in steps)
+    return canary_after and not new_stage and any(
+        s.type == DEPLOYMENT and s.op in NEW_DEPLOYMENT_OPS for s in steps)
+
+
 def refusal(steps: list[PlannedStep]) -> str:
     what = "; ".join(sorted({f"{s.op} the {PROTECTED_TYPES[s.type]} {s.name}" for s in steps}))
     return MSG_REFUSED.format(what=what)
@@ -132,8 +149,10 @@ def capacity_restore_command(endpoint: str, before: EndpointState | None, after:
 
 
 def run_step(automation: Automation, probe: EndpointProbe, endpoint: str, options: CloudOptions,
-             confirm: Callable[[], bool], say: Callable[[str], None]) -> None:
-    """Preview, gate, confirm, `up`, verify; raise StepStopped when the step must not stand."""
+             confirm: Callable[[], bool], say: Callable[[str], None], canary_after: bool = False) -> None:
+    """Preview, gate, confirm, `up`, verify; raise StepStopped when the step must not stand.
+
+    ``canary_after``: the stage has a canary once the step is applied."""
     try:
         steps = automation.preview()
     except Exception as error:
@@ -144,6 +163,8 @@ def run_step(automation: Automation, probe: EndpointProbe, endpoint: str, option
     harmful = destructive(steps)
     if harmful and not options.allow_replace:
         raise StepStopped(refusal(harmful))
+    if moves_stage_with_canary(steps, canary_after):
+        raise StepStopped(MSG_DEPLOYMENT_UNDER_CANARY)
     if not options.yes:
         if not options.interactive:
             raise StepStopped(MSG_NOT_A_TERMINAL)

@@ -20,6 +20,7 @@ from filelock import FileLock, Timeout
 from canary import cloud, stack_text
 from canary.plan import Plan
 from components import config as stack_config
+from components import routing
 from components import stack_files
 from components.files import write_atomic
 from ratings import extras
@@ -115,7 +116,8 @@ class PulumiStack(StackFile):
         self.write(plan.after)  # the preview reads the stack file
         try:
             cloud.run_step(automation, probe, config.endpoint.name, options,
-                           confirm=lambda: click.confirm("apply this change?", default=False), say=click.echo)
+                           confirm=lambda: click.confirm("apply this change?", default=False), say=click.echo,
+                           canary_after=routing.canary_plan(config) is not None)
         except cloud.StepStopped as stopped:
             if not stopped.restore:
                 raise ApplyError(str(stopped)) from None

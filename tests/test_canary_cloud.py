@@ -224,3 +224,33 @@ def test_an_applied_step_that_cannot_be_checked_keeps_the_file_and_says_so(proje
     assert result.exit_code == 1 and "applied, but DescribeEndpoint failed" in result.output
     assert stack_config.parse(stacks.PulumiStack("prod", project).read()).routing.canary is None, \
         "Pulumi's state has the change, so the file keeps it"
+
+
+DEPLOYMENT_TYPE = "aws:apigateway/deployment:Deployment"
+
+
+def test_a_new_deployment_under_a_running_canary_is_refused_and_nothing_changes(project, monkeypatch):
+    """An API edit not yet applied rides along with `canary set`: the stage would keep its canary
+    while moving to a new deployment, which API Gateway refuses (developer guide, "Set up an API
+    Gateway canary release deployment")."""
+    fake = FakePulumiStack([(OpType.CREATE_REPLACEMENT, DEPLOYMENT_TYPE, "ratings-prod-api-deployment"),
+                            (OpType.UPDATE, STAGE_TYPE, "ratings-prod-api-stage")])
+    probe, _ = _probe()
+    before = (project / "Pulumi.prod.yaml").read_text()
+    result = _cli(project, monkeypatch, fake, probe, "set", "--percent", "20", "--yes", "--allow-replace")
+    assert result.exit_code == 1
+    assert "refused: the preview makes a new deployment of the API (its document changed)" in result.output
+    assert "Promote or roll back first, then `pulumi up` the API change" in result.output
+    assert fake.ups == 0 and (project / "Pulumi.prod.yaml").read_text() == before
+
+
+@pytest.mark.parametrize(("ops", "canary_after", "moves"), [
+    ([(OpType.REPLACE, DEPLOYMENT_TYPE, "d"), (OpType.UPDATE, STAGE_TYPE, "st")], True, True),
+    ([(OpType.CREATE, DEPLOYMENT_TYPE, "d")], True, True),
+    ([(OpType.REPLACE, DEPLOYMENT_TYPE, "d"), (OpType.UPDATE, STAGE_TYPE, "st")], False, False),  # canary removed
+    ([(OpType.CREATE, DEPLOYMENT_TYPE, "d"), (OpType.CREATE, STAGE_TYPE, "st")], True, False),  # first `up`
+    ([(OpType.SAME, DEPLOYMENT_TYPE, "d"), (OpType.UPDATE, STAGE_TYPE, "st")], True, False),
+])
+def test_only_a_new_deployment_for_a_stage_keeping_its_canary_is_refused(ops, canary_after, moves):
+    steps = cloud.AutomationStack(FakePulumiStack(ops)).preview()
+    assert cloud.moves_stage_with_canary(steps, canary_after) is moves
