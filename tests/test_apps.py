@@ -23,9 +23,12 @@ INTEGRATION_TIMEOUT = 0.5
 BODY_TIMEOUT = 0.5
 
 
+MODEL_HANG = 4.0  # past the integration timeout and its 2 s margin; the server's shutdown waits it out
+
+
 async def _hang_for_user_99(body: bytes):
     if b"[99]" in body:
-        await asyncio.sleep(10)
+        await asyncio.sleep(MODEL_HANG)
     return None
 
 
