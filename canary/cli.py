@@ -56,12 +56,14 @@ def _status_data(stack: str, found: service.Status) -> dict:
     return {"stack": stack, "routing": report.routing_json(config.routing),
             "traffic": {name: report.stats_json(stats) for name, stats in found.traffic.items()},
             "analysis": report.analysis_json(found.analysis), "windowSeconds": found.window,
-            "metricsError": found.metrics_error,
+            "metricsError": found.metrics_error, "servedDrift": found.served_drift,
             "run": found.run.to_json() if found.run else None}
 
 
 def _status_text(found: service.Status, window: str) -> str:
     parts = [report.routing_table(found.config)]
+    if found.served_drift:
+        parts.append(found.served_drift)
     if found.traffic:
         parts.append(report.traffic_table(found.traffic, window))
     if found.analysis is not None:

@@ -62,6 +62,16 @@ class LocalRuntimeMetrics:
             raise MetricsError(f"cannot read {self.url}/metrics ({error}); is the local API running (make local)?") \
                 from None
 
+    def served_routing(self) -> dict:
+        """Live version, candidate and its share as the running gateway applies them (the local
+        dashboard's state): a stack-file edit the gateway refused is not there."""
+        try:
+            with urllib.request.urlopen(f"{self.url}/dashboard/state.json", timeout=10) as answer:
+                routing = json.loads(answer.read())["routing"]
+            return {key: routing[key] for key in ("live", "candidate", "share")}
+        except (urllib.error.URLError, OSError, ValueError, KeyError, TypeError) as error:
+            raise MetricsError(f"cannot read {self.url}/dashboard/state.json ({error})") from None
+
     def variant_stats(self, endpoint: str, variant: str, window_seconds: float) -> VariantStats:
         periods = self.periods(window_seconds).get("Variants", {}).get(variant, [])
         latency = [(p["ModelLatency"]["p99"], p["ModelLatency"]["SampleCount"]) for p in periods

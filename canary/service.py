@@ -40,6 +40,9 @@ MSG_VERDICT_REFUSED = "analysis is {verdict}; wait for more traffic or pass --fo
 MSG_QUALITY_CANNOT_RUN = "the quality gate cannot run: {error}"
 MSG_QUALITY_REFUSED = "quality gate is {verdict} ({reasons}); pass --force to promote anyway"
 MSG_NOTHING_TO_RESUME = "no recorded run on stack {stack}; start one with `canary run VERSION`"
+MSG_SERVED_DRIFT = ("warning: the running local API routes {served}, not what {file} says ({expected}); it "
+                    "refused the file's last edit (its output says why), or restart `ratings local up`")
+SERVED_RECHECK_SECONDS = 0.6
 MSG_ALREADY_PROMOTED = "the recorded run of {version} ended promoted; nothing to resume"
 MSG_RUN_IN_PROGRESS = "a run of {version} is in progress on stack {stack} (process {pid}); stop it first"
 MSG_RESUME_OTHER = "the recorded run is of {recorded}, not {version}; pass no VERSION with --resume"
@@ -190,6 +193,7 @@ class Status:
     run: RunState | None
     window: float
     metrics_error: str | None = None  # the routing and the run still show when metrics cannot be read
+    served_drift: str | None = None  # the running local API routes otherwise than the stack file says
 
 
 def status(c: Collaborators, flags: dict[str, Any], window: float, with_metrics: bool = True) -> Status:
@@ -206,8 +210,37 @@ def status(c: Collaborators, flags: dict[str, Any], window: float, with_metrics:
             problem = str(error)
         if traffic and config.routing.canary is not None:
             result = judge(traffic[config.routing.live], traffic[config.routing.canary.version], thresholds)
+    drift = served_drift(c, config) if with_metrics and problem is None else None
     recorded = run_state.load(run_state.path_for(c.stack.path))
-    return Status(config, thresholds, traffic, result, recorded, window, problem)
+    return Status(config, thresholds, traffic, result, recorded, window, problem, drift)
+
+
+def served_drift(c: Collaborators, config: StackConfig) -> str | None:
+    """Where a running local API routes otherwise than the stack file: it refused the file's last
+    edit (a version with no server, say) and kept serving the previous routing. Cloud stacks have no
+    such reader: Pulumi applied the file or the command failed."""
+    source = c.metrics_for(config)
+    if not hasattr(source, "served_routing"):
+        return None
+    canary = config.routing.canary
+    expected = {"live": config.routing.live, "candidate": canary.version if canary else None,
+                "share": canary.percent if canary else 0}
+    for attempt in range(2):  # the gateway reads the file every quarter second
+        try:
+            served = source.served_routing()
+        except MetricsError:
+            return None  # the metrics answered a moment ago; the traffic table still stands
+        if served == expected:
+            return None
+        if attempt == 0:
+            time.sleep(SERVED_RECHECK_SECONDS)
+    return MSG_SERVED_DRIFT.format(served=_describe_routing(served), file=c.stack.path.name,
+                                   expected=_describe_routing(expected))
+
+
+def _describe_routing(routing: dict) -> str:
+    canary = f"canary {routing['candidate']} at {routing['share']:g} %" if routing["candidate"] else "no canary"
+    return f"live {routing['live']}, {canary}"
 
 
 @dataclass(frozen=True)

@@ -110,6 +110,7 @@ def test_start_status_promote_rollback(api):
     metrics = {row[0]: row for row in lines if len(row) == 6 and row[0] in ("v1", "v2")}
     assert int(metrics["v1"][1]) > int(metrics["v2"][1]) > 100, status.stdout
     assert "verdict: pass" in status.stdout
+    assert "warning" not in status.stdout, "the gateway routes as the file says"
     chart = api.project / "canary.png"
     charted = canary(api, "status", "--window", "5m", "--chart", str(chart))
     assert charted.returncode == 0 and chart.read_bytes()[:4] == b"\x89PNG"

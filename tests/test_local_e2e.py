@@ -206,6 +206,30 @@ def test_a_broken_edit_keeps_the_last_good_config(local_api):
     assert {version for _, version in _versions(local_api, [ARTICLE] * 20)} == {"v1"}
 
 
+def _canary_status(api: LocalApi) -> subprocess.CompletedProcess:
+    return subprocess.run([str(Path(RATINGS).with_name("canary")), "--project-dir", str(api.project), "status",
+                           "--window", "1m", "--json"], capture_output=True, text=True, timeout=60)
+
+
+def test_canary_status_says_when_the_running_api_refused_the_files_routing(local_api):
+    """A version with a file but no model server: the gateway keeps the previous routing, and
+    `canary status` (which reads the file) says the two differ instead of showing the file alone."""
+    local_api.configure(live="v1")
+    assert json.loads(_canary_status(local_api).stdout)["servedDrift"] is None
+    version = "v3"
+    models = local_api.values["config"]["ratings:models"]
+    models.append({**models[1], "name": version, "modelData": "s3://my-ratings-models/local/v3/model.tar.gz"})
+    try:
+        local_api.configure(live="v1", canary={"version": version, "percent": 20, "mode": "request"}, refused=True)
+        drift = json.loads(_canary_status(local_api).stdout)["servedDrift"]
+    finally:
+        models.pop()
+        local_api.configure(live="v1")
+    assert drift == ("warning: the running local API routes live v1, no canary, not what Pulumi.local.yaml says "
+                     "(live v1, canary v3 at 20 %); it refused the file's last edit (its output says why), or "
+                     "restart `ratings local up`")
+
+
 def _pid_listening(port: int) -> int:
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
