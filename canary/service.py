@@ -201,40 +201,37 @@ def status(c: Collaborators, flags: dict[str, Any], window: float, with_metrics:
     _, config = read(c.stack)
     thresholds = thresholds_of(config, flags)
     traffic: dict[str, VariantStats] = {}
-    result, problem = None, None
+    result, problem, drift = None, None, None
     if with_metrics:
         try:
             source = c.metrics_for(config)
             traffic = {name: source.variant_stats(config.endpoint.name, name, window) for name in config.model_names}
+            drift = served_drift(source, config, c.stack.path.name)
         except MetricsError as error:
             problem = str(error)
         if traffic and config.routing.canary is not None:
             result = judge(traffic[config.routing.live], traffic[config.routing.canary.version], thresholds)
-    drift = served_drift(c, config) if with_metrics and problem is None else None
     recorded = run_state.load(run_state.path_for(c.stack.path))
     return Status(config, thresholds, traffic, result, recorded, window, problem, drift)
 
 
-def served_drift(c: Collaborators, config: StackConfig) -> str | None:
+def served_drift(source, config: StackConfig, file_name: str) -> str | None:
     """Where a running local API routes otherwise than the stack file: it refused the file's last
-    edit (a version with no server, say) and kept serving the previous routing. Cloud stacks have no
-    such reader: Pulumi applied the file or the command failed."""
-    source = c.metrics_for(config)
+    edit (a version with no server, say) and kept serving the previous routing. Only the local
+    metrics source can say (``served_routing``); on a cloud stack Pulumi applied the file or the
+    command failed."""
     if not hasattr(source, "served_routing"):
         return None
     canary = config.routing.canary
     expected = {"live": config.routing.live, "candidate": canary.version if canary else None,
                 "share": canary.percent if canary else 0}
     for attempt in range(2):  # the gateway reads the file every quarter second
-        try:
-            served = source.served_routing()
-        except MetricsError:
-            return None  # the metrics answered a moment ago; the traffic table still stands
+        served = source.served_routing()
         if served == expected:
             return None
         if attempt == 0:
             time.sleep(SERVED_RECHECK_SECONDS)
-    return MSG_SERVED_DRIFT.format(served=_describe_routing(served), file=c.stack.path.name,
+    return MSG_SERVED_DRIFT.format(served=_describe_routing(served), file=file_name,
                                    expected=_describe_routing(expected))
 
 

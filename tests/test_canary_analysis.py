@@ -86,6 +86,8 @@ def test_a_step_does_exactly_one_thing():
 
 
 class FakeClock:
+    """Time that passes only when the run sleeps: bakes of whole intervals, analyses counted exactly."""
+
     def __init__(self):
         self.now = 1_000_000.0
 

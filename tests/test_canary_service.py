@@ -14,6 +14,7 @@ from canary.metrics_sources import MetricsError
 from canary.run_state import RunStatus
 from components import config as stack_config
 from tests.stacks import ROOT
+from tests.test_canary_analysis import FakeClock
 
 HEALTHY = VariantStats(500, 0, 0, 5.0)
 
@@ -49,21 +50,8 @@ def stack(tmp_path):
     return local
 
 
-class Clock:
-    """Time that passes only when the run sleeps: bakes of whole intervals, analyses counted exactly."""
-
-    def __init__(self):
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
-
-
 def _collaborators(stack, metrics) -> service.Collaborators:
-    clock = Clock()
+    clock = FakeClock()
     return service.Collaborators(stack, lambda config: metrics, say=lambda line: None, clock=clock,
                                  sleep=clock.sleep)
 

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from canary.metrics_sources import LocalRuntimeMetrics
 from components.files import write_atomic
 from tests.conftest import RATINGS, free_port_block
 from tests.stacks import ROOT
@@ -74,17 +75,12 @@ class LocalApi:
         canary = routing.get("canary") or {}
         self.await_routing(routing["live"], canary.get("version"), canary.get("percent", 0))
 
-    def served_routing(self) -> dict:
-        """Live version, candidate and its share as the gateway applies them now (its dashboard's state)."""
-        with urllib.request.urlopen(f"{self.runtime}/dashboard/state.json", timeout=30) as answer:
-            routing = json.loads(answer.read())["routing"]
-        return {key: routing[key] for key in ("live", "candidate", "share")}
-
     def await_routing(self, live: str, candidate: str | None = None, share: float = 0, seconds: float = 30) -> None:
         """Wait until the gateway routes as given: a reload takes longer on a busy machine."""
         expected = {"live": live, "candidate": candidate, "share": share}
         deadline = time.monotonic() + seconds
-        while (served := self.served_routing()) != expected:
+        runtime = LocalRuntimeMetrics(self.runtime)
+        while (served := runtime.served_routing()) != expected:
             assert time.monotonic() < deadline, f"the gateway still routes {served}, not {expected}"
             time.sleep(0.05)
 
