@@ -25,7 +25,7 @@ VERSION ?= v1
 # compiling. The targets below let Python keep bytecode in the project's own venv and tree.
 KEEP_BYTECODE := PYTHONDONTWRITEBYTECODE=
 
-.PHONY: install install-local local demo test openapi train serve clean java-oracle bench
+.PHONY: install install-local local demo lint test openapi train serve clean java-oracle bench
 
 install: $(DEV_STAMP)
 
@@ -66,7 +66,14 @@ $(UV_HOME)/bin/uv:
 # servers and trained versions live in one process; PYTEST_WORKERS=0 runs the suite in one process.
 PYTEST_WORKERS ?= auto
 
-test: $(DEV_STAMP) java-oracle
+# Static checks before the tests: ruff (lint rules only, not the formatter), mypy (core/ strict)
+# and the import contracts in pyproject.toml (core below every adapter). `make test` runs it first.
+lint: $(DEV_STAMP)
+	$(KEEP_BYTECODE) $(BIN)/ruff check .
+	$(KEEP_BYTECODE) $(BIN)/mypy core components emulator canary training serving ratings __main__.py
+	$(KEEP_BYTECODE) $(BIN)/lint-imports
+
+test: $(DEV_STAMP) lint java-oracle
 	$(KEEP_BYTECODE) $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --maxprocesses 4 --dist loadfile
 
 # Apache Velocity 1.7 for the differential VTL test (tests/test_vtl_java.py); needs a JDK.

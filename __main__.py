@@ -1,13 +1,17 @@
 """The Pulumi program: read the stack config once, validate it, wire the components."""
 
 import pulumi
+import pulumi_aws as aws
 
-from components import images, names
-from components.config import PROJECT, REGION_KEY, SECTIONS, ConfigError, StackConfig, parse
 from components.dashboard import RolloutDashboard, RolloutDashboardArgs
 from components.model_endpoint import ModelEndpoint, ModelEndpointArgs
 from components.notifications import AlarmNotifications, AlarmNotificationsArgs
 from components.ratings_api import RatingsApi, RatingsApiArgs
+from core import names, routing
+from core.arns import Account
+from core.config import PROJECT, REGION_KEY, SECTIONS, StackConfig, parse
+from core.fields import ConfigError
+from training import images
 
 
 def read_stack_config() -> tuple[StackConfig, dict[str, str]]:
@@ -22,14 +26,25 @@ def read_stack_config() -> tuple[StackConfig, dict[str, str]]:
         raise pulumi.RunError(str(error)) from None
 
 
+def deploy_account(region: str) -> pulumi.Output[Account]:
+    """The partition and account the stack deploys into (every ARN of a policy names them)."""
+    return pulumi.Output.all(aws.get_partition_output().partition, aws.get_caller_identity_output().account_id).apply(
+        lambda values: Account(partition=values[0], region=region, account_id=values[1]))
+
+
 config, image_uris = read_stack_config()
+account = deploy_account(config.region)
 notifications = AlarmNotifications(
     names.notifications(config.endpoint.name),
     AlarmNotificationsArgs(config.notifications, config.endpoint.name)) if config.notifications else None
-alarm_actions = [notifications.topic_arn] if notifications else []
-endpoint = ModelEndpoint(config.endpoint.name, ModelEndpointArgs(config, image_uris, alarm_actions))
-api = RatingsApi(names.api(config.endpoint.name),
-                 RatingsApiArgs(config, endpoint.endpoint_name, endpoint.endpoint_arn))
+endpoint = ModelEndpoint(config.endpoint.name, ModelEndpointArgs(
+    endpoint_name=config.endpoint.name, models=config.models, images=image_uris,
+    default_variant=config.endpoint.default_variant, serving=routing.serving_versions(config.routing),
+    account=account, alarms=config.endpoint.alarms, autoscaling=config.endpoint.autoscaling,
+    alarm_actions=[notifications.topic_arn] if notifications else []))
+api = RatingsApi(names.api(config.endpoint.name), RatingsApiArgs(
+    api=config.api, routing=config.routing, account=account, endpoint_name=endpoint.endpoint_name,
+    endpoint_arn=endpoint.endpoint_arn))
 dashboard = RolloutDashboard(names.dashboard(config.endpoint.name), RolloutDashboardArgs(config, api.rest_api_name))
 
 pulumi.export("invoke_url", api.invoke_url)

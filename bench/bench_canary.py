@@ -14,12 +14,14 @@ import shutil
 import statistics
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-from canary import plan, service
-from canary.analysis import VariantStats
-from canary.stacks import for_stack
-from components import config as stack_config
+from canary import service
+from canary.backends import LocalBackend
+from canary.stacks import LocalStack
+from core import plans
+from core.metrics import VariantStats
 
 ROOT = Path(__file__).resolve().parent.parent
 INTERVAL = 0.5
@@ -37,6 +39,27 @@ class FailingCandidate:
         return VariantStats(200 * self.reads, 0, 0 if variant == "v1" else 200 * self.reads, 5.0)
 
 
+@dataclass
+class Backend(LocalBackend):
+    """The local stack, with the stand-in metrics."""
+
+    source: FailingCandidate | None = None
+
+    def metrics(self, config):
+        return self.source
+
+    def served(self, config):
+        return None
+
+
+class Quiet:
+    def say(self, line: str) -> None:
+        pass
+
+    def confirm(self, question: str) -> bool:
+        return False
+
+
 def _project() -> Path:
     folder = Path(tempfile.mkdtemp(prefix="bench-canary-"))
     shutil.copy(ROOT / "Pulumi.local.yaml", folder)
@@ -44,13 +67,12 @@ def _project() -> Path:
 
 
 def rewrite_ms(rounds: int) -> float:
-    stack = for_stack("local", _project())
+    stack = LocalStack("local", _project())
     samples = []
     for _ in range(rounds):
         start = time.perf_counter()
-        values = stack.read()
-        config = stack_config.parse(values)
-        stack.diff(plan.written(values, config, plan.set_percent(config, 20)).after)
+        document = stack.read()
+        assert plans.written(document, plans.set_percent(document.config, 20)).diff
         samples.append((time.perf_counter() - start) * 1000)
     return statistics.median(samples)
 
@@ -58,9 +80,7 @@ def rewrite_ms(rounds: int) -> float:
 def abort_seconds(rounds: int) -> float:
     samples = []
     for _ in range(rounds):
-        stack = for_stack("local", _project())
-        metrics = FailingCandidate()
-        c = service.Collaborators(stack, lambda config: metrics, say=lambda line: None)
+        c = service.Collaborators(Backend(LocalStack("local", _project()), FailingCandidate()), Quiet())
         service.rollback(c, dry_run=False)
         request = service.RunRequest("v2", [20], 60.0, INTERVAL, 0, 60.0, False, {})
         final = service.run(c, service.prepare_run(c, request))

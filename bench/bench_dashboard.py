@@ -13,9 +13,10 @@ import sys
 import time
 from pathlib import Path
 
-from components import stack_files
+from core import stack_file
+from core.metrics import PERIOD_SECONDS
 from emulator.dashboard import WINDOW_SECONDS, Dashboard
-from emulator.metrics import PERIOD_SECONDS, VariantMetrics
+from emulator.metrics import VariantMetrics
 
 TARGET_MS = 5.0
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,7 +38,7 @@ def _filled(now: float) -> VariantMetrics:
 
 def main() -> int:
     now = time.time()
-    config = stack_files.stack_config_of(ROOT / "Pulumi.local.yaml")
+    config = stack_file.read(ROOT / "Pulumi.local.yaml").config
     page = Dashboard(_filled(now), lambda: config, ROOT / "Pulumi.local.yaml", clock=lambda: now)
     page.state()
     samples = []

@@ -10,6 +10,7 @@ import argparse
 import statistics
 import sys
 import time
+from collections.abc import Callable
 
 from common import body, model_dir
 
@@ -30,6 +31,17 @@ def _median_us(function, rounds: int = 40, batch: int = 500) -> tuple[float, flo
     return statistics.median(samples), samples[int(len(samples) * 0.9)]
 
 
+def _steps(model: inference.Model, payload: bytes) -> dict[str, Callable[[], object]]:
+    """The timed calls for one request body, each bound to that body (not to a loop variable)."""
+    pairs = inference.input_fn(payload, inference.JSON)
+    users, item_ids = [u for u, _ in pairs], [i for _, i in pairs]
+    return {
+        "predict (model.predict)": lambda: model.predict(users, item_ids),
+        "handler (input+predict+output)": lambda: inference.output_fn(
+            inference.predict_fn(inference.input_fn(payload, inference.JSON), model), inference.JSON),
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model-dir")
@@ -40,15 +52,7 @@ def main() -> int:
     print(f"{'items':>5}  {'step':<32}{'median us':>10}  {'p90 us':>8}")
     verdict = 0
     for items in (3, 100):
-        payload = body(items)
-        pairs = inference.input_fn(payload, inference.JSON)
-        users, item_ids = [u for u, _ in pairs], [i for _, i in pairs]
-        steps = {
-            "predict (model.predict)": lambda: model.predict(users, item_ids),
-            "handler (input+predict+output)": lambda: inference.output_fn(
-                inference.predict_fn(inference.input_fn(payload, inference.JSON), model), inference.JSON),
-        }
-        for name, step in steps.items():
+        for name, step in _steps(model, body(items)).items():
             median, p90 = _median_us(step)
             print(f"{items:>5}  {name:<32}{median:>10.1f}  {p90:>8.1f}")
             if items == 100 and name.startswith("predict") and median > TARGET_US:

@@ -6,12 +6,12 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from canary.analysis import Thresholds
-from canary.metrics_sources import Point
-from canary.run_state import RunState
+from core.metrics import Point
+from core.run_state import RunState
+from core.thresholds import AnalysisThresholds
 
 
-def draw(series: dict[str, list[Point]], title: str, thresholds: Thresholds, run: RunState | None,
+def draw(series: dict[str, list[Point]], title: str, thresholds: AnalysisThresholds, run: RunState | None,
          path: Path, live: str | None = None) -> None:
     """Write a PNG (atomically) with three panels sharing a clock-time axis."""
     import matplotlib
@@ -29,10 +29,10 @@ def draw(series: dict[str, list[Point]], title: str, thresholds: Thresholds, run
         errors.plot(times, [100 * p.rate_5xx for p in points], marker=".", label=version)
         latency.plot(times, [p.latency_p99_ms if p.latency_p99_ms is not None else float("nan") for p in points],
                      marker=".", label=version)
-    live_points = [p for p in series.get(live, []) if p.latency_p99_ms is not None]
-    if live_points:
-        latency.plot([dt.datetime.fromtimestamp(p.time) for p in live_points],
-                     [p.latency_p99_ms * thresholds.max_latency_ratio for p in live_points], color="red",
+    limits = [(dt.datetime.fromtimestamp(p.time), p.latency_p99_ms * thresholds.max_latency_ratio)
+              for p in series.get(live or "", []) if p.latency_p99_ms is not None]
+    if limits:
+        latency.plot([when for when, _ in limits], [limit for _, limit in limits], color="red",
                      linestyle="--", linewidth=1, label=f"{live} p99 x {thresholds.max_latency_ratio:g} (limit)")
     errors.axhline(100 * thresholds.max_5xx_rate, color="red", linestyle="--", linewidth=1,
                    label=f"max 5xx {thresholds.max_5xx_rate:.1%}")

@@ -1,5 +1,6 @@
 """``canary``: roll a model version out on a stack. The commands parse and print; the work is in
-canary.service (with canary.plan pure, canary.analysis, canary.stacks and canary.rollout).
+canary.service, which applies ``core``'s plans, analysis and rollout through the stack's backend
+(canary.backends).
 
 Every command defaults to the ``local`` stack, like every `ratings` command. Exit codes: 0 done
 (or a passing verdict), 1 an error or a refusal, 2 a usage mistake, 3 a failing verdict, 4 an
@@ -15,7 +16,8 @@ from pathlib import Path
 
 import click
 
-from canary import cloud, compare_command, report, rollout, service
+from canary import compare_command, report, service
+from canary.backends import for_stack
 from canary.cli_options import (
     CLEAR,
     ENDED_EXIT,
@@ -24,6 +26,7 @@ from canary.cli_options import (
     Context,
     Duration,
     Percent,
+    cloud_step_options,
     collaborators_for,
     dry_run_option,
     emit,
@@ -34,9 +37,10 @@ from canary.cli_options import (
     thresholds_options,
     user_errors,
 )
-from canary.run_state import RunStatus
-from canary.stacks import for_stack
-from components.stack_files import DEFAULT_STACK
+from core import routing as routes
+from core.run_state import RunStatus
+from core.schedule import describe_duration
+from core.stack_file import DEFAULT_STACK
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -48,12 +52,12 @@ from components.stack_files import DEFAULT_STACK
 @click.pass_context
 def main(click_context, stack: str, project_dir: Path) -> None:
     """Roll model versions out as canaries: start, analyse, promote, roll back, retire, run."""
-    click_context.obj = Context(for_stack(stack, project_dir), project_dir)
+    click_context.obj = Context(for_stack(stack, project_dir), project_dir, for_stack)
 
 
 def _status_data(stack: str, found: service.Status) -> dict:
     config = found.config
-    return {"stack": stack, "routing": report.routing_json(config.routing),
+    return {"stack": stack, "routing": routes.to_json(config.routing),
             "traffic": {name: report.stats_json(stats) for name, stats in found.traffic.items()},
             "analysis": report.analysis_json(found.analysis), "windowSeconds": found.window,
             "metricsError": found.metrics_error, "servedDrift": found.served_drift,
@@ -69,7 +73,7 @@ def _status_text(found: service.Status, window: str) -> str:
     if found.analysis is not None:
         parts.append(report.verdict_line(found.analysis))
     if found.run is not None:
-        parts += report.run_lines(found.run)
+        parts += report.run_lines(found.run, found.run_alive)
     return "\n".join(parts)
 
 
@@ -109,8 +113,8 @@ def _status_once(ctx: Context, collaborators: service.Collaborators, flags: dict
         if chart and not found.metrics_error:
             _draw(collaborators, found, chart)
     if watch and not as_json:
-        click.echo(CLEAR + time.strftime("%H:%M:%S ") + f"stack {ctx.stack.name} (Ctrl-C to stop)\n", nl=False)
-    emit(as_json, _status_data(ctx.stack.name, found), _status_text(found, rollout.describe_duration(window)))
+        click.echo(CLEAR + time.strftime("%H:%M:%S ") + f"stack {ctx.stack_name} (Ctrl-C to stop)\n", nl=False)
+    emit(as_json, _status_data(ctx.stack_name, found), _status_text(found, describe_duration(window)))
     if chart and not as_json and not found.metrics_error:
         click.echo(f"chart written to {chart}")
     if watch and found.metrics_error:
@@ -122,7 +126,7 @@ def _draw(collaborators: service.Collaborators, found: service.Status, path: Pat
     from canary import chart
 
     config = found.config
-    source = collaborators.metrics_for(config)
+    source = collaborators.backend.metrics(config)
     series = {name: source.series(config.endpoint.name, name, found.window) for name in config.model_names}
     routing = config.routing
     title = f"{config.endpoint.name}: live {routing.live}" + (f", canary {routing.canary.version} "
@@ -136,7 +140,7 @@ def _draw(collaborators: service.Collaborators, found: service.Status, path: Pat
 @click.option("--percent", type=Percent(), required=True, help="Share of API traffic for VERSION, in (0, 100].")
 @click.option("--sticky", is_flag=True, help="Route by user (same user, same version) instead of per request.")
 @dry_run_option
-@cloud.options
+@cloud_step_options
 @click.pass_obj
 def start(ctx: Context, version: str, percent: float, sticky: bool, dry_run: bool, as_json: bool) -> None:
     """Send PERCENT of traffic to model VERSION."""
@@ -150,7 +154,7 @@ def start(ctx: Context, version: str, percent: float, sticky: bool, dry_run: boo
 @stack_option
 @click.option("--percent", type=Percent(), required=True, help="New share of API traffic for the canary, in (0, 100].")
 @dry_run_option
-@cloud.options
+@cloud_step_options
 @click.pass_obj
 def set_command(ctx: Context, percent: float, dry_run: bool, as_json: bool) -> None:
     """Change the running canary's share of traffic."""
@@ -165,7 +169,7 @@ def set_command(ctx: Context, percent: float, dry_run: bool, as_json: bool) -> N
 @compare_command.quality_gate_options
 @click.option("--force", is_flag=True, help="Promote even when the analysis fails or is inconclusive.")
 @dry_run_option
-@cloud.options
+@cloud_step_options
 @click.pass_obj
 def promote(ctx: Context, window: float, force: bool, dry_run: bool, as_json: bool, quality: bool | None,
             **kwargs) -> None:
@@ -186,7 +190,7 @@ def promote(ctx: Context, window: float, force: bool, dry_run: bool, as_json: bo
 @main.command()
 @stack_option
 @dry_run_option
-@cloud.options
+@cloud_step_options
 @click.pass_obj
 def rollback(ctx: Context, dry_run: bool, as_json: bool) -> None:
     """Stop the canary, or flip back to the version live before the last promotion."""
@@ -199,7 +203,7 @@ def rollback(ctx: Context, dry_run: bool, as_json: bool) -> None:
 @stack_option
 @click.argument("version")
 @dry_run_option
-@cloud.options
+@cloud_step_options
 @click.pass_obj
 def retire(ctx: Context, version: str, dry_run: bool, as_json: bool) -> None:
     """Remove model VERSION from the endpoint (it must serve no traffic)."""
@@ -230,7 +234,7 @@ def _weights(steps: str) -> list[float]:
 @thresholds_options
 @compare_command.quality_gate_options
 @click.option("--dry-run", is_flag=True, help="Check the rollout and print its schedule; change nothing.")
-@cloud.options
+@cloud_step_options
 @click.pass_obj
 def run(ctx: Context, version: str | None, steps: str, bake: float, interval: float, failure_limit: int,
         sticky: bool, resume: bool, window: float, dry_run: bool, as_json: bool, quality: bool | None,
@@ -249,13 +253,10 @@ def run(ctx: Context, version: str | None, steps: str, bake: float, interval: fl
     with user_errors():
         state = service.prepare_run(collaborators, request)
     if dry_run:
-        bake, every = rollout.describe_duration(state.bake_seconds), rollout.describe_duration(state.interval_seconds)
-        gate = "quality gate, then "
-        schedule = [f"step {i + 1}: {gate if i == 0 and state.quality else ''}weight {w:g} %, bake {bake} analysed "
-                    f"every {every}, then a gate"
-                    for i, w in enumerate(state.weights)]
-        emit(as_json, {"version": state.version, "fromStep": state.step, "schedule": schedule},
-              "\n".join(f"  {line}" for line in schedule[state.step:]) + "\nthen promote; dry run: nothing changed")
+        schedule = report.schedule_lines(state)
+        emit(as_json, {"version": state.version, "fromStep": state.step, "fromPosition": state.position,
+                       "steps": [step.to_json() for step in state.steps[state.position:]], "schedule": schedule},
+             "\n".join(f"  {line}" for line in schedule) + "\nthen promote; dry run: nothing changed")
         return
     with user_errors():
         state = service.run(collaborators, state)
@@ -263,7 +264,7 @@ def run(ctx: Context, version: str | None, steps: str, bake: float, interval: fl
         emit(True, state.to_json(), "")
     if state.status is RunStatus.ROLLBACK_FAILED:
         sys.exit(EXIT_ROLLBACK_FAILED)
-    sys.exit(ENDED_EXIT.get(state.ended_by, 1))
+    sys.exit(ENDED_EXIT.get(state.ended_by.value, 1))
 
 
 main.add_command(compare_command.compare)

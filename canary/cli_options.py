@@ -1,35 +1,54 @@
 """The pieces every `canary` command shares: option types and groups, the error-to-exit mapping,
-the collaborators handed to canary.service, and printing (text or ``--json``)."""
+the console and collaborators handed to canary.service, and printing (text or ``--json``).
+
+Under ``--json`` standard output carries exactly one JSON document; everything said along the way
+(progress, a cloud step's preview, Pulumi's own output, questions) goes to standard error.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import json
+import sys
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import click
 
-from canary import cloud, plan, report, rollout, service
-from canary.analysis import Verdict
-from canary.metrics_sources import MetricsError
-from canary.run_state import RunStateError
-from canary.stacks import ApplyError, StackOps, for_stack
-from components import config as stack_config
-from components.config_fields import ConfigError
-from components.stack_files import StackFileError
+from canary import report, service
+from canary.backends import Backend, for_stack
+from canary.cloud import CloudOptions
+from canary.stacks import ApplyError
+from core.analysis import Verdict
+from core.fields import ConfigError
+from core.metrics import MetricsError
+from core.plans import Refusal
+from core.routing import percent_problem
+from core.run_state import RunStateError
+from core.schedule import parse_duration
+from core.stack_file import StackFileError
+from core.thresholds import AnalysisThresholds
 
 WINDOW = "10m"
 EXIT_FAIL, EXIT_INCONCLUSIVE, EXIT_ROLLBACK_FAILED = 3, 4, 5
 VERDICT_EXIT = {Verdict.PASS: 0, Verdict.FAIL: EXIT_FAIL, Verdict.INCONCLUSIVE: EXIT_INCONCLUSIVE}
 ENDED_EXIT = {"promoted": 0, "fail": EXIT_FAIL, "inconclusive": EXIT_INCONCLUSIVE, "SIGINT": 130, "SIGTERM": 143}
 CLEAR = "\x1b[H\x1b[2J"
+THRESHOLD_FLAGS = ("min_requests", "max_5xx_rate", "max_latency_ratio", "latency_floor_ms")
+META_YES, META_ALLOW_REPLACE = "canary.yes", "canary.allow_replace"
 
 
 @dataclass
 class Context:
-    stack: StackOps
+    backend: Backend
     project_dir: Path
+    stack_for: Callable[[str, Path], Backend] = for_stack
+
+    @property
+    def stack_name(self) -> str:
+        return self.backend.stack.name
 
 
 class Exit(click.ClickException):
@@ -37,17 +56,17 @@ class Exit(click.ClickException):
 
     def __init__(self, message: str, code: int):
         super().__init__(message)
-        self.exit_code = code
+        self.exit_code = code  # type: ignore[misc]  # click declares it a ClassVar, reads it per instance
 
 
 @contextlib.contextmanager
-def user_errors():
+def user_errors() -> Iterator[None]:
     """Every expected failure becomes one line and a non-zero exit, never a traceback."""
     try:
         yield
     except service.VerdictRefusal as refusal:
         raise Exit(f"refused: {refusal}", VERDICT_EXIT[refusal.result.verdict]) from None
-    except plan.Refusal as refusal:
+    except Refusal as refusal:
         raise click.ClickException(f"refused: {refusal}") from None
     except (ApplyError, StackFileError, ConfigError, MetricsError, RunStateError) as error:
         raise click.ClickException(str(error)) from None
@@ -56,12 +75,12 @@ def user_errors():
 class Percent(click.ParamType):
     name = "percent"
 
-    def convert(self, value, param, ctx):
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
         try:
             number = float(value)
         except ValueError:
             self.fail(f"{value!r} is not a number", param, ctx)
-        problem = stack_config.percent_problem(number, "percent")
+        problem = percent_problem(number, "percent")
         if problem:
             self.fail(problem, param, ctx)
         return number
@@ -70,41 +89,54 @@ class Percent(click.ParamType):
 class Duration(click.ParamType):
     name = "duration"
 
-    def convert(self, value, param, ctx):
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
         if isinstance(value, float):
             return value
         try:
-            return rollout.parse_duration(value)
+            return parse_duration(value)
         except ValueError as error:
             self.fail(str(error), param, ctx)
 
 
-def _metrics(config: stack_config.StackConfig, stack_name: str):
-    from canary import metrics_sources
+class ClickConsole:
+    """The person at the terminal: messages on standard output, or standard error under ``--json``."""
 
-    if stack_name == "local":
-        return metrics_sources.LocalRuntimeMetrics(f"http://127.0.0.1:{config.local.runtime_port}")
-    import boto3
+    def __init__(self, as_json: bool):
+        self.err = as_json
 
-    return metrics_sources.CloudWatchMetrics(boto3.client("cloudwatch", region_name=config.region))
+    def say(self, line: str) -> None:
+        click.echo(line, err=self.err)
+
+    def confirm(self, question: str) -> bool:
+        try:
+            return click.confirm(question, default=False, err=True)
+        except click.Abort:  # Ctrl-C or end of input at the question: not applied
+            return False
+
+
+def cloud_options() -> CloudOptions:
+    """`--yes` and `--allow-replace` as the command got them, and whether anyone can be asked."""
+    click_context = click.get_current_context(silent=True)
+    meta = click_context.meta if click_context is not None else {}
+    return CloudOptions(yes=bool(meta.get(META_YES)), allow_replace=bool(meta.get(META_ALLOW_REPLACE)),
+                        interactive=sys.stdin.isatty())
 
 
 def collaborators_for(ctx: Context, as_json: bool) -> service.Collaborators:
-    say = (lambda line: click.echo(line, err=True)) if as_json else click.echo
-    options = cloud.options_from(click.get_current_context(silent=True))
-    return service.Collaborators(ctx.stack, lambda config: _metrics(config, ctx.stack.name), options, say)
+    return service.Collaborators(ctx.backend, ClickConsole(as_json), cloud_options())
 
 
-def emit(as_json: bool, data, text: str) -> None:
+def emit(as_json: bool, data: Any, text: str) -> None:
     click.echo(json.dumps(data, indent=2) if as_json else text)
 
 
-def stack_option(command):
+def stack_option(command: Callable[..., Any]) -> Callable[..., Any]:
     """`--stack` is accepted after the command too (canary promote --stack prod)."""
-    def override(click_context, _param, value):
+    def override(click_context: click.Context, _param: click.Parameter, value: str | None) -> str | None:
         if value is not None:
             ctx = click_context.find_object(Context)
-            ctx.stack = for_stack(value, ctx.project_dir)
+            assert ctx is not None
+            ctx.backend = ctx.stack_for(value, ctx.project_dir)
         return value
 
     command = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (messages go to "
@@ -113,9 +145,23 @@ def stack_option(command):
                         is_eager=True, help="Stack to use (same as the option before the command).")(command)
 
 
-def thresholds_options(command):
+def cloud_step_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """`--yes` and `--allow-replace` on a mutating command; read back with ``cloud_options``."""
+    def remember(key: str) -> Callable[[click.Context, click.Parameter, bool], bool]:
+        def callback(click_context: click.Context, _param: click.Parameter, value: bool) -> bool:
+            click_context.meta[key] = value
+            return value
+        return callback
+
+    command = click.option("--allow-replace", is_flag=True, expose_value=False, callback=remember(META_ALLOW_REPLACE),
+                           help="Apply even if the preview replaces or deletes the endpoint, API or stage.")(command)
+    return click.option("--yes", "-y", is_flag=True, expose_value=False, callback=remember(META_YES),
+                        help="Apply a cloud stack's previewed change without asking.")(command)
+
+
+def thresholds_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """Analysis flags; each one left out comes from the stack's routing.analysis, then the built-in default."""
-    defaults = stack_config.AnalysisThresholds()
+    defaults = AnalysisThresholds()
     for option in reversed([
         click.option("--window", type=Duration(), default=WINDOW, show_default=True,
                      help="How far back the analysis looks (30s, 10m, 1h)."),
@@ -136,27 +182,25 @@ def thresholds_options(command):
     return command
 
 
-def threshold_flags(kwargs: dict) -> dict:
-    return {name: kwargs.pop(name) for name in ("min_requests", "max_5xx_rate", "max_latency_ratio",
-                                                "latency_floor_ms")}
+def threshold_flags(kwargs: dict[str, Any]) -> dict[str, Any]:
+    return {name: kwargs.pop(name) for name in THRESHOLD_FLAGS}
 
 
-def dry_run_option(command):
+def dry_run_option(command: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--dry-run", is_flag=True, help="Show the change, apply nothing.")(command)
 
 
-def show_change(ctx: Context, as_json: bool):
+def show_change(ctx: Context, as_json: bool) -> Callable[[service.Outcome], None]:
     """Print a change before it applies (a cloud stack asks for confirmation after it)."""
     def show(outcome: service.Outcome) -> None:
         if not as_json:
-            text = report.change_text(ctx.stack.name, outcome.plan, outcome.diff, applied=False)
+            text = report.change_text(ctx.stack_name, outcome.plan, applied=False)
             click.echo(text.rsplit("\n", 1)[0])
     return show
 
 
 def finish_change(ctx: Context, as_json: bool, outcome: service.Outcome) -> None:
     if as_json:
-        emit(True, report.change_json(ctx.stack.name, outcome.plan, outcome.diff, outcome.applied,
-                                       outcome.analysis), "")
+        emit(True, report.change_json(ctx.stack_name, outcome.plan, outcome.applied, outcome.analysis), "")
     else:
         click.echo("applied" if outcome.applied else "dry run: nothing changed")

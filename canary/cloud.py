@@ -12,12 +12,9 @@ protocols (``Automation``, ``EndpointProbe``) so tests drive them with fakes.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
-
-import click
 
 ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
 DEPLOYMENT, STAGE = "aws:apigateway/deployment:Deployment", "aws:apigateway/stage:Stage"
@@ -79,9 +76,20 @@ class EndpointState:
 
 @dataclass(frozen=True)
 class CloudOptions:
+    """What the person running a step allowed: apply without asking, accept an outage, and whether
+    anyone is there to ask (a terminal)."""
+
     yes: bool = False
     allow_replace: bool = False
     interactive: bool = False
+
+
+class Console(Protocol):
+    """Where a step talks to the person running it (standard error under ``--json``)."""
+
+    def say(self, line: str) -> None: ...
+
+    def confirm(self, question: str) -> bool: ...
 
 
 class Automation(Protocol):
@@ -149,17 +157,17 @@ def capacity_restore_command(endpoint: str, before: EndpointState | None, after:
 
 
 def run_step(automation: Automation, probe: EndpointProbe, endpoint: str, options: CloudOptions,
-             confirm: Callable[[], bool], say: Callable[[str], None], canary_after: bool = False) -> None:
+             console: Console, canary_after: bool = False) -> None:
     """Preview, gate, confirm, `up`, verify; raise StepStopped when the step must not stand.
 
     ``canary_after``: the stage has a canary once the step is applied."""
     try:
         steps = automation.preview()
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001  # any failure of the preview stops the step, in one line
         raise StepStopped(MSG_PREVIEW_FAILED.format(error=error)) from None
-    say("preview:")
+    console.say("preview:")
     for line in plan_lines(steps):
-        say(f"  {line}")
+        console.say(f"  {line}")
     harmful = destructive(steps)
     if harmful and not options.allow_replace:
         raise StepStopped(refusal(harmful))
@@ -168,37 +176,37 @@ def run_step(automation: Automation, probe: EndpointProbe, endpoint: str, option
     if not options.yes:
         if not options.interactive:
             raise StepStopped(MSG_NOT_A_TERMINAL)
-        if not confirm():
+        if not console.confirm("apply this change?"):
             raise StepStopped(MSG_DECLINED)
     before = _describe_or_none(probe, endpoint)
     try:
         outputs = automation.up()
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001  # any failure of `pulumi up` stops the step, in one line
         raise StepStopped(MSG_UP_FAILED.format(error=error)) from None
     try:
         after = probe.describe(endpoint)
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001  # applied but unchecked: said, and the file kept
         raise StepStopped(MSG_UNVERIFIED.format(error=error, endpoint=endpoint), restore=False) from None
     problem = verify(endpoint, outputs.get(CONFIG_OUTPUT), after)
     if problem:
         raise StepStopped(problem)
-    command = capacity_restore_command(endpoint, before, after)
+    command = capacity_restore_command(endpoint, before, after) if after is not None else None
     if command:
-        say(command)
+        console.say(command)
 
 
 def _describe_or_none(probe: EndpointProbe, endpoint: str) -> EndpointState | None:
     """The endpoint before the step, only to compare instance counts; not knowing it is fine."""
     try:
         return probe.describe(endpoint)
-    except Exception:
+    except Exception:  # noqa: BLE001  # only to compare instance counts afterwards
         return None
 
 
 class AutomationStack:
     """``Automation`` over a ``pulumi.automation.Stack``."""
 
-    def __init__(self, stack, on_output: Callable[[str], None] = print):
+    def __init__(self, stack: Any, on_output: Callable[[str], None]):
         self._stack = stack
         self._on_output = on_output
 
@@ -238,22 +246,3 @@ class SageMakerProbe:
                              capacities)
 
 
-def options(command):
-    """`--yes` and `--allow-replace` on a mutating command; read back with ``options_from``."""
-    def remember(key):
-        def callback(click_context, _param, value):
-            click_context.meta[f"canary.cloud.{key}"] = value
-            return value
-        return callback
-
-    command = click.option("--allow-replace", is_flag=True, expose_value=False, callback=remember("allow_replace"),
-                           help="Apply even if the preview replaces or deletes the endpoint, API or stage.")(command)
-    return click.option("--yes", "-y", is_flag=True, expose_value=False, callback=remember("yes"),
-                        help="Apply a cloud stack's previewed change without asking.")(command)
-
-
-def options_from(click_context: click.Context | None) -> CloudOptions:
-    meta = click_context.meta if click_context is not None else {}
-    return CloudOptions(yes=bool(meta.get("canary.cloud.yes")),
-                        allow_replace=bool(meta.get("canary.cloud.allow_replace")),
-                        interactive=sys.stdin.isatty())

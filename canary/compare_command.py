@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import click
 
-from canary.cli_options import VERDICT_EXIT, stack_option
+from canary.cli_options import VERDICT_EXIT, ClickConsole, Context, stack_option
 from canary.prediction_sources import DEFAULT_BUDGET, Retry
-from components import config as stack_config
-from components.config_fields import ConfigError
-from components.config_routing import QualityThresholds
-from components.stack_files import StackFileError
+from core.fields import ConfigError
+from core.stack_file import StackFileError
+from core.thresholds import QualityThresholds, with_overrides
 
 DEFAULT_RETRIES = Retry.attempts - 1
 QUALITY_FLAGS = ("max_rmse_increase", "max_p95_difference", "min_rank_agreement", "min_pairs")
@@ -53,8 +51,7 @@ def quality_gate_options(command):
 
 def quality_thresholds(base: QualityThresholds | None, flags: dict) -> QualityThresholds:
     """The stack's quality thresholds (or the defaults) with the flags a command was given."""
-    return replace(base or QualityThresholds(), **{name: value for name, value in flags.items()
-                                                   if value is not None})
+    return with_overrides(base or QualityThresholds(), flags)
 
 
 def quality_flags(kwargs: dict) -> dict:
@@ -83,7 +80,7 @@ def quality_flags(kwargs: dict) -> dict:
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write a PNG of live vs candidate predictions.")
 @click.pass_obj
-def compare(ctx, candidate: str | None, against: str | None, sample_size: int | None, pairs: Path | None,
+def compare(ctx: Context, candidate: str | None, against: str | None, sample_size: int | None, pairs: Path | None,
             data: Path | None, artifacts: Path | None, budget: int, batch_pairs: int, retries: int,
             plot: Path | None, as_json: bool, **flags) -> None:
     """Ask CANDIDATE (default: the canary) and live the same questions; judge its predictions.
@@ -92,14 +89,16 @@ def compare(ctx, candidate: str | None, against: str | None, sample_size: int | 
     answers and latency, side by side. Exits 0 (pass), 3 (fail) or 4 (inconclusive)."""
     from canary import compare_report, quality_gate  # scipy, the training code: only when comparing
 
-    say = (lambda line: click.echo(line, err=True)) if as_json else click.echo
+    console = ClickConsole(as_json)
+    backend = ctx.backend
     try:
-        config = stack_config.parse(ctx.stack.read())
+        config = backend.stack.read().config
         request = quality_gate.CompareRequest(
             candidate, against, sample_size, pairs, data, artifacts, budget,
             batch_pairs or quality_gate.CompareRequest.batch_pairs, quality_thresholds(config.routing.quality, flags),
             Retry(attempts=retries + 1))
-        outcome = quality_gate.run(config, ctx.stack.name, ctx.project_dir, request, say=say)
+        target = quality_gate.Target(backend.stack.name, backend.predictions(config), backend.target(config))
+        outcome = quality_gate.run(config, target, ctx.project_dir, request, console.say)
     except (*quality_gate.GateError, StackFileError, ConfigError) as error:
         raise click.ClickException(str(error)) from None
 

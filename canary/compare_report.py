@@ -7,7 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from canary.compare import Comparison, QualityThresholds, QualityVerdict, VersionQuality
+from core.quality import QualityVerdict, VersionQuality
+from core.thresholds import QualityThresholds
 
 
 def _number(value: float | None, form: str) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from canary.compare import Sample
+from core.quality import Sample
 from training import data as movielens_data
 from training.inference import ARRAYS_FILE, METADATA_FILE
 
@@ -53,7 +53,7 @@ def metadata(folder: Path, version: str) -> dict:
 
 def holdout(live: tuple[str, Path], candidate: tuple[str, Path], data_source: Path | None) -> Sample:
     """The hold-out both versions were evaluated on; they must have recorded the same one."""
-    (live_name, live_folder), (candidate_name, candidate_folder) = live, candidate
+    (live_name, _), (candidate_name, _) = live, candidate
     recorded = {name: metadata(folder, name)["data"] for name, folder in (live, candidate)}
     first, second = recorded[live_name], recorded[candidate_name]
     if (first["checksum"], first["split"]) != (second["checksum"], second["split"]):
@@ -81,6 +81,7 @@ def regenerate(version: str, recorded: dict, data_source: Path | None) -> Sample
             raise SampleError(MSG_UA_NEEDS_DATA.format(version=version))
         test = own_split.test
     else:
+        assert seed_match is not None  # an unknown split was refused above
         try:
             test = movielens_data.holdout(ratings, int(seed_match["seed"])).test
         except movielens_data.DataError as error:
@@ -111,7 +112,7 @@ def pairs_file(path: Path) -> Sample:
         raise SampleError(MSG_PAIRS_MISSING.format(path=path)) from None
     except (OSError, UnicodeDecodeError) as error:
         raise SampleError(f"{path}: cannot read it ({error})") from None
-    rows = []
+    rows: list[tuple[int, int, float]] = []
     for number, line in enumerate(lines, 1):
         text = line.split("#", 1)[0].strip()
         if not text or (not rows and HEADER.match(text)):
@@ -119,7 +120,7 @@ def pairs_file(path: Path) -> Sample:
         rows.append(_pair(text, path, number))
     if not rows:
         raise SampleError(MSG_PAIRS_EMPTY.format(path=path))
-    users, items, ratings = zip(*rows)
+    users, items, ratings = zip(*rows, strict=True)
     return Sample(np.array(users, np.int64), np.array(items, np.int64), np.array(ratings, np.float64),
                   f"{path.name} ({len(rows):,} pairs)")
 

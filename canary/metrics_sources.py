@@ -1,4 +1,5 @@
-"""Where per-variant metrics come from: CloudWatch on AWS, the local runtime's /metrics."""
+"""Where a stack's metrics and served routing come from: the local runtime over HTTP, or
+CloudWatch on AWS. Both answer in ``core.metrics``' model, so the analysis never knows which."""
 
 from __future__ import annotations
 
@@ -7,85 +8,54 @@ import json
 import math
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
-from dataclasses import dataclass
+from collections.abc import Callable
+from typing import Any
 
-from canary.analysis import VariantStats
+from core import routing
+from core.metrics import MetricsError, Point, Snapshot, VariantStats
+from core.routing import Routing
 
 NAMESPACE = "AWS/SageMaker"
+LOCAL_API_ID = "local"  # the REST API id the local runtime answers GetStage for
+MSG_RUNTIME_DOWN = "cannot read {url} ({error}); is the local API running (make local)?"
 
 
-class MetricsError(RuntimeError):
-    """Metrics could not be read; the message says from where."""
+class LocalRuntime:
+    """The local runtime's ``GET /metrics`` (per-minute periods, like CloudWatch) and its GetStage
+    answer (what the running gateway serves)."""
 
-
-@dataclass(frozen=True)
-class Point:
-    """One period of one variant: what the chart and the live view draw."""
-
-    time: float  # start of the period, epoch seconds
-    requests: int
-    errors_4xx: int
-    errors_5xx: int
-    latency_p99_ms: float | None
-
-    @property
-    def rate_5xx(self) -> float:
-        judged = self.requests - self.errors_4xx
-        return self.errors_5xx / judged if judged > 0 else 0.0
-
-
-def window_p99(minutes: list[tuple[float, int]]) -> float | None:
-    """The window's p99 (ms) from per-minute p99s (us) and their sample counts, weighted by samples.
-
-    The worst minute would stand for the window only if every minute had enough samples: a minute
-    with 5 requests has its slowest one as "p99", so one slow request on a loaded host would decide
-    the verdict. Weighting gives each minute the share of the window's requests it served."""
-    total = sum(count for _, count in minutes)
-    if not total:
-        return None
-    return sum(p99 * count for p99, count in minutes) / total / 1000
-
-
-class LocalRuntimeMetrics:
-    """The local SageMaker runtime's ``GET /metrics`` (per-minute periods, like CloudWatch)."""
-
-    def __init__(self, runtime_url: str):
+    def __init__(self, runtime_url: str, clock: Callable[[], float] = time.time):
         self.url = runtime_url.rstrip("/")
+        self._clock = clock
 
-    def periods(self, window_seconds: float) -> dict:
-        since = time.time() - window_seconds
+    def _get(self, path: str, query: str = "") -> Any:
+        url = f"{self.url}{path}"
         try:
-            with urllib.request.urlopen(f"{self.url}/metrics?since={since}", timeout=10) as answer:
+            with urllib.request.urlopen(f"{url}?{query}" if query else url, timeout=10) as answer:
                 return json.loads(answer.read())
         except (urllib.error.URLError, OSError, ValueError) as error:
-            raise MetricsError(f"cannot read {self.url}/metrics ({error}); is the local API running (make local)?") \
-                from None
+            raise MetricsError(MSG_RUNTIME_DOWN.format(url=url, error=error)) from None
 
-    def served_routing(self) -> dict:
-        """Live version, candidate and its share as the running gateway applies them (the local
-        dashboard's state): a stack-file edit the gateway refused is not there."""
-        try:
-            with urllib.request.urlopen(f"{self.url}/dashboard/state.json", timeout=10) as answer:
-                routing = json.loads(answer.read())["routing"]
-            return {key: routing[key] for key in ("live", "candidate", "share")}
-        except (urllib.error.URLError, OSError, ValueError, KeyError, TypeError) as error:
-            raise MetricsError(f"cannot read {self.url}/dashboard/state.json ({error})") from None
+    def snapshot(self, window_seconds: float) -> Snapshot:
+        return Snapshot.from_json(self._get("/metrics", f"since={self._clock() - window_seconds}"))
 
     def variant_stats(self, endpoint: str, variant: str, window_seconds: float) -> VariantStats:
-        periods = self.periods(window_seconds).get("Variants", {}).get(variant, [])
-        latency = [(p["ModelLatency"]["p99"], p["ModelLatency"]["SampleCount"]) for p in periods
-                   if p.get("ModelLatency")]
-        return VariantStats(
-            requests=sum(p["Invocations"] for p in periods),
-            errors_4xx=sum(p["Invocation4XXErrors"] for p in periods),
-            errors_5xx=sum(p["Invocation5XXErrors"] for p in periods),
-            latency_p99_ms=window_p99(latency))
+        return self.snapshot(window_seconds).stats(variant)
 
     def series(self, endpoint: str, variant: str, window_seconds: float) -> list[Point]:
-        periods = self.periods(window_seconds).get("Variants", {}).get(variant, [])
-        return [Point(p["Timestamp"], p["Invocations"], p["Invocation4XXErrors"], p["Invocation5XXErrors"],
-                      p["ModelLatency"]["p99"] / 1000 if p.get("ModelLatency") else None) for p in periods]
+        return self.snapshot(window_seconds).series(variant)
+
+    def served(self, stage: str) -> Routing:
+        """Live version, candidate and its share as the running gateway applies them: a stack-file
+        edit the gateway refused is not there."""
+        path = f"/restapis/{LOCAL_API_ID}/stages/{urllib.parse.quote(stage, safe='')}"
+        document = self._get(path)
+        try:
+            return routing.served_by_get_stage(document)
+        except (AttributeError, TypeError, ValueError) as error:
+            raise MetricsError(f"{self.url}{path} is not a GetStage answer ({error})") from None
 
 
 class CloudWatchMetrics:
@@ -93,7 +63,7 @@ class CloudWatchMetrics:
 
     def __init__(self, cloudwatch_client, now=None):
         self.client = cloudwatch_client
-        self._now = now or (lambda: dt.datetime.now(dt.timezone.utc))
+        self._now = now or (lambda: dt.datetime.now(dt.UTC))
 
     def _statistic(self, endpoint: str, variant: str, metric: str, window_seconds: float, period: int = 60,
                    **kind) -> list[dict]:

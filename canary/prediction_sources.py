@@ -20,7 +20,7 @@ from typing import Protocol
 
 import numpy as np
 
-from canary.compare import Answers, Sample
+from core.quality import Answers, Sample
 
 JSON = "application/json"
 TARGET_HEADER = "X-Amzn-SageMaker-Target-Variant"
@@ -64,12 +64,13 @@ class PredictionSource(Protocol):
 # --- planning ---------------------------------------------------------------------------------
 
 def _instance(user: int, item: int) -> str:
-    return '{"in0":[%d],"in1":[%d]}' % (user, item)
+    return f'{{"in0":[{user:d}],"in1":[{item:d}]}}'
 
 
 def _pair_bytes(sample: Sample, rows: np.ndarray) -> tuple[int, int]:
     """Bytes a group of pairs adds to the request body and (at most) to the response body."""
-    request = sum(len(_instance(u, i)) + 1 for u, i in zip(sample.users[rows].tolist(), sample.items[rows].tolist()))
+    request = sum(len(_instance(u, i)) + 1 for u, i in zip(sample.users[rows].tolist(), sample.items[rows].tolist(),
+                                                                        strict=True))
     return request, RESPONSE_BYTES_PER_PAIR * len(rows)
 
 
@@ -110,13 +111,14 @@ def _parts(sample: Sample, group: np.ndarray, max_pairs: int, payload_limit: int
             and RESPONSE_ENVELOPE + response <= payload_limit):
         return [group]
     per_pair = max(RESPONSE_BYTES_PER_PAIR, max(len(_instance(u, i)) + 1 for u, i in zip(
-        sample.users[group].tolist(), sample.items[group].tolist())))
+        sample.users[group].tolist(), sample.items[group].tolist(), strict=True)))
     size = max(1, min(max_pairs, (payload_limit - max(REQUEST_ENVELOPE, RESPONSE_ENVELOPE)) // per_pair))
     return [group[start:start + size] for start in range(0, len(group), size)]
 
 
 def request_body(sample: Sample, rows: np.ndarray) -> bytes:
-    instances = ",".join(_instance(u, i) for u, i in zip(sample.users[rows].tolist(), sample.items[rows].tolist()))
+    instances = ",".join(_instance(u, i) for u, i in zip(sample.users[rows].tolist(), sample.items[rows].tolist(),
+                                                         strict=True))
     return ('{"instances":[' + instances + "]}").encode()
 
 

@@ -1,38 +1,36 @@
 """The quality gate: ask live and candidate the same questions and judge the candidate's answers.
 
-`canary compare` prints it; promotion and automated runs use it as one more analysis. The stack
-decides where the questions go (the local runtime, or SageMaker with the caller's credentials);
-the trained artifacts supply the default questions and what each version knows.
+`canary compare` prints it; promotion and automated runs use it as one more analysis. The stack's
+backend decides where the questions go (the local runtime, or SageMaker with the caller's
+credentials); the trained artifacts supply the default questions and what each version knows.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
-from canary import compare, compare_sample
-from canary.compare import Answers, QualityThresholds, QualityVerdict, Sample
+from canary import compare_sample
 from canary.compare_sample import SampleError
 from canary.prediction_sources import (
     DEFAULT_BUDGET,
     Budget,
-    LocalRuntimeSource,
     PredictionError,
     PredictionSource,
     Retry,
-    SageMakerSource,
     estimate_line,
     plan_batches,
     predict,
 )
-from components.config import StackConfig
+from core import quality as compare
+from core.config import StackConfig
+from core.quality import Answers, QualityVerdict, Sample
+from core.thresholds import QualityThresholds
 from training.inference import MAX_INSTANCES
-
-LOCAL_STACK = "local"
 
 MSG_NO_CANDIDATE = "no canary is running on stack {stack}; name the CANDIDATE version to compare"
 MSG_UNKNOWN_VERSION = "{version} is not a configured model version (configured: {known})"
@@ -57,8 +55,17 @@ class CompareRequest:
     artifacts: Path | None = None  # default: the stack's ratings:local.artifacts under the project
     budget: int = DEFAULT_BUDGET
     batch_pairs: int = MAX_INSTANCES  # the model server refuses more instances per request
-    thresholds: QualityThresholds = QualityThresholds()
-    retry: Retry = Retry()
+    thresholds: QualityThresholds = field(default_factory=QualityThresholds)
+    retry: Retry = field(default_factory=Retry)
+
+
+@dataclass(frozen=True)
+class Target:
+    """Who is asked: the stack (named in messages), how to invoke its variants, and where that is."""
+
+    stack: str
+    source: PredictionSource
+    description: str
 
 
 @dataclass(frozen=True)
@@ -92,17 +99,6 @@ def versions(config: StackConfig, stack: str, candidate: str | None, against: st
     return live, candidate
 
 
-def source_for(config: StackConfig, stack: str) -> PredictionSource:
-    if stack == LOCAL_STACK:
-        return LocalRuntimeSource(f"http://127.0.0.1:{config.local.runtime_port}", config.endpoint.name)
-    return SageMakerSource.for_region(config.region, config.endpoint.name)
-
-
-def target_of(config: StackConfig, stack: str) -> str:
-    where = "the local runtime" if stack == LOCAL_STACK else f"SageMaker in {config.region}"
-    return f"endpoint {config.endpoint.name} on {where}"
-
-
 def artifacts_folder(config: StackConfig, project_dir: Path, request: CompareRequest) -> Path:
     return request.artifacts or project_dir / config.local.artifacts
 
@@ -124,20 +120,18 @@ def _with_fallbacks(answers: Answers, sample: Sample, folder: Path) -> Answers:
     return replace(answers, fallback=compare.fallback_mask(sample.users, sample.items, *known))
 
 
-def run(config: StackConfig, stack: str, project_dir: Path, request: CompareRequest,
-        source: PredictionSource | None = None, say: Callable[[str], None] = print,
-        sleep: Callable[[float], None] = time.sleep) -> Outcome:
+def run(config: StackConfig, target: Target, project_dir: Path, request: CompareRequest,
+        say: Callable[[str], None], sleep: Callable[[float], None] = time.sleep) -> Outcome:
     """Plan, say the estimate, check the budget, ask both versions, judge."""
-    live, candidate = versions(config, stack, request.candidate, request.against)
+    live, candidate = versions(config, target.stack, request.candidate, request.against)
     root = artifacts_folder(config, project_dir, request)
     folders = {live: root / live, candidate: root / candidate}
     sample = sample_for(request, folders, live, candidate)
     batches = plan_batches(sample, request.batch_pairs)
-    say(estimate_line(batches, len(sample), target_of(config, stack)))
+    say(estimate_line(batches, len(sample), target.description))
     budget = Budget(request.budget)
     budget.check(len(batches))
-    source = source or source_for(config, stack)
-    answers = {version: _with_fallbacks(predict(source, version, sample, batches, budget, request.retry, sleep),
+    answers = {version: _with_fallbacks(predict(target.source, version, sample, batches, budget, request.retry, sleep),
                                         sample, folders[version]) for version in (live, candidate)}
     comparison = compare.compare(sample, live, answers[live], candidate, answers[candidate])
     return Outcome(compare.judge_quality(comparison, request.thresholds), answers[live].predictions,

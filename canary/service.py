@@ -1,6 +1,7 @@
-"""What each `canary` command does, with its collaborators passed in: the stack (file, lock,
-apply), the metrics source and the cloud options. The command line only parses and prints;
-tests drive these functions with real stack files and fake or failing collaborators.
+"""What each `canary` command does, with its collaborators passed in: the stack's backend (stack
+file, lock, apply, metrics, predictions), the console, the cloud options, the clock. The command
+line only parses and prints; tests drive these functions with real stack files and fake or
+failing collaborators.
 """
 
 from __future__ import annotations
@@ -11,30 +12,25 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
-from canary import plan, quality_gate, rollout, run_state
-from canary.analysis import (
-    Analysis,
-    MetricsSource,
-    Thresholds,
-    VariantStats,
-    Verdict,
-    analyse,
-    judge,
-    since,
-    with_overrides,
-)
-from canary.cloud import CloudOptions
-from canary.metrics_sources import MetricsError
-from canary.run_state import RunState, RunStatus
+from canary import quality_gate
+from canary.backends import Backend
+from canary.cloud import CloudOptions, Console
 from canary.stacks import StackOps
-from components import config as stack_config
-from components.config import StackConfig
-from components.config_routing import QualityThresholds
+from core import plans, rollout, run_state
+from core import routing as routes
+from core.analysis import Analysis, Verdict, analyse, judge, since
+from core.config import StackConfig
+from core.metrics import MetricsError, VariantStats
+from core.quality import QualityVerdict
+from core.run_state import EndedBy, RunState, RunStatus
+from core.thresholds import AnalysisThresholds, QualityThresholds, with_overrides
 
 BASELINE_WINDOW = 0.001  # seconds: the counts of the current period only, read when a step sets its weight
+SERVED_RECHECK_SECONDS = 0.6  # the local gateway reads the stack file every quarter second
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 MSG_VERDICT_REFUSED = "analysis is {verdict}; wait for more traffic or pass --force"
 MSG_QUALITY_CANNOT_RUN = "the quality gate cannot run: {error}"
@@ -42,27 +38,25 @@ MSG_QUALITY_REFUSED = "quality gate is {verdict} ({reasons}); pass --force to pr
 MSG_NOTHING_TO_RESUME = "no recorded run on stack {stack}; start one with `canary run VERSION`"
 MSG_SERVED_DRIFT = ("warning: the running local API routes {served}, not what {file} says ({expected}); it "
                     "refused the file's last edit (its output says why), or restart `ratings local up`")
-SERVED_RECHECK_SECONDS = 0.6
 MSG_ALREADY_PROMOTED = "the recorded run of {version} ended promoted; nothing to resume"
 MSG_RUN_IN_PROGRESS = "a run of {version} is in progress on stack {stack} (process {pid}); stop it first"
 MSG_RESUME_OTHER = "the recorded run is of {recorded}, not {version}; pass no VERSION with --resume"
 
 
-class VerdictRefusal(plan.Refusal):
+class VerdictRefusal(plans.Refusal):
     """A promotion refused because of the analysis; the exit code tells the verdict."""
 
-    def __init__(self, result: Analysis):
-        super().__init__(MSG_VERDICT_REFUSED.format(verdict=result.verdict.value))
+    def __init__(self, result: Analysis | QualityVerdict, message: str | None = None):
+        super().__init__(message or MSG_VERDICT_REFUSED.format(verdict=result.verdict.value))
         self.result = result
 
 
 class QualityRefusal(VerdictRefusal):
     """A promotion refused because of the candidate's predictions; the exit code tells the verdict."""
 
-    def __init__(self, result):
-        plan.Refusal.__init__(self, MSG_QUALITY_REFUSED.format(verdict=result.verdict.value,
-                                                               reasons="; ".join(result.reasons)))
-        self.result = result
+    def __init__(self, result: QualityVerdict):
+        super().__init__(result, MSG_QUALITY_REFUSED.format(verdict=result.verdict.value,
+                                                            reasons="; ".join(result.reasons)))
 
 
 @dataclass(frozen=True)
@@ -76,75 +70,78 @@ class QualityAsk:
 
 @dataclass
 class Collaborators:
-    stack: StackOps
-    metrics_for: Callable[[StackConfig], MetricsSource]
+    backend: Backend
+    console: Console
     options: CloudOptions = field(default_factory=CloudOptions)
-    say: Callable[[str], None] = print
     clock: Callable[[], float] = time.time
     sleep: Callable[[float], None] = time.sleep
+
+    @property
+    def stack(self) -> StackOps:
+        return self.backend.stack
+
+    def say(self, line: str) -> None:
+        self.console.say(line)
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """A planned change, applied or not, with the stack file's diff."""
+    """A planned change, applied or not."""
 
-    plan: plan.Plan
-    diff: list[str]
+    plan: plans.Plan
     applied: bool
     analysis: Analysis | None = None
 
 
-def read(stack: StackOps) -> tuple[dict[str, Any], StackConfig]:
-    values = stack.read()
-    return values, stack_config.parse(values)
-
-
-def change(c: Collaborators, decide: Callable[[StackConfig], plan.Change], dry_run: bool,
+def change(c: Collaborators, decide: Callable[[StackConfig], plans.Change], dry_run: bool,
            show: Callable[[Outcome], None] = lambda outcome: None) -> Outcome:
     """Read, plan and write under the stack file's lock; ``show`` sees the change before it applies.
 
     A dry run only reads (writes are atomic, so a read is always whole) and takes no lock."""
     with contextlib.nullcontext() if dry_run else c.stack.locked():
-        values, config = read(c.stack)
-        planned = plan.written(values, config, decide(config))
-        outcome = Outcome(planned, c.stack.diff(planned.after), applied=False)
-        show(outcome)
+        document = c.stack.read()
+        planned = plans.written(document, decide(document.config))
+        show(Outcome(planned, applied=False))
         if dry_run:
-            return outcome
-        c.stack.apply(planned, c.options)
-        return Outcome(planned, outcome.diff, applied=True)
+            return Outcome(planned, applied=False)
+        c.stack.apply(planned, c.options, c.console)
+        return Outcome(planned, applied=True)
 
 
-def start(c: Collaborators, version: str, percent: float, sticky: bool, dry_run: bool, show=lambda o: None):
-    return change(c, lambda config: plan.start(config, version, percent, sticky), dry_run, show)
+def start(c: Collaborators, version: str, percent: float, sticky: bool, dry_run: bool,
+          show: Callable[[Outcome], None] = lambda o: None) -> Outcome:
+    return change(c, lambda config: plans.start(config, version, percent, sticky), dry_run, show)
 
 
-def set_percent(c: Collaborators, percent: float, dry_run: bool, show=lambda o: None) -> Outcome:
-    return change(c, lambda config: plan.set_percent(config, percent), dry_run, show)
+def set_percent(c: Collaborators, percent: float, dry_run: bool,
+                show: Callable[[Outcome], None] = lambda o: None) -> Outcome:
+    return change(c, lambda config: plans.set_percent(config, percent), dry_run, show)
 
 
-def rollback(c: Collaborators, dry_run: bool, show=lambda o: None) -> Outcome:
-    return change(c, plan.rollback, dry_run, show)
+def rollback(c: Collaborators, dry_run: bool, show: Callable[[Outcome], None] = lambda o: None) -> Outcome:
+    return change(c, plans.rollback, dry_run, show)
 
 
-def retire(c: Collaborators, version: str, dry_run: bool, show=lambda o: None) -> Outcome:
-    return change(c, lambda config: plan.retire(config, version), dry_run, show)
+def retire(c: Collaborators, version: str, dry_run: bool,
+           show: Callable[[Outcome], None] = lambda o: None) -> Outcome:
+    return change(c, lambda config: plans.retire(config, version), dry_run, show)
 
 
-def judge_canary(c: Collaborators, config: StackConfig, thresholds: Thresholds, window: float) -> Analysis:
-    return analyse(c.metrics_for(config), config.endpoint.name, config.routing.live,
+def judge_canary(c: Collaborators, config: StackConfig, thresholds: AnalysisThresholds, window: float) -> Analysis:
+    assert config.routing.canary is not None
+    return analyse(c.backend.metrics(config), config.endpoint.name, config.routing.live,
                    config.routing.canary.version, window, thresholds)
 
 
 def promote(c: Collaborators, flags: dict[str, Any], window: float, force: bool, dry_run: bool,
-            show=lambda o: None, quality: QualityAsk = QualityAsk()) -> Outcome:
+            show: Callable[[Outcome], None] = lambda o: None, quality: QualityAsk = QualityAsk()) -> Outcome:
     """Promote when the analysis passes (or ``force``); thresholds: the stack's, then ``flags``.
 
     With a quality gate (``routing.analysis.quality`` or ``--quality``) the candidate's predictions
     must pass too."""
     judged: list[Analysis] = []
 
-    def decide(config: StackConfig) -> plan.Change:
+    def decide(config: StackConfig) -> plans.Change:
         if not force and config.routing.canary is not None:
             result = judge_canary(c, config, thresholds_of(config, flags), window)
             judged.append(result)
@@ -154,30 +151,34 @@ def promote(c: Collaborators, flags: dict[str, Any], window: float, force: bool,
             thresholds = quality_thresholds_of(config, quality)
             if thresholds is not None:
                 judge_quality(c, config, config.routing.canary.version, thresholds)
-        return plan.promote(config)
+        return plans.promote(config)
 
     outcome = change(c, decide, dry_run, show)
-    return Outcome(outcome.plan, outcome.diff, outcome.applied, judged[0] if judged else None)
+    return Outcome(outcome.plan, outcome.applied, judged[0] if judged else None)
 
 
-def thresholds_of(config: StackConfig, flags: dict[str, Any]) -> Thresholds:
-    return with_overrides(config.routing.analysis, **flags)
+def thresholds_of(config: StackConfig, flags: dict[str, Any]) -> AnalysisThresholds:
+    return with_overrides(config.routing.analysis, flags)
 
 
 def quality_thresholds_of(config: StackConfig, ask: QualityAsk) -> QualityThresholds | None:
     if not (ask.enabled if ask.enabled is not None else config.routing.quality is not None):
         return None
-    return replace(config.routing.quality or QualityThresholds(),
-                   **{name: value for name, value in ask.flags.items() if value is not None})
+    return with_overrides(config.routing.quality or QualityThresholds(), ask.flags)
 
 
-def judge_quality(c: Collaborators, config: StackConfig, candidate: str, thresholds: QualityThresholds):
+def gate_target(c: Collaborators, config: StackConfig) -> quality_gate.Target:
+    return quality_gate.Target(c.stack.name, c.backend.predictions(config), c.backend.target(config))
+
+
+def judge_quality(c: Collaborators, config: StackConfig, candidate: str,
+                  thresholds: QualityThresholds) -> QualityVerdict:
     """The quality gate against live; refuses unless it passes."""
     request = quality_gate.gate_request(config, candidate, thresholds)
     try:
-        result = quality_gate.run(config, c.stack.name, c.stack.path.parent, request, say=c.say).result
+        result = quality_gate.run(config, gate_target(c, config), c.stack.path.parent, request, c.say).result
     except quality_gate.GateError as error:
-        raise plan.Refusal(MSG_QUALITY_CANNOT_RUN.format(error=error)) from None
+        raise plans.Refusal(MSG_QUALITY_CANNOT_RUN.format(error=error)) from None
     c.say(f"quality gate: {result.verdict.value} ({'; '.join(result.reasons)})")
     if result.verdict is not Verdict.PASS:
         raise QualityRefusal(result)
@@ -187,57 +188,49 @@ def judge_quality(c: Collaborators, config: StackConfig, candidate: str, thresho
 @dataclass(frozen=True)
 class Status:
     config: StackConfig
-    thresholds: Thresholds
-    traffic: dict[str, VariantStats]  # what each version served in the window (None: no metrics asked)
+    thresholds: AnalysisThresholds
+    traffic: dict[str, VariantStats]  # what each version served in the window (empty: no metrics)
     analysis: Analysis | None
     run: RunState | None
+    run_alive: bool  # the process that recorded a running run still runs
     window: float
     metrics_error: str | None = None  # the routing and the run still show when metrics cannot be read
-    served_drift: str | None = None  # the running local API routes otherwise than the stack file says
+    served_drift: str | None = None  # the running API routes otherwise than the stack file says
 
 
 def status(c: Collaborators, flags: dict[str, Any], window: float, with_metrics: bool = True) -> Status:
     """Routing, what every version served in the window, the canary's verdict and the recorded run."""
-    _, config = read(c.stack)
+    config = c.stack.read().config
     thresholds = thresholds_of(config, flags)
     traffic: dict[str, VariantStats] = {}
     result, problem, drift = None, None, None
     if with_metrics:
         try:
-            source = c.metrics_for(config)
+            source = c.backend.metrics(config)
             traffic = {name: source.variant_stats(config.endpoint.name, name, window) for name in config.model_names}
-            drift = served_drift(source, config, c.stack.path.name)
+            drift = served_drift(c, config)
         except MetricsError as error:
             problem = str(error)
         if traffic and config.routing.canary is not None:
             result = judge(traffic[config.routing.live], traffic[config.routing.canary.version], thresholds)
     recorded = run_state.load(run_state.path_for(c.stack.path))
-    return Status(config, thresholds, traffic, result, recorded, window, problem, drift)
+    alive = recorded is not None and run_state.process_alive(recorded.pid)
+    return Status(config, thresholds, traffic, result, recorded, alive, window, problem, drift)
 
 
-def served_drift(source, config: StackConfig, file_name: str) -> str | None:
-    """Where a running local API routes otherwise than the stack file: it refused the file's last
-    edit (a version with no server, say) and kept serving the previous routing. Only the local
-    metrics source can say (``served_routing``); on a cloud stack Pulumi applied the file or the
-    command failed."""
-    if not hasattr(source, "served_routing"):
-        return None
-    canary = config.routing.canary
-    expected = {"live": config.routing.live, "candidate": canary.version if canary else None,
-                "share": canary.percent if canary else 0}
-    for attempt in range(2):  # the gateway reads the file every quarter second
-        served = source.served_routing()
-        if served == expected:
+def served_drift(c: Collaborators, config: StackConfig) -> str | None:
+    """Where the running API routes otherwise than the stack file: a local gateway that refused the
+    file's last edit (a version with no server, say) keeps serving the previous routing. A backend
+    that cannot tell (a cloud stack: Pulumi applied the file or the command failed) says None."""
+    for attempt in range(2):  # the gateway may not have read the file's last edit yet
+        served = c.backend.served(config)
+        if served is None or served.same_traffic(config.routing):
             return None
         if attempt == 0:
-            time.sleep(SERVED_RECHECK_SECONDS)
-    return MSG_SERVED_DRIFT.format(served=_describe_routing(served), file=file_name,
-                                   expected=_describe_routing(expected))
-
-
-def _describe_routing(routing: dict) -> str:
-    canary = f"canary {routing['candidate']} at {routing['share']:g} %" if routing["candidate"] else "no canary"
-    return f"live {routing['live']}, {canary}"
+            c.sleep(SERVED_RECHECK_SECONDS)
+    assert served is not None
+    return MSG_SERVED_DRIFT.format(served=routes.describe(served), file=c.stack.path.name,
+                                   expected=routes.describe(config.routing))
 
 
 @dataclass(frozen=True)
@@ -259,58 +252,56 @@ def prepare_run(c: Collaborators, request: RunRequest) -> RunState:
 
     Refuses what `start` would refuse (an unknown version, a running canary of another version),
     so a dry run of an impossible rollout fails like the rollout would."""
-    path = run_state.path_for(c.stack.path)
-    recorded = run_state.load(path)
+    recorded = run_state.load(run_state.path_for(c.stack.path))
     if recorded is not None and recorded.status is RunStatus.RUNNING and run_state.process_alive(recorded.pid):
-        raise plan.Refusal(MSG_RUN_IN_PROGRESS.format(version=recorded.version, stack=c.stack.name,
-                                                      pid=recorded.pid))
-    _, config = read(c.stack)
+        raise plans.Refusal(MSG_RUN_IN_PROGRESS.format(version=recorded.version, stack=c.stack.name,
+                                                       pid=recorded.pid))
+    config = c.stack.read().config
     if request.resume:
-        if recorded is None:
-            raise plan.Refusal(MSG_NOTHING_TO_RESUME.format(stack=c.stack.name))
-        if request.version is not None and request.version != recorded.version:
-            raise plan.Refusal(MSG_RESUME_OTHER.format(recorded=recorded.version, version=request.version))
-        if recorded.status is RunStatus.PROMOTED:
-            raise plan.Refusal(MSG_ALREADY_PROMOTED.format(version=recorded.version))
-        plan.check_version(config, recorded.version)
-        recorded.status, recorded.reason, recorded.failures = RunStatus.RUNNING, "", 0
-        return recorded
+        return _resumed(c, config, recorded, request.version)
     version = request.version
+    assert version is not None
     canary = config.routing.canary
     if canary is None or canary.version != version:
-        plan.start(config, version, request.weights[0], request.sticky)  # raises what start would refuse
-    thresholds = thresholds_of(config, request.flags)
-    return RunState(stack=c.stack.name, version=version, weights=list(request.weights),
-                    bake_seconds=request.bake_seconds, interval_seconds=request.interval_seconds,
-                    failure_limit=request.failure_limit, window_seconds=request.window_seconds,
-                    sticky=request.sticky, thresholds=thresholds.__dict__.copy(), started_at=c.clock(),
-                    quality=_as_dict(quality_thresholds_of(config, request.quality)))
+        plans.start(config, version, request.weights[0], request.sticky)  # raises what start would refuse
+    return RunState.planned(c.stack.name, version, list(request.weights), request.bake_seconds,
+                            request.interval_seconds, request.failure_limit, request.window_seconds, request.sticky,
+                            thresholds_of(config, request.flags), quality_thresholds_of(config, request.quality),
+                            started_at=c.clock())
 
 
-def _as_dict(thresholds: QualityThresholds | None) -> dict[str, Any] | None:
-    return None if thresholds is None else dict(thresholds.__dict__)
+def _resumed(c: Collaborators, config: StackConfig, recorded: RunState | None, version: str | None) -> RunState:
+    if recorded is None:
+        raise plans.Refusal(MSG_NOTHING_TO_RESUME.format(stack=c.stack.name))
+    if version is not None and version != recorded.version:
+        raise plans.Refusal(MSG_RESUME_OTHER.format(recorded=recorded.version, version=version))
+    if recorded.status is RunStatus.PROMOTED:
+        raise plans.Refusal(MSG_ALREADY_PROMOTED.format(version=recorded.version))
+    plans.check_version(config, recorded.version)
+    recorded.position = recorded.resume_position()
+    recorded.status, recorded.ended_by, recorded.reason, recorded.failures = (RunStatus.RUNNING, EndedBy.NOT_ENDED,
+                                                                              "", 0)
+    return recorded
 
 
 def run(c: Collaborators, state: RunState) -> RunState:
     """Run the rollout to its end; on any error or signal the candidate is rolled back."""
     path = run_state.path_for(c.stack.path)
-    thresholds = Thresholds(**state.thresholds)
     state.pid = os.getpid()
-
     baseline: dict[str, VariantStats] = {}
 
     def counts_now(window: float) -> dict[str, VariantStats]:
-        _, config = read(c.stack)
-        source = c.metrics_for(config)
+        config = c.stack.read().config
+        source = c.backend.metrics(config)
         return {role: source.variant_stats(config.endpoint.name, version, window)
                 for role, version in (("live", config.routing.live), ("candidate", state.version))}
 
     def set_weight(weight: float) -> None:
-        def decide(config: StackConfig) -> plan.Change:
+        def decide(config: StackConfig) -> plans.Change:
             canary = config.routing.canary
             if canary is not None and canary.version == state.version:
-                return plan.set_percent(config, weight)
-            return plan.start(config, state.version, weight, state.sticky)
+                return plans.set_percent(config, weight)
+            return plans.start(config, state.version, weight, state.sticky)
         change(c, decide, dry_run=False)
         baseline.clear()
         baseline.update(counts_now(BASELINE_WINDOW))
@@ -318,17 +309,22 @@ def run(c: Collaborators, state: RunState) -> RunState:
     def judge_now(window: float) -> Analysis:
         stats = counts_now(window)
         return judge(since(stats["live"], baseline.get("live")), since(stats["candidate"], baseline.get("candidate")),
-                     thresholds)
+                     state.thresholds)
 
-    def quality_now():
-        _, config = read(c.stack)
-        request = quality_gate.gate_request(config, state.version, QualityThresholds(**state.quality))
-        return quality_gate.run(config, c.stack.name, c.stack.path.parent, request, say=c.say).result
+    def quality_now() -> QualityVerdict:
+        assert state.quality is not None
+        config = c.stack.read().config
+        request = quality_gate.gate_request(config, state.version, state.quality)
+        return quality_gate.run(config, gate_target(c, config), c.stack.path.parent, request, c.say).result
+
+    def promote_now() -> None:
+        change(c, plans.promote, dry_run=False)
+
+    def stop_now() -> None:
+        stop_canary(c, state.version)
 
     actions = rollout.Actions(
-        set_weight=set_weight, analyse=judge_now,
-        promote=lambda: change(c, plan.promote, dry_run=False),
-        stop_canary=lambda: stop_canary(c, state.version),
+        set_weight=set_weight, analyse=judge_now, promote=promote_now, stop_canary=stop_now,
         save=lambda s: run_state.save(path, s), say=c.say, clock=c.clock, sleep=c.sleep,
         quality=quality_now if state.quality is not None else None)
     with signals_interrupt():
@@ -338,11 +334,10 @@ def run(c: Collaborators, state: RunState) -> RunState:
 def stop_canary(c: Collaborators, version: str) -> Outcome | None:
     """Roll back the canary of ``version`` if it is still running; never flips a promotion back."""
     with c.stack.locked():  # the lock is reentrant: `change` takes it again
-        _, config = read(c.stack)
-        canary = config.routing.canary
+        canary = c.stack.read().config.routing.canary
         if canary is None or canary.version != version:
             return None
-        return change(c, plan.rollback, dry_run=False)
+        return change(c, plans.rollback, dry_run=False)
 
 
 @contextlib.contextmanager
@@ -352,15 +347,15 @@ def signals_interrupt() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    raised = []
+    raised: list[int] = []
 
-    def handler(number, _frame):
+    def handler(number: int, _frame: object) -> None:
         if raised:
             return
         raised.append(number)
         raise rollout.Interrupted(signal.Signals(number).name)
 
-    previous = {number: signal.signal(number, handler) for number in (signal.SIGINT, signal.SIGTERM)}
+    previous = {number: signal.signal(number, handler) for number in SIGNALS}
     try:
         yield
     finally:

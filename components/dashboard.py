@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components import dashboard_body, names
-from components.config import StackConfig
+from core import dashboard_body, names
+from core.config import StackConfig
 
 
 @dataclass(frozen=True)
@@ -18,7 +18,7 @@ class RolloutDashboardArgs:
 
 
 class RolloutDashboard(pulumi.ComponentResource):
-    """The dashboard whose body components/dashboard_body.py builds from the config.
+    """The dashboard whose body core/dashboard_body.py builds from the config.
 
     Its name comes from the endpoint's, so a new version set or a routing flip rewrites the
     body in place (PutDashboard) and never replaces the dashboard.

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
-from components import aws_account, names, policies, routing
-from components.config import StackConfig
+from core import names, policies, routing
+from core.arns import Account
+from core.config import Alarms, Autoscaling, ModelVersion
 
 SAGEMAKER_SERVICE = "sagemaker.amazonaws.com"
 SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
@@ -18,8 +20,14 @@ SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 
 @dataclass(frozen=True)
 class ModelEndpointArgs:
-    config: StackConfig
+    endpoint_name: str
+    models: Sequence[ModelVersion]
     images: Mapping[str, str]  # resolved ECR image URI per model version
+    default_variant: str  # weight 1; the others 0 (API traffic always names its variant)
+    serving: Sequence[str]  # versions that take API traffic: autoscaled when autoscaling is set
+    account: pulumi.Input[Account]
+    alarms: Alarms = field(default_factory=Alarms)
+    autoscaling: Autoscaling | None = None
     alarm_actions: Sequence[pulumi.Input[str]] = ()  # ARNs every alarm notifies (ALARM and OK)
 
 
@@ -41,9 +49,8 @@ class ModelEndpoint(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ModelEndpointArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("ratings:model_endpoint:ModelEndpoint", name, None, opts)
-        config = args.config
         self._name = name
-        role, role_policy = self._execution_role(config, args.images)
+        role, role_policy = self._execution_role(args)
         models = {
             model.name: aws.sagemaker.Model(
                 names.model(name, model.name),
@@ -52,44 +59,45 @@ class ModelEndpoint(pulumi.ComponentResource):
                     image=args.images[model.name], model_data_url=model.model_data,
                     environment=dict(model.environment) or None),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy]))
-            for model in config.models
+            for model in args.models
         }
-        endpoint_config = self._endpoint_configuration(config, models)
-        for version in config.model_names:
-            self._alarms(config, version, args.alarm_actions)
+        endpoint_config = self._endpoint_configuration(args, models)
+        for model in args.models:
+            self._alarms(args, model.name)
         endpoint = aws.sagemaker.Endpoint(
             f"{name}-endpoint",
-            name=config.endpoint.name,
+            name=args.endpoint_name,
             endpoint_config_name=endpoint_config.name,
             opts=pulumi.ResourceOptions(parent=self))
-        for version in routing.autoscaled_variants(config):
-            self._autoscaling(config, version, endpoint)
+        if args.autoscaling is not None:
+            for version in args.serving:
+                self._autoscaling(args.autoscaling, version, endpoint)
         self.endpoint_name = endpoint.name
         self.endpoint_arn = endpoint.arn
         self.endpoint_config_name = endpoint.endpoint_config_name
         self.register_outputs({"endpoint_name": endpoint.name, "endpoint_arn": endpoint.arn,
                                "endpoint_config_name": endpoint.endpoint_config_name})
 
-    def _execution_role(self, config: StackConfig, images: Mapping[str, str]):
-        name = self._name
-        account = aws_account.current(config.region, self)
+    def _execution_role(self, args: ModelEndpointArgs) -> tuple[aws.iam.Role, aws.iam.RolePolicy]:
+        name, account = self._name, pulumi.Output.from_input(args.account)
         role = aws.iam.Role(
             names.execution_role(name),
             assume_role_policy=account.apply(
                 lambda acct: json.dumps(policies.assume_role(SAGEMAKER_SERVICE, acct))),
-            description=f"SageMaker execution role of endpoint {config.endpoint.name}",
+            description=f"SageMaker execution role of endpoint {args.endpoint_name}",
             opts=pulumi.ResourceOptions(parent=self))
         policy = aws.iam.RolePolicy(
             f"{name}-execution-policy",
             role=role.id,
             policy=account.apply(lambda acct: json.dumps(policies.sagemaker_execution(
-                acct, config.endpoint.name, [m.model_data for m in config.models],
-                [images[m.name] for m in config.models]))),
+                acct, args.endpoint_name, [m.model_data for m in args.models],
+                [args.images[m.name] for m in args.models]))),
             opts=pulumi.ResourceOptions(parent=self))
         return role, policy
 
-    def _endpoint_configuration(self, config: StackConfig, models: Mapping[str, aws.sagemaker.Model]):
-        weights = routing.variant_weights(config)
+    def _endpoint_configuration(self, args: ModelEndpointArgs,
+                                models: Mapping[str, aws.sagemaker.Model]) -> aws.sagemaker.EndpointConfiguration:
+        weights = routing.variant_weights([m.name for m in args.models], args.default_variant)
         variants = [
             aws.sagemaker.EndpointConfigurationProductionVariantArgs(
                 variant_name=model.name,
@@ -97,19 +105,18 @@ class ModelEndpoint(pulumi.ComponentResource):
                 initial_instance_count=model.instance_count,
                 instance_type=model.instance_type,
                 initial_variant_weight=weights[model.name])
-            for model in config.models
+            for model in args.models
         ]
         return aws.sagemaker.EndpointConfiguration(
             names.endpoint_config(self._name), production_variants=variants,
             opts=pulumi.ResourceOptions(parent=self))
 
-    def _alarms(self, config: StackConfig, version: str,
-                actions: Sequence[pulumi.Input[str]]) -> list[aws.cloudwatch.MetricAlarm]:
+    def _alarms(self, args: ModelEndpointArgs, version: str) -> list[aws.cloudwatch.MetricAlarm]:
         """The OK transition notifies too, so whoever got the alarm also hears it cleared."""
-        alarms = config.endpoint.alarms
-        common = dict(
+        alarms, actions = args.alarms, args.alarm_actions
+        common: dict[str, Any] = dict(
             namespace="AWS/SageMaker", period=60, evaluation_periods=alarms.evaluation_minutes,
-            dimensions={"EndpointName": config.endpoint.name, "VariantName": version},
+            dimensions={"EndpointName": args.endpoint_name, "VariantName": version},
             treat_missing_data="notBreaching",
             alarm_actions=list(actions) or None, ok_actions=list(actions) or None)
         errors = aws.cloudwatch.MetricAlarm(
@@ -127,8 +134,7 @@ class ModelEndpoint(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self), **common)
         return [errors, latency]
 
-    def _autoscaling(self, config: StackConfig, version: str, endpoint: aws.sagemaker.Endpoint) -> None:
-        scaling = config.endpoint.autoscaling
+    def _autoscaling(self, scaling: Autoscaling, version: str, endpoint: aws.sagemaker.Endpoint) -> None:
         target = aws.appautoscaling.Target(
             f"{self._name}-{version}-scaling-target",
             service_namespace="sagemaker",

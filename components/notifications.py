@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.config_notifications import Notifications
+from core.notifications import Notifications
 
 
 @dataclass(frozen=True)

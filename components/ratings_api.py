@@ -8,40 +8,19 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components import aws_account, openapi, policies, routing
-from components.config import AuthMode, StackConfig
+from core import access_log, openapi, policies, routing
+from core.arns import Account
+from core.config import ApiSettings, AuthMode
+from core.routing import Routing
 
 API_GATEWAY_SERVICE = "apigateway.amazonaws.com"
 
 
-def access_log_format(config: StackConfig) -> str:
-    """One JSON line per request. Access logs see only ``$context``, not stage variables, so the
-    versions are written in as literals and ``isCanary`` tells which of them answered."""
-    canary = config.routing.canary
-    fields = {
-        "requestId": "$context.requestId",
-        "extendedRequestId": "$context.extendedRequestId",
-        "time": "$context.requestTimeEpoch",
-        "ip": "$context.identity.sourceIp",
-        "method": "$context.httpMethod",
-        "path": "$context.path",
-        "stage": "$context.stage",
-        "status": "$context.status",
-        "latencyMs": "$context.responseLatency",
-        "integrationStatus": "$context.integration.status",
-        "integrationLatencyMs": "$context.integration.latency",
-        "errorType": "$context.error.responseType",
-        "liveVersion": config.routing.live,
-        "canaryVersion": canary.version if canary else "",
-        "canaryMode": canary.mode.value if canary else "",
-        "isCanary": "$context.isCanaryRequest",
-    }
-    return json.dumps(fields, separators=(",", ":"))
-
-
 @dataclass(frozen=True)
 class RatingsApiArgs:
-    config: StackConfig
+    api: ApiSettings
+    routing: Routing
+    account: pulumi.Input[Account]
     endpoint_name: pulumi.Input[str]
     endpoint_arn: pulumi.Input[str]
 
@@ -58,22 +37,22 @@ class RatingsApi(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: RatingsApiArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("ratings:ratings_api:RatingsApi", name, None, opts)
-        config = args.config
+        api = args.api
         self._name = name
-        account = aws_account.current(config.region, self)
+        account = pulumi.Output.from_input(args.account)
         invoke_role = self._invoke_role(args.endpoint_arn)
         templates = openapi.Templates.load()
         document = pulumi.Output.all(args.endpoint_name, invoke_role.arn, account).apply(
-            lambda values: openapi.render(openapi.build_document(config, templates, openapi.Integration(
-                endpoint_name=values[0], credentials_role_arn=values[1], region=config.region,
+            lambda values: openapi.render(openapi.build_document(api, templates, openapi.Integration(
+                endpoint_name=values[0], credentials_role_arn=values[1], region=values[2].region,
                 partition=values[2].partition))))
         rest_api = aws.apigateway.RestApi(
             f"{name}-rest-api",
-            description=f"Predicted ratings from SageMaker endpoint {config.endpoint.name}",
+            description=pulumi.Output.concat("Predicted ratings from SageMaker endpoint ", args.endpoint_name),
             body=document,
             put_rest_api_mode="overwrite",
             endpoint_configuration=aws.apigateway.RestApiEndpointConfigurationArgs(types="REGIONAL"),
-            api_key_source="HEADER" if config.api.auth is AuthMode.API_KEY else None,
+            api_key_source="HEADER" if api.auth is AuthMode.API_KEY else None,
             opts=pulumi.ResourceOptions(parent=self))
         deployment = aws.apigateway.Deployment(
             f"{name}-deployment",
@@ -81,9 +60,9 @@ class RatingsApi(pulumi.ComponentResource):
             triggers={"document": document.apply(openapi.digest)},
             description="Deployment of the ratings API document",
             opts=pulumi.ResourceOptions(parent=self))
-        stage = self._stage(config, account, rest_api, deployment)
-        self._method_settings(config, rest_api, stage)
-        key = self._usage_plan(config, rest_api, stage) if config.api.auth is AuthMode.API_KEY else None
+        stage = self._stage(args, account, rest_api, deployment)
+        self._method_settings(api, rest_api, stage)
+        key = self._usage_plan(api, rest_api, stage) if api.auth is AuthMode.API_KEY else None
         self.api_key_id = key.id if key else None
         self.invoke_url = stage.invoke_url
         self.rest_api_id = rest_api.id
@@ -91,7 +70,7 @@ class RatingsApi(pulumi.ComponentResource):
         self.document = document
         self.register_outputs({"invoke_url": stage.invoke_url, "rest_api_id": rest_api.id})
 
-    def _invoke_role(self, endpoint_arn) -> aws.iam.Role:
+    def _invoke_role(self, endpoint_arn: pulumi.Input[str]) -> aws.iam.Role:
         role = aws.iam.Role(
             f"{self._name}-invoke-role",
             assume_role_policy=json.dumps(policies.assume_role(API_GATEWAY_SERVICE)),
@@ -105,7 +84,7 @@ class RatingsApi(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self))
         return role
 
-    def _account_logging(self, account) -> list[pulumi.Resource]:
+    def _account_logging(self, account: pulumi.Output[Account]) -> list[pulumi.Resource]:
         """API Gateway's account-wide CloudWatch role, without which no stage can log."""
         role = aws.iam.Role(
             f"{self._name}-cloudwatch-role",
@@ -122,31 +101,33 @@ class RatingsApi(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]))
         return [settings]
 
-    def _stage(self, config: StackConfig, account, rest_api, deployment) -> aws.apigateway.Stage:
-        logging = config.api.logging
+    def _stage(self, args: RatingsApiArgs, account: pulumi.Output[Account], rest_api: aws.apigateway.RestApi,
+               deployment: aws.apigateway.Deployment) -> aws.apigateway.Stage:
+        logging = args.api.logging
         log_group = aws.cloudwatch.LogGroup(
             f"{self._name}-access-logs", retention_in_days=logging.access_log_retention_days,
             opts=pulumi.ResourceOptions(parent=self))
         depends_on = self._account_logging(account) if logging.manage_account_role else []
-        plan = routing.canary_plan(config)
+        settings = routing.canary_settings(args.routing)
         canary = aws.apigateway.StageCanarySettingsArgs(
-            deployment_id=deployment.id, percent_traffic=plan.percent_traffic,
-            stage_variable_overrides=plan.stage_variable_overrides,
-            use_stage_cache=False) if plan else None
+            deployment_id=deployment.id, percent_traffic=settings.percent_traffic,
+            stage_variable_overrides=settings.stage_variable_overrides,
+            use_stage_cache=False) if settings else None
         return aws.apigateway.Stage(
             f"{self._name}-stage",
             rest_api=rest_api.id,
             deployment=deployment.id,
-            stage_name=config.api.stage_name,
-            variables=routing.stage_variables(config),
+            stage_name=args.api.stage_name,
+            variables=routing.stage_variables(args.routing, args.api.max_items),
             canary_settings=canary,
             access_log_settings=aws.apigateway.StageAccessLogSettingsArgs(
-                destination_arn=log_group.arn, format=access_log_format(config)),
+                destination_arn=log_group.arn, format=access_log.format_of(args.routing)),
             xray_tracing_enabled=True,
             opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on))
 
-    def _method_settings(self, config: StackConfig, rest_api, stage) -> None:
-        throttle = config.api.throttle
+    def _method_settings(self, api: ApiSettings, rest_api: aws.apigateway.RestApi,
+                         stage: aws.apigateway.Stage) -> None:
+        throttle = api.throttle
         aws.apigateway.MethodSettings(
             f"{self._name}-method-settings",
             rest_api=rest_api.id,
@@ -154,14 +135,15 @@ class RatingsApi(pulumi.ComponentResource):
             method_path="*/*",
             settings=aws.apigateway.MethodSettingsSettingsArgs(
                 metrics_enabled=True,
-                logging_level=config.api.logging.execution_level.value,
+                logging_level=api.logging.execution_level.value,
                 data_trace_enabled=False,  # full bodies in logs would leak user data
                 throttling_rate_limit=throttle.rate_limit,
                 throttling_burst_limit=throttle.burst_limit),
             opts=pulumi.ResourceOptions(parent=self))
 
-    def _usage_plan(self, config: StackConfig, rest_api, stage) -> aws.apigateway.ApiKey:
-        throttle, quota = config.api.throttle, config.api.quota
+    def _usage_plan(self, api: ApiSettings, rest_api: aws.apigateway.RestApi,
+                    stage: aws.apigateway.Stage) -> aws.apigateway.ApiKey:
+        throttle, quota = api.throttle, api.quota
         key = aws.apigateway.ApiKey(
             f"{self._name}-api-key", description="Client key of the ratings API",
             opts=pulumi.ResourceOptions(parent=self))
@@ -176,3 +158,4 @@ class RatingsApi(pulumi.ComponentResource):
         aws.apigateway.UsagePlanKey(
             f"{self._name}-usage-plan-key", key_id=key.id, key_type="API_KEY", usage_plan_id=plan.id,
             opts=pulumi.ResourceOptions(parent=self))
+        return key

@@ -7,14 +7,15 @@ from pathlib import Path
 
 import click
 
-from components import stack_files
-from components.config_fields import ConfigError
+from core import stack_file
+from core.config import StackConfig
+from core.fields import ConfigError
 
 
-def _config(stack: str, project_dir: Path):
+def _config(stack: str, project_dir: Path) -> StackConfig:
     try:
-        return stack_files.load(stack, project_dir)
-    except (stack_files.StackFileError, ConfigError) as error:
+        return stack_file.load(stack, project_dir)
+    except (stack_file.StackFileError, ConfigError) as error:
         raise click.ClickException(str(error)) from None
 
 
@@ -24,7 +25,7 @@ def local_group() -> None:
 
 
 @local_group.command("up")
-@click.option("--stack", default=stack_files.DEFAULT_STACK, show_default=True)
+@click.option("--stack", default=stack_file.DEFAULT_STACK, show_default=True)
 @click.option("--project-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("."))
 def up_command(stack: str, project_dir: Path) -> None:
     """Train missing versions, start model servers, the runtime and the gateway; Ctrl-C stops."""
@@ -32,7 +33,7 @@ def up_command(stack: str, project_dir: Path) -> None:
 
     _config(stack, project_dir)
     try:
-        local.run(stack_files.stack_path(stack, project_dir), project_dir.resolve(), echo=click.echo)
+        local.run(stack_file.stack_path(stack, project_dir), project_dir.resolve(), echo=click.echo)
     except processes.StartError as error:
         raise click.ClickException(str(error)) from None
     except (OSError, ValueError) as error:
@@ -40,7 +41,7 @@ def up_command(stack: str, project_dir: Path) -> None:
 
 
 @local_group.command("demo")
-@click.option("--stack", default=stack_files.DEFAULT_STACK, show_default=True)
+@click.option("--stack", default=stack_file.DEFAULT_STACK, show_default=True)
 @click.option("--project-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("."))
 @click.option("--requests", "count", type=click.IntRange(1, 100_000), default=2000, show_default=True)
 @click.option("--concurrency", type=click.IntRange(1, 256), default=16, show_default=True)

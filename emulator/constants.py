@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from components import routing
+from core import routing
 
 JSON = "application/json"
 TEXT = "text/plain; charset=utf-8"

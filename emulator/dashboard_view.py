@@ -3,16 +3,21 @@
 
 Rates are measured, not estimated: the runtime counts per variant and per minute, so two
 snapshots a few seconds apart give exact counts for the time between them (a minute's counter
-only grows). Window figures and the verdict come from the canary analysis itself.
+only grows). Window figures and the verdict come from the analysis in ``core``, the one
+``canary`` applies.
 """
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from canary.analysis import Analysis, VariantStats
+from core import routing as routes
+from core.analysis import Analysis
+from core.metrics import Period, Snapshot, VariantStats
+from core.routing import Routing
+from core.run_state import RunState, RunStatus
 
 RATE_SPAN_S = 10.0  # "now" means the last ten seconds
 MIN_RATE_SPAN_S = 0.5  # two snapshots closer than this give a rate too noisy to show
@@ -41,12 +46,11 @@ class Recent:
     rate_5xx: float | None
 
 
-def sample_of(snapshot: dict[str, Any], at: float) -> Sample:
-    """A Sample from the runtime's metrics snapshot (the body of ``GET /metrics``)."""
+def sample_of(snapshot: Snapshot, at: float) -> Sample:
+    """A Sample from the runtime's metrics snapshot."""
     return Sample(at, {
-        variant: {period["Timestamp"]: Counts(period["Invocations"], period["Invocation4XXErrors"],
-                                              period["Invocation5XXErrors"]) for period in periods}
-        for variant, periods in snapshot.get("Variants", {}).items()})
+        variant: {period.start: Counts(period.invocations, period.errors_4xx, period.errors_5xx) for period in periods}
+        for variant, periods in snapshot.variants.items()})
 
 
 def _growth(before: dict[int, Counts], after: dict[int, Counts]) -> Counts:
@@ -94,34 +98,18 @@ class RateMeter:
         return reading
 
 
-def latest_latency_ms(periods: list[dict[str, Any]], now: float) -> dict[str, float] | None:
+def latest_latency_ms(periods: tuple[Period, ...], now: float) -> dict[str, float] | None:
     """p50 and p99 (ms) of the newest minute with a latency, if it is recent enough to be 'now'."""
-    timed = [p for p in periods if p.get("ModelLatency") and now - p["Timestamp"] <= LATEST_MINUTE_MAX_AGE_S]
+    timed = [(p.start, p.latency) for p in periods if p.latency and now - p.start <= LATEST_MINUTE_MAX_AGE_S]
     if not timed:
         return None
-    latency = max(timed, key=lambda p: p["Timestamp"])["ModelLatency"]
-    return {"p50": latency["p50"] / 1000, "p99": latency["p99"] / 1000}
+    _, latency = max(timed, key=lambda pair: pair[0])
+    return {"p50": latency.p50 / 1000, "p99": latency.p99 / 1000}
 
 
-def routing_view(config) -> dict[str, Any]:
-    """Live, candidate, share and mode as the page shows them (share: candidate's percent)."""
-    routing, canary = config.routing, config.routing.canary
-    return {"live": routing.live, "candidate": canary.version if canary else None,
-            "share": canary.percent if canary else 0.0, "mode": canary.mode.value if canary else None,
-            "previous": routing.previous}
-
-
-def role_of(routing: dict[str, Any], version: str) -> str:
-    if version == routing["live"]:
-        return "live"
-    if version == routing["candidate"]:
-        return "candidate"
-    return "previous" if version == routing["previous"] else "idle"
-
-
-def share_of(routing: dict[str, Any], version: str) -> float:
-    role = role_of(routing, version)
-    return {"live": 100.0 - routing["share"], "candidate": routing["share"]}.get(role, 0.0)
+def version_view(routing: Routing, version: str) -> dict[str, Any]:
+    """The role and configured share of one version."""
+    return {"role": routes.role_of(routing, version).value, "share": routes.share_of(routing, version)}
 
 
 def stats_view(stats: VariantStats) -> dict[str, Any]:
@@ -141,28 +129,17 @@ def analysis_view(result: Analysis | None, window_s: float) -> dict[str, Any] | 
     return {"verdict": result.verdict.value, "reasons": list(result.reasons), "windowSeconds": window_s}
 
 
-def run_view(text: str | None, alive) -> dict[str, Any] | None:
-    """The step of a ``canary run`` in progress, from its state file's text; None when there is
-    none, it has ended, or the file is not one we can read (the page then shows no run).
+def run_view(run: RunState | None, alive: Callable[[int], bool]) -> dict[str, Any] | None:
+    """The step of a ``canary run`` in progress; None when there is none or it has ended.
 
     ``alive(pid) -> bool`` says whether the recording process still runs: a run whose process
     died without recording its end is shown as such rather than as progressing.
     """
-    if not text:
+    if run is None or run.status is not RunStatus.RUNNING or not run.weights:
         return None
-    try:
-        data = json.loads(text)
-        if data.get("status") != "running":
-            return None
-        weights = [float(w) for w in data["weights"]]
-        step = int(data["step"])
-        verdicts = data.get("verdicts") or []
-        last = verdicts[-1] if verdicts else None
-        return {"version": str(data["version"]), "step": min(step, len(weights) - 1) + 1, "steps": len(weights),
-                "weight": weights[min(step, len(weights) - 1)], "weights": weights,
-                "phase": str(data.get("phase", "")), "failures": int(data.get("failures", 0)),
-                "failureLimit": int(data.get("failure_limit", 0)),
-                "lastVerdict": None if last is None else {"verdict": str(last["verdict"]), "kind": str(last["kind"])},
-                "processAlive": bool(alive(int(data.get("pid", 0))))}
-    except (ValueError, TypeError, KeyError, IndexError, AttributeError):
-        return None
+    last = run.verdicts[-1] if run.verdicts else None
+    return {"version": run.version, "step": run.step + 1, "steps": len(run.weights), "weight": run.weight,
+            "weights": run.weights, "phase": run.phase.value, "failures": run.failures,
+            "failureLimit": run.failure_limit,
+            "lastVerdict": None if last is None else {"verdict": last.verdict.value, "kind": last.kind.value},
+            "processAlive": alive(run.pid)}

@@ -15,13 +15,15 @@ import asyncio
 import json
 import random
 import urllib.parse
-from typing import Callable
+from collections.abc import Callable
 
+from core.config import Throttle
 from emulator import steps
 from emulator.constants import JSON, TARGET_VARIANT_HEADER
 from emulator.gateway_context import RequestContext
-from emulator.gateway_errors import Answer, GatewayError, GatewayErrorKind, render
+from emulator.gateway_errors import GatewayError, GatewayErrorKind, render
 from emulator.gateway_state import StateHolder
+from emulator.http import Answer
 from emulator.limits import Limits
 from emulator.runtime import SageMakerRuntime
 from emulator.throttle import TokenBucket
@@ -37,7 +39,7 @@ class Gateway:
         self.access_log = access_log
         self.limits = limits or Limits()
         self._random = random.Random(states.state.config.local.canary_seed)
-        self._throttle_settings = None
+        self._throttle_settings: Throttle | None = None
         self._bucket: TokenBucket | None = None
         self._before_integration = (steps.route, steps.validate, self._throttle, self._draw_canary,
                                     steps.render_request, steps.map_integration_headers)
@@ -55,6 +57,7 @@ class Gateway:
         except GatewayError as error:
             self._fail(context, error)
         self._log(context)
+        assert context.answer is not None, "set by integration_response or _fail"
         return context.answer
 
     def refuse(self, method: str, raw_path: str, source_ip: str, error: GatewayError) -> Answer:
@@ -62,6 +65,7 @@ class Gateway:
         context = RequestContext(method.upper(), raw_path, {}, {}, source_ip, self.states.state)
         self._fail(context, error)
         self._log(context)
+        assert context.answer is not None, "set by _fail"
         return context.answer
 
     def _fail(self, context: RequestContext, error: GatewayError) -> None:
@@ -74,6 +78,7 @@ class Gateway:
         if settings != self._throttle_settings:
             self._throttle_settings = settings
             self._bucket = TokenBucket(settings.rate_limit, settings.burst_limit)
+        assert self._bucket is not None, "made with the first settings seen"
         if not self._bucket.take():
             raise GatewayError(GatewayErrorKind.THROTTLED)
 
@@ -86,11 +91,12 @@ class Gateway:
             context.stage_variables = state.stage_variables
 
     async def _invoke(self, context: RequestContext) -> None:
-        headers = context.integration_headers
+        headers, operation = context.integration_headers, context.operation
+        assert operation is not None, "set by the route step"
         try:
             async with asyncio.timeout(self.limits.integration_timeout_s):
                 context.invocation = await self.runtime.invoke(
-                    context.operation.endpoint_name, context.integration_body,
+                    operation.endpoint_name, context.integration_body,
                     headers.get("content-type", JSON), headers.get("accept", JSON), headers.get(TARGET_VARIANT_HEADER))
         except TimeoutError:
             raise GatewayError(GatewayErrorKind.INTEGRATION_TIMEOUT) from None

@@ -12,11 +12,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from emulator.constants import INVOKED_HEADER
-from emulator.gateway_errors import Answer
+from emulator.http import Answer
 
 if TYPE_CHECKING:
     from emulator.gateway_state import GatewayState, Operation
-    from emulator.runtime import Invocation
     from emulator.vtl import RequestData
     from emulator.vtl.engine import Rendered
 
@@ -41,7 +40,7 @@ class RequestContext:
     request_rendered: Rendered | None = None  # its overrides reach the response template, as on AWS
     integration_body: bytes = b""
     integration_headers: dict[str, str] = field(default_factory=dict)
-    invocation: Invocation | None = None
+    invocation: Answer | None = None  # the SageMaker runtime's answer
     answer: Answer | None = None
     error_type: str = ""
 
@@ -59,5 +58,5 @@ class RequestContext:
                 "integrationStatus": invocation.status if invocation else "", "errorType": self.error_type}
 
 
-def _invoked_variant(invocation: Invocation | None) -> str:
+def _invoked_variant(invocation: Answer | None) -> str:
     return invocation.headers.get(INVOKED_HEADER, "") if invocation else ""

@@ -9,26 +9,22 @@ override, so the local answer is the one the stage would give.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from emulator.constants import ERROR_TYPE_HEADER, JSON
+from emulator.http import Answer
 
 MESSAGE_REFERENCE = "$context.error.messageString"
 TYPE_REFERENCE = "$context.error.responseType"
 FALLBACK_TEMPLATE = '{"message": $context.error.messageString}'
 
 
-@dataclass(frozen=True)
-class Answer:
-    status: int
-    body: bytes
-    headers: dict[str, str]
-
-
-class GatewayErrorKind(str, Enum):
+class GatewayErrorKind(StrEnum):
     """A gateway response type with its default status (None: the DEFAULT_4XX/5XX family's)."""
+
+    status: int
+    message: str
 
     BAD_REQUEST_PARAMETERS = ("BAD_REQUEST_PARAMETERS", 400, "Invalid request parameters")
     BAD_REQUEST_BODY = ("BAD_REQUEST_BODY", 400, "Invalid request body")
@@ -66,4 +62,4 @@ def render(responses: dict[str, dict[str, Any]], error: GatewayError) -> Answer:
     status = int(spec.get("statusCode") or kind.status)
     template = spec.get("responseTemplates", {}).get(JSON, FALLBACK_TEMPLATE)
     body = template.replace(MESSAGE_REFERENCE, json.dumps(error.message)).replace(TYPE_REFERENCE, kind.value)
-    return Answer(status, body.encode(), {"Content-Type": JSON, ERROR_TYPE_HEADER: kind.value})
+    return Answer(status, {"Content-Type": JSON, ERROR_TYPE_HEADER: kind.value}, body.encode())

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from components import openapi, routing, stack_files
-from components.config import StackConfig
+from core import openapi, routing
+from core.config import StackConfig
+from core.stack_file import read as read_stack_file
 from emulator import reload
 from emulator.constants import JSON
 from emulator.vtl import MappingTemplate
@@ -49,7 +50,7 @@ class GatewayState:
     operations: tuple[Operation, ...]
     gateway_responses: dict[str, dict[str, Any]]
     stage_variables: dict[str, str]
-    canary: routing.CanaryPlan | None
+    canary: routing.CanarySettings | None
     loaded_at: float = field(default_factory=time.time)
 
     @property
@@ -92,12 +93,23 @@ def _operation(path: str, method: str, spec: dict[str, Any], validators: dict[st
 def build(config: StackConfig) -> GatewayState:
     """Everything the gateway needs, from the same document `pulumi up` deploys."""
     integration = openapi.Integration(config.endpoint.name, LOCAL_ROLE, config.region)
-    document = openapi.build_document(config, openapi.Templates.load(), integration)
+    document = openapi.build_document(config.api, openapi.Templates.load(), integration)
     validators = document.get("x-amazon-apigateway-request-validators", {})
     operations = tuple(_operation(path, method, spec, validators)
                        for path, methods in document["paths"].items() for method, spec in methods.items())
     return GatewayState(config, document, operations, document.get("x-amazon-apigateway-gateway-responses", {}),
-                        routing.stage_variables(config), routing.canary_plan(config))
+                        routing.stage_variables(config.routing, config.api.max_items),
+                        routing.canary_settings(config.routing))
+
+
+@dataclass(frozen=True)
+class Edit:
+    """The last version of the stack file the gateway read, and what it made of it."""
+
+    mtime_ns: int
+    size: int
+    applied: bool
+    message: str
 
 
 class StateHolder:
@@ -105,18 +117,20 @@ class StateHolder:
 
     A broken edit, or one that routes to a version without a model server (``running``), keeps
     the previous state and reports the problem once; settings that need a restart are reported
-    as such rather than as applied.
+    as such rather than as applied. ``last_edit`` says what became of the file's last version.
     """
 
     CHECK_EVERY = 0.25
 
-    def __init__(self, stack_file: Path, report=print, running: Collection[str] | None = None):
+    def __init__(self, stack_file: Path, report: Callable[[str], None] = print,
+                 running: Collection[str] | None = None):
         self.stack_file = stack_file
         self._report = report
         self._running = running
         self._stamp = self._file_stamp()
         self._checked = time.monotonic()
-        self.state = build(stack_files.stack_config_of(stack_file))
+        self.state = build(read_stack_file(stack_file).config)
+        self.last_edit = Edit(*self._stamp, True, f"serving {reload.applied_summary(self.state.config)}")
 
     def _file_stamp(self) -> tuple[int, int]:
         status = self.stack_file.stat()
@@ -138,15 +152,19 @@ class StateHolder:
             return
         self._stamp = stamp
         try:
-            config = stack_files.stack_config_of(self.stack_file)
+            config = read_stack_file(self.stack_file).config
             problems = [] if self._running is None else reload.unservable(config, self._running)
             if problems:
                 raise ValueError("; ".join(problems))
             state = build(config)
-        except Exception as error:  # any bad edit: keep serving the last good state
-            self._report(f"{self.stack_file}: not applied, still serving the previous config: {error}")
+        except Exception as error:  # noqa: BLE001  # any bad edit: keep serving the last good state
+            self._edited(stamp, False, f"{self.stack_file}: not applied, still serving the previous config: {error}")
             return
         notes = reload.restart_notes(self.state.config, config)
         self.state = state
-        self._report(f"{self.stack_file}: applied ({reload.applied_summary(config)})"
+        self._edited(stamp, True, f"{self.stack_file}: applied ({reload.applied_summary(config)})"
                      + "".join(f"; {note}" for note in notes))
+
+    def _edited(self, stamp: tuple[int, int], applied: bool, message: str) -> None:
+        self.last_edit = Edit(*stamp, applied, message)
+        self._report(message)

@@ -5,16 +5,24 @@ keep-alive timer only runs between requests). This protocol refuses a request he
 ``max_header_bytes`` and closes a connection whose head has not arrived within
 ``header_timeout_s``; a malformed request gets the gateway's JSON answer instead of uvicorn's
 plain text. Each refusal goes through ``refuse`` so it is answered and logged like any other.
+
+This is the one place the head's size is enforced, with one rule: the bytes of the request head
+as sent (request line, header lines, line ends), against API Gateway's 10,240-byte quota on "the
+request line and header values" (counted a little more strictly: names and separators count
+too). A head still arriving is stopped as soon as its bytes pass the limit, before it is
+buffered; a complete one is measured when the parser has it, before the request is dispatched.
 """
 
 from __future__ import annotations
 
+import asyncio
 import http
-from typing import Callable
+from collections.abc import Callable
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from emulator.gateway_errors import Answer, GatewayError, GatewayErrorKind
+from emulator.gateway_errors import GatewayError, GatewayErrorKind
+from emulator.http import Answer
 from emulator.limits import Limits
 
 HEAD_TOO_LARGE = "The request line and headers exceed {limit} bytes"
@@ -22,6 +30,18 @@ HEAD_TOO_SLOW = "The request headers did not arrive within {seconds:g} s"
 MALFORMED = "Malformed HTTP request"
 
 Refuse = Callable[[str, str, str, GatewayError], Answer]  # method, raw path, client ip, error
+REQUEST_LINE_FIXED = len(" ") + len(" HTTP/1.1\r\n")
+BLANK_LINE = len("\r\n")
+
+
+class HeadTooLarge(Exception):
+    """Raised from the parser's callback; httptools reports it as a parser error (send_400_response)."""
+
+
+def head_size(method: bytes, url: bytes, headers: list[tuple[bytes, bytes]]) -> int:
+    """Bytes of a request head as sent: the request line, each ``name: value`` line, the blank line."""
+    return (len(method) + len(url) + REQUEST_LINE_FIXED + sum(len(n) + len(v) + 4 for n, v in headers)
+            + BLANK_LINE)
 
 
 def guarded_protocol(limits: Limits, refuse: Refuse) -> type[HttpToolsProtocol]:
@@ -37,10 +57,11 @@ def guarded_protocol(limits: Limits, refuse: Refuse) -> type[HttpToolsProtocol]:
 class _GuardedProtocol(HttpToolsProtocol):
     limits: Limits
     refuse_with: Refuse
+    _head_timer: asyncio.TimerHandle | None
 
     def connection_made(self, transport) -> None:
         super().connection_made(transport)
-        self._head_bytes, self._in_head, self._head_timer = 0, True, None
+        self._head_bytes, self._in_head, self._head_timer, self._oversized = 0, True, None, False
         self._arm_head_timer()
 
     def connection_lost(self, exc) -> None:
@@ -52,8 +73,7 @@ class _GuardedProtocol(HttpToolsProtocol):
             self._head_bytes += len(data)
         super().data_received(data)
         if self._in_head and self._head_bytes > self.limits.max_header_bytes and not self.transport.is_closing():
-            self._refuse_head(GatewayErrorKind.REQUEST_TOO_LARGE,
-                              HEAD_TOO_LARGE.format(limit=self.limits.max_header_bytes))
+            self._refuse_too_large()
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
@@ -64,10 +84,19 @@ class _GuardedProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self._in_head = False
         self._disarm_head_timer()
+        if head_size(self.parser.get_method(), self.url, self.headers) > self.limits.max_header_bytes:
+            self._oversized = True
+            raise HeadTooLarge()
         super().on_headers_complete()
 
     def send_400_response(self, msg: str) -> None:
-        self._refuse_head(GatewayErrorKind.DEFAULT_4XX, MALFORMED)
+        if self._oversized:
+            self._refuse_too_large()
+        else:
+            self._refuse_head(GatewayErrorKind.DEFAULT_4XX, MALFORMED)
+
+    def _refuse_too_large(self) -> None:
+        self._refuse_head(GatewayErrorKind.REQUEST_TOO_LARGE, HEAD_TOO_LARGE.format(limit=self.limits.max_header_bytes))
 
     def _arm_head_timer(self) -> None:
         self._disarm_head_timer()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, fields
+from typing import Any
 
 MB = 1024 * 1024
 
@@ -48,7 +49,7 @@ class Limits:
     @classmethod
     def from_environ(cls, environ: dict[str, str] | None = None) -> Limits:
         env = os.environ if environ is None else environ
-        values = {}
+        values: dict[str, Any] = {}
         for spec in fields(cls):
             text = env.get(ENVIRONMENT[spec.name])
             if text is not None:

@@ -18,9 +18,9 @@ from pathlib import Path
 import uvicorn
 import uvloop
 
-from components import routing
-from components.config import StackConfig
-from emulator import dashboard, processes, supervisor
+from core import routing, stack_file
+from core.config import StackConfig
+from emulator import dashboard, processes, stage_api, supervisor
 from emulator.access_log import RotatingAccessLog
 from emulator.apps import gateway_app
 from emulator.gateway import Gateway
@@ -76,25 +76,27 @@ def start_model_servers(config: StackConfig, project_dir: Path, log_dir: Path) -
     return servers
 
 
-async def serve(stack_file: Path, servers: list[processes.ModelServer], echo=print, access_log=print,
+async def serve(stack_path: Path, servers: list[processes.ModelServer], echo=print, access_log=print,
                 ready: asyncio.Event | None = None, limits: Limits | None = None) -> None:
     """Run the runtime and gateway until SIGINT/SIGTERM (or until ``ready``'s owner cancels),
     restarting model servers that exit."""
     limits = limits or Limits.from_environ()
-    states = StateHolder(stack_file, report=echo, running=[s.version for s in servers])
+    states = StateHolder(stack_path, report=echo, running=[s.version for s in servers])
     config = states.state.config
-    weights = routing.variant_weights(config)
+    weights = routing.variant_weights(config.model_names, config.endpoint.default_variant)
     runtime = SageMakerRuntime(config.endpoint.name,
                                [Variant(s.version, s.url, weights.get(s.version, 0.0)) for s in servers],
                                seed=config.local.canary_seed, limits=limits)
     gateway = Gateway(states, runtime, access_log, limits)
+    page = dashboard.Dashboard(runtime.metrics, lambda: states.current().config, stack_path,
+                               edit_of=lambda: states.last_edit)
+    services = stage_api.with_stage_api(dashboard.with_dashboard(runtime_app(runtime), page), states.current)
     web = [_server(gateway_app(gateway), config.local.gateway_port, guarded_protocol(limits, gateway.refuse)),
-           _server(dashboard.with_dashboard(runtime_app(runtime), dashboard.Dashboard(
-               runtime.metrics, lambda: states.current().config, stack_file)), config.local.runtime_port)]
+           _server(services, config.local.runtime_port)]
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, lambda: [setattr(s, "should_exit", True) for s in web])
+            loop.add_signal_handler(sig, _ask_to_exit, web)
     tasks = [asyncio.create_task(s.serve()) for s in web]
     helpers = [asyncio.create_task(_watch(states)), asyncio.create_task(supervisor.supervise(servers, echo))]
     try:
@@ -113,6 +115,12 @@ async def serve(stack_file: Path, servers: list[processes.ModelServer], echo=pri
             s.should_exit = True
         await asyncio.gather(*tasks, *helpers, return_exceptions=True)
         await runtime.close()
+
+
+def _ask_to_exit(servers: list[_QuietServer]) -> None:
+    """SIGINT or SIGTERM stops every server together (their own signal handling is off)."""
+    for server in servers:
+        server.should_exit = True
 
 
 def _server(app, port: int, protocol=None) -> _QuietServer:
@@ -145,11 +153,9 @@ def check_ports_free(config: StackConfig) -> None:
                                            "stop it or change ratings:local ports in the stack file") from None
 
 
-def run(stack_file: Path, project_dir: Path, echo=print) -> int:
+def run(stack_path: Path, project_dir: Path, echo=print) -> int:
     """Everything `make local` does after the environment exists."""
-    from components import stack_files
-
-    config = stack_files.stack_config_of(stack_file)
+    config = stack_file.read(stack_path).config
     limits = Limits.from_environ()
     check_ports_free(config)
     ensure_trained(config, project_dir, echo)
@@ -163,10 +169,10 @@ def run(stack_file: Path, project_dir: Path, echo=print) -> int:
     echo(f"API: {urls.gateway}/{config.api.stage_name}/predicted-ratings/{{user_id}}?items=...\n")
     echo(f'try:  curl "{urls.ratings(config)}"')
     echo(f"access log (one JSON line per request, rotated at 20 MB): {log_dir / 'access.log'}")
-    echo(f"edit {stack_file.name} to change routing (applied without a restart); Ctrl-C stops everything\n")
+    echo(f"edit {stack_path.name} to change routing (applied without a restart); Ctrl-C stops everything\n")
     try:
         with RotatingAccessLog(log_dir / "access.log") as access:
-            uvloop.run(serve(stack_file, servers, echo=echo, access_log=access.write, limits=limits))
+            uvloop.run(serve(stack_path, servers, echo=echo, access_log=access.write, limits=limits))
     finally:
         for server in servers:
             server.stop()

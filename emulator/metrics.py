@@ -1,8 +1,8 @@
-"""Per-variant invocation metrics in the shape of SageMaker's CloudWatch metrics.
+"""The local runtime's per-variant counters, in the shape of SageMaker's CloudWatch metrics.
 
 Invocations, Invocation4XXErrors, Invocation5XXErrors (counts) and ModelLatency (microseconds,
-as CloudWatch reports it), per variant and per one-minute period, so canary analysis reads the
-local runtime exactly as it reads CloudWatch.
+as CloudWatch reports it), per variant and per one-minute period: a snapshot is ``core.metrics``'
+model, so canary analysis reads the local runtime exactly as it reads CloudWatch.
 
 Memory is constant per variant-minute: latencies go into a fixed histogram of log-scale buckets
 (1 µs to ~100 s, 16 per doubling, so a percentile is within ~2.2 % of the true sample's value),
@@ -14,9 +14,11 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-PERIOD_SECONDS = 60
+from core.metrics import PERIOD_SECONDS, Latency, Period, Snapshot
+
 KEEP_PERIODS = 180
 BUCKETS_PER_DOUBLING = 16
 BUCKETS = 27 * BUCKETS_PER_DOUBLING  # 2**27 µs ≈ 134 s; slower samples share the last bucket
@@ -72,22 +74,18 @@ class _Period:
     errors_5xx: int = 0
     latency: LatencyHistogram = field(default_factory=LatencyHistogram)
 
-    def summary(self) -> dict:
+    def summary(self, start: int) -> Period:
         latency = self.latency
-        return {
-            "Invocations": self.invocations,
-            "Invocation4XXErrors": self.errors_4xx,
-            "Invocation5XXErrors": self.errors_5xx,
-            "ModelLatency": None if latency.count == 0 else {
-                "SampleCount": latency.count, "Average": latency.total / latency.count,
-                "p50": latency.percentile(50), "p99": latency.percentile(99), "Maximum": latency.maximum},
-        }
+        timings = None if latency.count == 0 else Latency(
+            latency.count, latency.total / latency.count, latency.percentile(50), latency.percentile(99),
+            latency.maximum)
+        return Period(start, self.invocations, self.errors_4xx, self.errors_5xx, timings)
 
 
 class VariantMetrics:
     """Thread-safe counters; ``snapshot`` is what ``GET /metrics`` returns."""
 
-    def __init__(self, endpoint_name: str, clock=time.time):
+    def __init__(self, endpoint_name: str, clock: Callable[[], float] = time.time):
         self.endpoint_name = endpoint_name
         self._clock = clock
         self._lock = threading.Lock()
@@ -111,15 +109,12 @@ class VariantMetrics:
             for start in [start for start in periods if start < oldest]:
                 del periods[start]
 
-    def period_count(self) -> int:
-        with self._lock:
-            return sum(len(periods) for periods in self._periods.values())
-
-    def snapshot(self, since: float = 0.0) -> dict:
+    def snapshot(self, since: float = 0.0) -> Snapshot:
+        """Every variant's periods that end after ``since``."""
         with self._lock:
             variants = {
-                variant: [{"Timestamp": start, **period.summary()}
-                          for start, period in sorted(periods.items()) if start + PERIOD_SECONDS > since]
+                variant: tuple(period.summary(start) for start, period in sorted(periods.items())
+                               if start + PERIOD_SECONDS > since)
                 for variant, periods in self._periods.items()
             }
-        return {"EndpointName": self.endpoint_name, "PeriodSeconds": PERIOD_SECONDS, "Variants": variants}
+        return Snapshot(self.endpoint_name, variants)

@@ -16,6 +16,8 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
+from emulator.http import Answer
+
 MAX_HEAD_BYTES = 64 * 1024
 
 
@@ -30,13 +32,6 @@ class _Connection:
 
     def close(self) -> None:
         self.writer.close()
-
-
-@dataclass(frozen=True)
-class Answer:
-    status: int
-    headers: dict[str, str]  # lower-case names
-    body: bytes
 
 
 class ModelClient:
@@ -141,7 +136,7 @@ def _head(head: bytes) -> tuple[str, int, dict[str, str]]:
 
 
 async def _chunked(reader: asyncio.StreamReader) -> bytes:
-    chunks = []
+    chunks: list[bytes] = []
     while True:
         size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
         if size == 0:

@@ -63,5 +63,6 @@ def start(version: str, model_dir: Path, port: int, log_file: Path, timeout: flo
 
 def restart(server: ModelServer, timeout: float = 60.0) -> None:
     """Start ``server`` again on its port and folder; its object now holds the new process."""
+    assert server.model_dir is not None and server.log_file is not None, "set by start(), which made it"
     fresh = start(server.version, server.model_dir, server.port, server.log_file, timeout, server.env, append_log=True)
     server.process = fresh.process

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from components.config import StackConfig
+from core.config import StackConfig
+from core.routing import serving_versions
 
 NO_SERVER = ("version {version} has no model server here (running: {running}); "
              "restart `ratings local up` to start one")
@@ -18,19 +19,11 @@ NEEDS_RESTART = "{what} changed: takes effect after restarting `ratings local up
 NOT_EMULATED = "{what} is not enforced by the local API"
 
 
-def routed_versions(config: StackConfig) -> list[str]:
-    """Versions that receive API traffic under this config."""
-    versions = [config.routing.live]
-    if config.routing.canary is not None:
-        versions.append(config.routing.canary.version)
-    return versions
-
-
 def unservable(config: StackConfig, running: Collection[str]) -> list[str]:
     """Problems that forbid applying ``config`` while only ``running`` versions have servers."""
     names = ", ".join(sorted(running)) or "none"
     return [NO_SERVER.format(version=version, running=names)
-            for version in dict.fromkeys(routed_versions(config)) if version not in running]
+            for version in dict.fromkeys(serving_versions(config.routing)) if version not in running]
 
 
 def restart_notes(old: StackConfig, new: StackConfig) -> list[str]:

@@ -19,7 +19,6 @@ server had closed is retried once).
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 import time
 import urllib.parse
@@ -27,11 +26,12 @@ from dataclasses import dataclass
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from emulator.admission import Admission, QueueFull
 from emulator.constants import INVOKED_HEADER, JSON, TARGET_VARIANT_HEADER
+from emulator.http import Answer, BodyTooLarge, json_answer, read_body
 from emulator.limits import Limits
 from emulator.metrics import VariantMetrics
 from emulator.model_client import ModelClient, ModelUnreachable
@@ -44,6 +44,7 @@ PAYLOAD_TOO_LARGE = "HTTP content length exceeded {limit} bytes."
 THROTTLED = "Variant {variant} has {waiting} invocations waiting; retry later."
 TIMED_OUT = "Your invocation timed out while waiting for a response from container {variant}."
 NO_RESPONSE = "Could not get a response from container {variant} ({error})."
+BAD_SINCE = "since={value!r} is not a time; give epoch seconds, e.g. since=1767225600"
 
 
 @dataclass(frozen=True)
@@ -53,16 +54,11 @@ class Variant:
     weight: float
 
 
-@dataclass(frozen=True)
-class Invocation:
-    status: int
-    body: bytes
-    headers: dict[str, str]
-
-
-def _error(status: int, kind: str, message: str, **extra) -> Invocation:
-    body = json.dumps({"ErrorCode": kind, "Message": message, "message": message, **extra}).encode()
-    return Invocation(status, body, {"Content-Type": "application/json", "x-amzn-ErrorType": kind})
+def _error(status: int, kind: str, message: str, variant: str | None = None, **extra: object) -> Answer:
+    """SageMaker's error shape; ``variant`` names the one that answered (a model's own error)."""
+    invoked = {INVOKED_HEADER: variant} if variant else {}
+    return json_answer(status, {"ErrorCode": kind, "Message": message, "message": message, **extra},
+                       {"x-amzn-ErrorType": kind, **invoked})
 
 
 class SageMakerRuntime:
@@ -89,7 +85,7 @@ class SageMakerRuntime:
         return self._random.choices(variants, weights=[v.weight for v in variants])[0]
 
     async def invoke(self, endpoint: str, body: bytes, content_type: str, accept: str,
-                     target: str | None) -> Invocation:
+                     target: str | None) -> Answer:
         if endpoint != self.endpoint_name:
             return _error(400, "ValidationError", f"Endpoint {endpoint} not found.")
         variant = self._choose(target)
@@ -106,7 +102,7 @@ class SageMakerRuntime:
         except QueueFull:
             return _error(429, "ThrottlingException", THROTTLED.format(variant=variant.name, waiting=admission.waiting))
 
-    async def _call(self, variant: Variant, body: bytes, content_type: str, accept: str) -> Invocation:
+    async def _call(self, variant: Variant, body: bytes, content_type: str, accept: str) -> Answer:
         """One call within the model timeout; the admission slot bounds the open connections."""
         started = time.perf_counter()
         try:
@@ -123,23 +119,22 @@ class SageMakerRuntime:
         self.metrics.record(variant.name, status, (time.perf_counter() - started) * 1e6)
         if status >= 400:
             return self._model_error(variant.name, status, payload)
-        return Invocation(200, payload, {"Content-Type": answer.headers.get("content-type", content_type),
-                                         INVOKED_HEADER: variant.name})
+        return Answer(200, {"Content-Type": answer.headers.get("content-type", content_type),
+                            INVOKED_HEADER: variant.name}, payload)
 
-    def _model_error(self, variant: str, status: int, payload: bytes) -> Invocation:
+    def _model_error(self, variant: str, status: int, payload: bytes) -> Answer:
         original = payload.decode("utf-8", "replace")  # SageMaker passes the body on as it is
         side = "client" if 400 <= status < 500 else "server"
         message = (f"Received {side} error ({status}) from primary with message \"{original}\". "
                    f"See the log of variant {variant}.")
         kind = "CLIENT_ERROR_FROM_MODEL" if side == "client" else "SERVER_ERROR_FROM_MODEL"
-        invocation = _error(424, "ModelError", message, OriginalStatusCode=status,
-                            OriginalMessage=original, ModelErrorCode=kind)
-        invocation.headers[INVOKED_HEADER] = variant
-        return invocation
+        return _error(424, "ModelError", message, variant, OriginalStatusCode=status, OriginalMessage=original,
+                      ModelErrorCode=kind)
 
 
 def _client_of(variant: Variant) -> ModelClient:
     address = urllib.parse.urlsplit(variant.url)
+    assert address.hostname is not None, f"{variant.url}: a model server's URL names its host"
     return ModelClient(address.hostname, address.port or 80, CONNECT_TIMEOUT_S)
 
 
@@ -150,32 +145,28 @@ def _invocations_path(variant: Variant) -> str:
 
 def create_app(runtime: SageMakerRuntime) -> Starlette:
     async def invocations(request: Request) -> Response:
-        body = await _bounded_body(request, runtime.limits.max_invocation_bytes)
-        if body is None:
-            result = _error(413, "ValidationError", PAYLOAD_TOO_LARGE.format(limit=runtime.limits.max_invocation_bytes))
+        limit = runtime.limits.max_invocation_bytes
+        try:
+            body = await read_body(request.scope, request.receive, limit)
+        except BodyTooLarge:
+            result = _error(413, "ValidationError", PAYLOAD_TOO_LARGE.format(limit=limit))
         else:
             result = await runtime.invoke(request.path_params["endpoint"], body,
                                           request.headers.get("content-type", JSON),
                                           request.headers.get("accept", JSON), request.headers.get(TARGET_HEADER))
-        return Response(result.body, status_code=result.status, headers=result.headers)
+        return _response(result)
 
     async def metrics(request: Request) -> Response:
-        since = float(request.query_params.get("since", "0") or 0)
-        return JSONResponse(runtime.metrics.snapshot(since))
+        text = request.query_params.get("since", "0") or "0"
+        try:
+            since = float(text)
+        except ValueError:
+            return _response(_error(400, "ValidationError", BAD_SINCE.format(value=text[:40])))
+        return _response(json_answer(200, runtime.metrics.snapshot(since).to_json()))
 
     return Starlette(routes=[Route("/endpoints/{endpoint}/invocations", invocations, methods=["POST"]),
                              Route("/metrics", metrics, methods=["GET"])])
 
 
-async def _bounded_body(request: Request, limit: int) -> bytes | None:
-    """The body, or None as soon as it is known to exceed ``limit`` (nothing more is buffered)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        return None
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
+def _response(answer: Answer) -> Response:
+    return Response(answer.body, status_code=answer.status, headers=answer.headers)

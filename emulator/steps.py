@@ -13,10 +13,10 @@ from typing import Any
 
 from emulator.constants import JSON, RESOURCE_PATH, USER_AGENT_HEADER
 from emulator.gateway_context import RequestContext
-from emulator.gateway_errors import Answer, GatewayError, GatewayErrorKind
+from emulator.gateway_errors import GatewayError, GatewayErrorKind
 from emulator.gateway_state import IntegrationResponse, Operation
+from emulator.http import Answer
 from emulator.vtl import RequestData, TemplateError
-
 
 NO_RESOURCE = "No resource for {method} {path}; the API serves GET /{stage}/predicted-ratings/{{user_id}}?items=..."
 MISSING_PARAMETERS = "Missing required request parameters: [{names}]"
@@ -43,6 +43,7 @@ def route(context: RequestContext) -> None:
 
 def validate(context: RequestContext) -> None:
     operation = context.operation
+    assert operation is not None, "set by the route step"
     if not operation.validate_parameters:
         return
     present = {"path": context.path_parameters, "querystring": context.query, "header": context.headers}
@@ -53,6 +54,7 @@ def validate(context: RequestContext) -> None:
 
 
 def render_request(context: RequestContext) -> None:
+    assert context.operation is not None, "set by the route step"
     context.template_data = RequestData(path=context.path_parameters, querystring=context.query,
                                         headers=context.headers, stage_variables=context.stage_variables,
                                         context=_template_context(context))
@@ -63,6 +65,7 @@ def render_request(context: RequestContext) -> None:
 
 def map_integration_headers(context: RequestContext) -> None:
     """Integration request parameters; values the template set through requestOverride win."""
+    assert context.operation is not None, "set by the route step"
     mapped = {}
     for target, source in context.operation.request_parameters.items():
         if target.startswith(REQUEST_HEADER):
@@ -73,9 +76,9 @@ def map_integration_headers(context: RequestContext) -> None:
 
 
 def integration_response(context: RequestContext) -> None:
-    invocation = context.invocation
-    response = _select(context.operation, invocation.status)
-    data = context.template_data
+    invocation, operation, data = context.invocation, context.operation, context.template_data
+    assert invocation is not None and operation is not None and data is not None, "set by the earlier steps"
+    response = _select(operation, invocation.status)
     rendered = _render(response.template, RequestData(
         path=data.path, querystring=data.querystring, headers=data.headers,
         body=invocation.body.decode("utf-8", "replace"), stage_variables=data.stage_variables,
@@ -88,7 +91,7 @@ def integration_response(context: RequestContext) -> None:
             if value is not None:
                 headers[target[len(METHOD_RESPONSE_HEADER):]] = value
     headers.update(rendered.response_headers)
-    context.answer = Answer(rendered.status or response.status, rendered.body.encode("utf-8", "replace"), headers)
+    context.answer = Answer(rendered.status or response.status, headers, rendered.body.encode("utf-8", "replace"))
 
 
 def _render(template, data: RequestData, after=None):

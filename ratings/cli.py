@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from components.commands import openapi_command
 from emulator.commands import local_group
 from emulator.vtl.commands import vtl_group
+from ratings.openapi_command import openapi_command
 from serving.commands import serve_command
 from training.commands import package_command, train_command
 

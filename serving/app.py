@@ -50,13 +50,14 @@ def create_app(holder: ModelHolder, max_body_bytes: int) -> Starlette:
         return Response(b"", status_code=200)
 
     async def invocations(request: Request) -> Response:
-        if not holder.ready:
+        model = holder.model
+        if model is None:
             raise ModelNotReady("model not loaded yet")
         body = await _read_body(request, max_body_bytes)
         pairs = inference.input_fn(body, request.headers.get("content-type"))
-        prediction = inference.predict_fn(pairs, holder.model)
+        prediction = inference.predict_fn(pairs, model)
         payload, media_type = inference.output_fn(prediction, request.headers.get("accept"))
-        return Response(payload, media_type=media_type, headers={"X-Model-Version": holder.model.version})
+        return Response(payload, media_type=media_type, headers={"X-Model-Version": model.version})
 
     routes = [Route("/ping", ping, methods=["GET"]), Route("/invocations", invocations, methods=["POST"])]
     return Starlette(routes=routes, exception_handlers=HANDLERS, middleware=[Middleware(CatchAll)])

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Awaitable, Callable
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -42,7 +43,9 @@ async def http_error(request: Request, error: HTTPException) -> Response:
     return json_response(error.status_code, f"{request.method} {request.url.path}: {error.detail}")
 
 
-HANDLERS = {InferenceError: inference_error, HTTPException: http_error}
+# Starlette calls each with the exception of its key's type: a handler takes that type, not Exception.
+HANDLERS: dict[type[Exception], Callable[..., Awaitable[Response]]] = {
+    InferenceError: inference_error, HTTPException: http_error}
 
 
 class CatchAll:

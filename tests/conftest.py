@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from filelock import FileLock
 
-from components.files import write_atomic
+from core.files import write_atomic
 
 RATINGS = str(Path(sys.executable).with_name("ratings"))
 

@@ -5,7 +5,8 @@ from their replace-triggering inputs (tests/replace_triggers.py), so a replaceme
 physical name and id as it does on AWS, and the change ripples into every resource that
 refers to it. Each resource is then classified none / update / replace / create / delete.
 
-A rollout is built with the same plan functions the ``canary`` CLI applies (canary.plan).
+A rollout is built with the same plan functions and stack-file writer the ``canary`` CLI applies
+(core.plans, core.stack_file).
 """
 
 from __future__ import annotations
@@ -15,13 +16,16 @@ import functools
 import hashlib
 import json
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 import pulumi
+import yaml
 
-from canary import plan
-from components import config as stack_config
+from core import config as stack_config
+from core import plans as plan
+from core import stack_file
 from tests import pulumi_mocks
 from tests.pulumi_mocks import RecordingMocks, Registered, run_program
 from tests.replace_triggers import IGNORED_INPUTS, trigger_values
@@ -30,7 +34,7 @@ from tests.stacks import DELETE, example, with_change
 Key = tuple[str, str]  # (type token, logical name)
 
 
-class Change(str, Enum):
+class Change(StrEnum):
     NONE = "none"
     UPDATE = "update"
     REPLACE = "replace"
@@ -38,7 +42,7 @@ class Change(str, Enum):
     DELETE = "delete"
 
 
-class StepKind(str, Enum):
+class StepKind(StrEnum):
     DEPLOY = "deploy"  # first `pulumi up`
     FLIP = "flip"  # start, set, promote, rollback: routing only
     VERSIONS = "versions"  # add or retire a model version
@@ -92,8 +96,10 @@ def changes(before: dict[Key, Registered], after: dict[Key, Registered]) -> dict
 
 
 def _apply(values: dict[str, Any], make_change) -> dict[str, Any]:
-    config = stack_config.parse(values)
-    return plan.written(values, config, make_change(config)).after
+    """The stack values after a plan is written into a stack file holding ``values``."""
+    document = stack_file.parse(Path("Pulumi.prod.yaml"), yaml.safe_dump({"config": values}, sort_keys=False))
+    written = plan.written(document, make_change(document.config))
+    return dict(stack_file.parse(document.path, written.text).values)
 
 
 def _with_version(values: dict[str, Any], version: str) -> dict[str, Any]:

@@ -65,7 +65,7 @@ def metric_lines(widget: dict[str, Any]) -> list[DashboardMetric]:
         namespace, name, *pairs = fields
         assert "." not in (namespace, name), "the body must spell out every namespace and metric name"
         assert len(pairs) % 2 == 0, f"unpaired dimension in {entry}"
-        lines.append(DashboardMetric(namespace, name, dict(zip(pairs[::2], pairs[1::2])), options))
+        lines.append(DashboardMetric(namespace, name, dict(zip(pairs[::2], pairs[1::2], strict=True)), options))
     return lines
 
 

@@ -64,6 +64,7 @@ def realistic_outputs(args: pulumi.runtime.MockResourceArgs, suffix: str = "a1b2
 class RecordingMocks(pulumi.runtime.Mocks):
     def __init__(self) -> None:
         self.resources: list[Registered] = []
+        self.program: dict[str, Any] = {}  # the program's globals once it has run (its components)
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         outputs = realistic_outputs(args)
@@ -99,7 +100,8 @@ def run_program(values: dict[str, Any], stack: str = "test",
     pulumi.runtime.set_mocks(mocks, project="ratings", stack=stack, preview=False)
     pulumi.runtime.set_all_config({key: _wire(value) for key, value in values.items()})
     try:
-        pulumi.runtime.test(lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__"))()
+        pulumi.runtime.test(lambda: mocks.program.update(runpy.run_path(str(ROOT / "__main__.py"),
+                                                                        run_name="__main__")))()
     finally:
         pulumi.runtime.set_all_config({})
     return mocks

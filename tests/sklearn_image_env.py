@@ -2,7 +2,8 @@
 
 ``tests/sklearn_image/requirements.txt`` pins it exactly; the environment lives under
 ``.cache/`` in a folder named by the file's hash, so a changed pin builds a fresh one and an
-unchanged one is reused. ``uv`` builds it when present (on PATH or bootstrapped by ``make``), else ``python -m venv`` and pip.
+unchanged one is reused. ``uv`` builds it when present (on PATH or bootstrapped by ``make``), else
+``python -m venv`` and pip.
 """
 
 from __future__ import annotations

@@ -6,14 +6,14 @@ import copy
 from pathlib import Path
 from typing import Any
 
-from components import stack_files
+from core import stack_file
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def example(stack: str) -> dict[str, Any]:
     """A deep copy of the ``config:`` mapping of ``Pulumi.<stack>.yaml``."""
-    return copy.deepcopy(stack_files.read_values(stack_files.stack_path(stack, ROOT)))
+    return copy.deepcopy(dict(stack_file.read(stack_file.stack_path(stack, ROOT)).values))
 
 
 def with_change(values: dict[str, Any], dotted: str, value: Any) -> dict[str, Any]:

@@ -10,6 +10,7 @@ The timeouts are lowered here through ``Limits`` so the test takes a second, not
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 import time
@@ -53,10 +54,8 @@ def test_a_hung_model_gets_504_at_the_integration_timeout(api):
 def _post(api: RunningApi, head_extra: str, body: bytes, pause: float = 0.0) -> tuple[int, dict]:
     with socket.create_connection(("127.0.0.1", api.gateway_port), timeout=10) as sock:
         sock.sendall(f"GET {PATH}/1?items=1 HTTP/1.1\r\nHost: x\r\n{head_extra}\r\n".encode())
-        try:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             sock.sendall(body)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
         time.sleep(pause)
         data = b""
         while chunk := sock.recv(65536):

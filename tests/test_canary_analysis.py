@@ -8,10 +8,14 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from canary import analysis, rollout
-from canary.analysis import Thresholds, VariantStats, Verdict
-from canary.metrics_sources import CloudWatchMetrics, MetricsError, window_p99
-from canary.run_state import RunState, RunStatus
+from canary.metrics_sources import CloudWatchMetrics
+from core import analysis, rollout
+from core import schedule as steps
+from core.analysis import Verdict
+from core.metrics import MetricsError, VariantStats, window_p99
+from core.run_state import RunState, RunStatus
+from core.thresholds import AnalysisThresholds as Thresholds
+from core.thresholds import with_overrides
 
 LIVE = VariantStats(1000, 10, 0, 20.0)  # p99 20 ms: the latency rule applies above the 20 ms floor
 
@@ -53,36 +57,36 @@ def test_counts_since_a_steps_baseline(now, baseline, expected):
 
 def test_flags_override_the_stack_thresholds_one_by_one():
     stack = Thresholds(min_requests=50, max_5xx_rate=0.02)
-    merged = analysis.with_overrides(stack, min_requests=10, max_5xx_rate=None)
+    merged = with_overrides(stack, {"min_requests": 10, "max_5xx_rate": None})
     assert merged == Thresholds(min_requests=10, max_5xx_rate=0.02)
 
 
 @pytest.mark.parametrize(("text", "seconds"), [("90", 90), ("30s", 30), ("5m", 300), ("1h", 3600),
                                                 ("250ms", 0.25), ("1.5m", 90)])
 def test_durations(text, seconds):
-    assert rollout.parse_duration(text) == seconds
+    assert steps.parse_duration(text) == seconds
 
 
 @pytest.mark.parametrize("text", ["", "5 minutes", "m5", "-1s"])
 def test_bad_durations(text):
     with pytest.raises(ValueError, match="is not a duration"):
-        rollout.parse_duration(text)
+        steps.parse_duration(text)
 
 
 @pytest.mark.parametrize(("seconds", "text"), [(600, "10m"), (3600, "1h"), (90, "90s"), (0.5, "0.5s"), (7200, "2h")])
 def test_durations_are_described_as_people_write_them(seconds, text):
-    assert rollout.describe_duration(seconds) == text
-    assert rollout.parse_duration(text) == seconds
+    assert steps.describe_duration(seconds) == text
+    assert steps.parse_duration(text) == seconds
 
 
 def test_a_step_does_exactly_one_thing():
     with pytest.raises(ValueError):
-        rollout.Step(set_weight=5, analysis=True)
+        steps.Step(set_weight=5, analysis=True)
     with pytest.raises(ValueError):
-        rollout.Step()
-    assert rollout.schedule([5, 50], 60) == [rollout.Step(set_weight=5), rollout.Step(pause_seconds=60),
-                                             rollout.Step(analysis=True), rollout.Step(set_weight=50),
-                                             rollout.Step(pause_seconds=60), rollout.Step(analysis=True)]
+        steps.Step()
+    assert steps.schedule([5, 50], 60) == [steps.Step(set_weight=5), steps.Step(pause_seconds=60),
+                                             steps.Step(analysis=True), steps.Step(set_weight=50),
+                                             steps.Step(pause_seconds=60), steps.Step(analysis=True)]
 
 
 class FakeClock:
@@ -98,10 +102,12 @@ class FakeClock:
         self.now += seconds
 
 
-def _state(**kw) -> RunState:
+def _state(position: int = 0, **kw) -> RunState:
     values = dict(stack="local", version="v2", weights=[5, 25, 50], bake_seconds=600, interval_seconds=60,
-                  failure_limit=0, window_seconds=600, sticky=False, thresholds={})
-    return RunState(**{**values, **kw})
+                  failure_limit=0, window_seconds=600, sticky=False, thresholds=Thresholds())
+    state = RunState.planned(**{**values, **kw})
+    state.position = position
+    return state
 
 
 def _run(verdicts, state: RunState | None = None, fail_stop: bool = False):
@@ -170,7 +176,7 @@ def test_any_stop_rolls_the_candidate_back_and_records_it(error, ended_by, reaso
     final, log, saved = _run([Verdict.PASS, Verdict.PASS, error])
     assert log[-1] == "stop" and final.status is RunStatus.ROLLED_BACK
     assert final.ended_by == ended_by and final.reason.startswith(reason)
-    assert saved[-1]["status"] == "rolled back" and saved[-1]["step"] == 0
+    assert saved[-1]["status"] == "rolled back" and RunState.from_json(saved[-1]).step == 0
 
 
 def test_a_failed_rollback_says_what_is_left_and_how_to_fix_it():
@@ -180,14 +186,14 @@ def test_a_failed_rollback_says_what_is_left_and_how_to_fix_it():
 
 
 def test_a_resumed_run_starts_at_the_recorded_step():
-    final, log, _ = _run([Verdict.PASS] * 20, _state(step=2))
+    final, log, _ = _run([Verdict.PASS] * 20, _state(position=6))  # the third weight's record
     assert [line for line in log if line.startswith("weight")] == ["weight 50"]
     assert final.status is RunStatus.PROMOTED
 
 
 def test_cloudwatch_reads_per_variant_sums_and_p99():
     client = boto3.client("cloudwatch", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x")
-    now = dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.timezone.utc)
+    now = dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.UTC)
     source = CloudWatchMetrics(client, now=lambda: now)
     dimensions = [{"Name": "EndpointName", "Value": "ratings-prod"}, {"Name": "VariantName", "Value": "v2"}]
     with Stubber(client) as stub:
@@ -230,7 +236,7 @@ def test_cloudwatch_counts_under_moto(monkeypatch):
         monkeypatch.setenv(name, value)
     with mock_aws():
         client = boto3.client("cloudwatch", region_name="eu-west-1")
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         dimensions = [{"Name": "EndpointName", "Value": "ratings-prod"}, {"Name": "VariantName", "Value": "v2"}]
         client.put_metric_data(Namespace="AWS/SageMaker", MetricData=[
             {"MetricName": name, "Dimensions": dimensions, "Value": value, "Timestamp": now - dt.timedelta(minutes=2)}
@@ -244,5 +250,7 @@ def test_cloudwatch_counts_under_moto(monkeypatch):
 def test_status_says_how_to_continue_a_run_whose_process_is_gone():
     from canary import report
 
-    lines = report.run_lines(_state(pid=2**22 + 12345))
+    state = _state()
+    state.pid = 2**22 + 12345
+    lines = report.run_lines(state, alive=False)
     assert "its process 4206649 is gone: `canary --stack local run --resume` continues it" in "\n".join(lines)

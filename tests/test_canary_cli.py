@@ -109,7 +109,8 @@ def test_set_percent_changes_exactly_one_line_of_the_example_stack(project, stac
     if stack == "local":  # the local stack applies by writing the file
         assert canary(project, "set", "--percent", "20").returncode == 0
         after = path.read_text().splitlines()
-        assert [(a, b) for a, b in zip(before, after) if a != b] == [("      percent: 10", "      percent: 20")]
+        changed = [(a, b) for a, b in zip(before, after, strict=True) if a != b]
+        assert changed == [("      percent: 10", "      percent: 20")]
         assert len(before) == len(after)
 
 

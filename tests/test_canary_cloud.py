@@ -8,8 +8,9 @@ service model.
 
 from __future__ import annotations
 
+import json
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import boto3
 import pytest
@@ -19,7 +20,8 @@ from pulumi.automation import OutputValue
 from pulumi.automation.events import EngineEvent, OpType, ResourcePreEvent, StepEventMetadata
 
 from canary import cli, cloud, stacks
-from components import config as stack_config
+from canary.backends import CloudBackend
+from tests.canary_fakes import QuietConsole
 from tests.stacks import ROOT
 
 ENDPOINT_TYPE = "aws:sagemaker/endpoint:Endpoint"
@@ -46,11 +48,13 @@ class FakePulumiStack:
 
     def up(self, on_output=None):
         self.ups += 1
+        if on_output is not None:  # what `pulumi up` prints as it goes
+            on_output("Updating (prod):\n    ~  aws:apigateway:Stage ratings-prod-api-stage updating")
         return type("UpResult", (), {"outputs": {cloud.CONFIG_OUTPUT: OutputValue(self.config_after_up, False)}})()
 
 
 def _describe(config: str, status: str = "InService", reason: str | None = None, desired: int = 1) -> dict:
-    now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
     response = {"EndpointName": "ratings-prod", "EndpointArn": "arn:aws:sagemaker:eu-west-1:123456789012:endpoint/x",
                 "EndpointConfigName": config, "EndpointStatus": status, "CreationTime": now, "LastModifiedTime": now,
                 "ProductionVariants": [{"VariantName": "v1", "CurrentInstanceCount": desired,
@@ -77,7 +81,8 @@ def project(tmp_path):
 
 def _cli(project, monkeypatch, fake: FakePulumiStack, probe, *args: str):
     def for_stack(name, project_dir):
-        return stacks.PulumiStack(name, project_dir, select_stack=lambda n, d: fake, probe_for_region=lambda r: probe)
+        return CloudBackend(stacks.PulumiStack(name, project_dir, select_stack=lambda n, d: fake,
+                                               probe_for_region=lambda r: probe))
 
     monkeypatch.setattr(cli, "for_stack", for_stack)
     return CliRunner().invoke(cli.main, ["--project-dir", str(project), "--stack", "prod", *args])
@@ -118,6 +123,20 @@ def test_a_rolled_back_update_is_reported_and_the_file_restored(project, monkeyp
     stubber.assert_no_pending_responses()
 
 
+def test_json_keeps_stdout_one_document_on_a_cloud_step(project, monkeypatch):
+    """The preview, Pulumi's own output and every message go to standard error under --json."""
+    fake = FakePulumiStack([(OpType.UPDATE, STAGE_TYPE, "ratings-prod-api-stage")])
+    probe, stubber = _probe(_describe(NEW_CONFIG), _describe(NEW_CONFIG))
+    result = _cli(project, monkeypatch, fake, probe, "set", "--percent", "20", "--yes", "--json")
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)  # the whole of stdout, or this raises
+    assert (document["command"], document["applied"]) == ("set", True)
+    assert document["routing"]["after"]["canary"]["percent"] == 20
+    assert "preview:" in result.stderr and "Updating (prod)" in result.stderr
+    assert fake.ups == 1
+    stubber.assert_no_pending_responses()
+
+
 def test_a_verified_step_keeps_the_new_file(project, monkeypatch):
     fake = FakePulumiStack([(OpType.SAME, ENDPOINT_TYPE, "ratings-prod-endpoint"),
                             (OpType.UPDATE, STAGE_TYPE, "ratings-prod-api-stage")])
@@ -125,8 +144,7 @@ def test_a_verified_step_keeps_the_new_file(project, monkeypatch):
     result = _cli(project, monkeypatch, fake, probe, "rollback", "--yes")
     assert result.exit_code == 0, result.output
     assert "ratings-prod-endpoint" not in result.output, "unchanged resources stay out of the plan"
-    values = stacks.PulumiStack("prod", project).read()
-    assert stack_config.parse(values).routing.canary is None
+    assert stacks.PulumiStack("prod", project).read().config.routing.canary is None
 
 
 def test_without_a_terminal_or_yes_nothing_is_applied(project, monkeypatch):
@@ -138,12 +156,22 @@ def test_without_a_terminal_or_yes_nothing_is_applied(project, monkeypatch):
     assert fake.ups == 0 and (project / "Pulumi.prod.yaml").read_text() == before
 
 
+class Answering(QuietConsole):
+    def __init__(self, answer: bool):
+        super().__init__()
+        self.answer = answer
+
+    def confirm(self, question: str) -> bool:
+        return self.answer
+
+
 @pytest.mark.parametrize(("answer", "ups"), [(True, 1), (False, 0)])
 def test_a_terminal_user_confirms_or_declines(answer, ups):
     fake = FakePulumiStack([(OpType.UPDATE, STAGE_TYPE, "s")], config_after_up=OLD_CONFIG)
     probe, _ = _probe(*([_describe(OLD_CONFIG)] * 2 * ups))
-    run = lambda: cloud.run_step(cloud.AutomationStack(fake), probe, "ratings-prod",  # noqa: E731
-                                 cloud.CloudOptions(interactive=True), confirm=lambda: answer, say=lambda _: None)
+    console = Answering(answer)
+    run = lambda: cloud.run_step(cloud.AutomationStack(fake, console.say), probe, "ratings-prod",  # noqa: E731
+                                 cloud.CloudOptions(interactive=True), console)
     if answer:
         run()
     else:
@@ -160,7 +188,7 @@ def test_a_terminal_user_confirms_or_declines(answer, ups):
     ([(OpType.UPDATE, ENDPOINT_TYPE, "e"), (OpType.UPDATE, STAGE_TYPE, "st")], None),
 ])
 def test_only_destroying_the_endpoint_api_or_stage_is_refused(ops, refused):
-    steps = cloud.AutomationStack(FakePulumiStack(ops)).preview()
+    steps = cloud.AutomationStack(FakePulumiStack(ops), print).preview()
     harmful = cloud.destructive(steps)
     if refused is None:
         assert harmful == []
@@ -222,7 +250,7 @@ def test_an_applied_step_that_cannot_be_checked_keeps_the_file_and_says_so(proje
                              expected_params={"EndpointName": "ratings-prod"})
     result = _cli(project, monkeypatch, fake, probe, "rollback", "--yes")
     assert result.exit_code == 1 and "applied, but DescribeEndpoint failed" in result.output
-    assert stack_config.parse(stacks.PulumiStack("prod", project).read()).routing.canary is None, \
+    assert stacks.PulumiStack("prod", project).read().config.routing.canary is None, \
         "Pulumi's state has the change, so the file keeps it"
 
 
@@ -252,5 +280,5 @@ def test_a_new_deployment_under_a_running_canary_is_refused_and_nothing_changes(
     ([(OpType.SAME, DEPLOYMENT_TYPE, "d"), (OpType.UPDATE, STAGE_TYPE, "st")], True, False),
 ])
 def test_only_a_new_deployment_for_a_stage_keeping_its_canary_is_refused(ops, canary_after, moves):
-    steps = cloud.AutomationStack(FakePulumiStack(ops)).preview()
+    steps = cloud.AutomationStack(FakePulumiStack(ops), print).preview()
     assert cloud.moves_stage_with_canary(steps, canary_after) is moves

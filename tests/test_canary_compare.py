@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from sklearn.metrics import mean_absolute_error, mean_squared_error
 
-from canary import compare
-from canary.analysis import Verdict
-from canary.compare import Agreement, Answers, Comparison, QualityThresholds, Sample, VersionQuality
+from core import quality as compare
+from core.analysis import Verdict
+from core.quality import Agreement, Answers, Comparison, QualityThresholds, Sample, VersionQuality
 
 NAN = float("nan")
 

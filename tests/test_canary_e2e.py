@@ -4,7 +4,6 @@ automated runs that roll back on a failing candidate, on SIGINT and on a metrics
 from __future__ import annotations
 
 import concurrent.futures
-import json
 import math
 import signal
 import subprocess
@@ -17,9 +16,12 @@ import pytest
 import yaml
 
 from canary import service
-from canary.metrics_sources import LocalRuntimeMetrics, MetricsError
-from canary.run_state import RunStatus
-from canary.stacks import for_stack
+from canary.metrics_sources import LocalRuntime
+from canary.stacks import LocalStack
+from core import run_state
+from core.metrics import MetricsError
+from core.run_state import RunState, RunStatus
+from tests.canary_fakes import QuietConsole, StubMetrics
 from tests.conftest import free_port_block
 from tests.stacks import ROOT
 from tests.test_canary_cli import CANARY
@@ -84,9 +86,11 @@ def _under_load(api: LocalApi, action) -> tuple[list[tuple[int, str]], subproces
     for thread in threads:
         thread.start()
     try:
-        time.sleep(0.5)
+        _wait_for(lambda: len(answers) >= 50)  # traffic flows before the action ...
         result = action()
-        time.sleep(0.8)  # past the stack-file check
+        api.await_file_routing()  # ... and after it, once the gateway serves what the action wrote
+        served_before = len(answers)
+        _wait_for(lambda: len(answers) >= served_before + 50)
     finally:
         stop.set()
         for thread in threads:
@@ -141,9 +145,13 @@ def test_an_automated_run_with_a_failing_candidate_rolls_back(api):
     assert {version for _, version in _traffic(api, 200)} == {"v1"}
 
 
-def _state(api: LocalApi) -> dict:
-    path = api.project / "Pulumi.local.canary-run.json"
-    return json.loads(path.read_text()) if path.exists() else {}
+def _state(api: LocalApi) -> RunState | None:
+    return run_state.load(api.project / "Pulumi.local.canary-run.json")
+
+
+def _baking(api: LocalApi, verdicts: int) -> bool:
+    state = _state(api)
+    return state is not None and state.phase == "baking" and len(state.verdicts) >= verdicts
 
 
 def _routing(api: LocalApi) -> dict:
@@ -165,7 +173,7 @@ def test_a_signal_mid_bake_rolls_the_candidate_back_and_records_it(api, stop, co
                                     "--bake", "5m", "--interval", "1s", "--failure-limit", "1000"],
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
-            _wait_for(lambda: _state(api).get("phase") == "baking" and len(_state(api)["verdicts"]) >= 2)
+            _wait_for(lambda: _baking(api, verdicts=2))
             assert _routing(api)["canary"]["percent"] == 20
             process.send_signal(stop)
             out, err = process.communicate(timeout=60)
@@ -176,19 +184,19 @@ def test_a_signal_mid_bake_rolls_the_candidate_back_and_records_it(api, stop, co
     _, (exit_code, output) = _under_load(api, interrupted_run)
     assert exit_code == code, output
     state = _state(api)
-    assert (state["status"], state["ended_by"], state["phase"], state["step"]) == ("rolled back", stop.name, "done", 0)
-    assert state["reason"] == f"rolled back: interrupted by {stop.name}"
+    assert (state.status, state.ended_by, state.phase, state.step) == ("rolled back", stop.name, "done", 0)
+    assert state.reason == f"rolled back: interrupted by {stop.name}"
     assert _routing(api).get("canary") is None and _routing(api)["live"] == "v1"
     status = canary(api, "status", "--window", "1m")
     assert "run of v2: rolled back" in status.stdout, status.stdout + status.stderr
     resumed = canary(api, "run", "--resume", "--dry-run")
-    assert resumed.returncode == 0 and resumed.stdout.startswith("  step 1: weight 20 %")
+    assert resumed.returncode == 0 and resumed.stdout.startswith("  step 1: set canary weight to 20 %")
 
 
 class FailingAfter:
     """The local metrics source, failing from its ``calls``-th read on (a metrics outage mid-run)."""
 
-    def __init__(self, source: LocalRuntimeMetrics, calls: int):
+    def __init__(self, source: LocalRuntime, calls: int):
         self.source, self.calls = source, calls
 
     def variant_stats(self, endpoint, variant, window_seconds):
@@ -199,11 +207,10 @@ class FailingAfter:
 
 
 def test_a_metrics_outage_mid_run_rolls_the_candidate_back(api):
-    stack = for_stack("local", api.project)
-    runtime = LocalRuntimeMetrics(api.runtime)
+    runtime = LocalRuntime(api.runtime)
     # the step's baseline and two analyses (live and candidate each), then nothing
     outage = FailingAfter(runtime, calls=6)
-    collaborators = service.Collaborators(stack, lambda config: outage, say=lambda line: None)
+    collaborators = service.Collaborators(StubMetrics(LocalStack("local", api.project), outage), QuietConsole())
     request = service.RunRequest("v2", [20, 50], 300.0, 0.5, 1000, 60.0, False, {})
 
     def run():
@@ -212,7 +219,7 @@ def test_a_metrics_outage_mid_run_rolls_the_candidate_back(api):
     _, final = _under_load(api, run)
     assert final.status is RunStatus.ROLLED_BACK and final.ended_by == "error"
     assert final.reason == "rolled back: cannot read the metrics: connection refused"
-    assert len(final.verdicts) == 2 and _state(api)["status"] == "rolled back"
+    assert len(final.verdicts) == 2 and _state(api).status == "rolled back"
     assert _routing(api).get("canary") is None
 
 
@@ -222,10 +229,10 @@ def test_a_candidate_failing_from_the_start_is_rolled_back_within_two_intervals(
                                                    "--interval", f"{interval:g}s", "--window", "1m"))
     assert run.returncode == 3, run.stdout + run.stderr
     state = _state(api)
-    weight_set = state["step_times"][0][0]
-    assert state["ended_by"] == "fail" and "candidate 5xx rate" in state["reason"]
-    assert [v["kind"] for v in state["verdicts"]] == ["interval"], "the first measurement rolls back"
-    assert state["updated_at"] - weight_set <= 2 * interval, "rolled back within two intervals, not after the bake"
+    weight_set = state.step_times[0][0]
+    assert state.ended_by == "fail" and "candidate 5xx rate" in state.reason
+    assert [v.kind for v in state.verdicts] == ["interval"], "the first measurement rolls back"
+    assert state.updated_at - weight_set <= 2 * interval, "rolled back within two intervals, not after the bake"
     assert _routing(api).get("canary") is None
     assert {status for status, _ in answers} <= {200, 502}, "the candidate's share fails as JSON 502, nothing else"
 
@@ -238,7 +245,7 @@ def test_a_run_killed_outright_is_resumed_to_its_end(api):
                                     "--bake", "3s", "--interval", "1s", "--window", "1m", "--min-requests", "20"],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            _wait_for(lambda: _state(api).get("phase") == "baking" and len(_state(api)["verdicts"]) >= 1)
+            _wait_for(lambda: _baking(api, verdicts=1))
         finally:
             process.kill()
             process.wait(timeout=10)
@@ -247,13 +254,13 @@ def test_a_run_killed_outright_is_resumed_to_its_end(api):
 
     _, ((killed, routing, status), resumed) = _under_load(api, killed_then_resumed)
     try:
-        assert (killed["status"], killed["step"]) == ("running", 0)
+        assert (killed.status, killed.step) == ("running", 0)
         assert routing["canary"] == {"version": "v2", "percent": 20, "mode": "request"}, "nothing rolled back"
-        assert f"its process {killed['pid']} is gone: `canary --stack local run --resume` continues it" in status.stdout
+        assert f"its process {killed.pid} is gone: `canary --stack local run --resume` continues it" in status.stdout
         assert resumed.returncode == 0, resumed.stdout + resumed.stderr
         final = _state(api)
-        assert (final["status"], final["step"]) == ("promoted", 1)
-        assert [v["step"] for v in final["verdicts"] if v["kind"] == "gate"] == [0, 1], "each step's gate, once"
+        assert (final.status, final.step) == ("promoted", 1)
+        assert [v.step for v in final.verdicts if v.kind == "gate"] == [0, 1], "each step's gate, once"
         assert _routing(api).get("canary") is None and _routing(api)["live"] == "v2"
     finally:
         canary(api, "rollback")  # v1 live again for the tests after this one

@@ -15,8 +15,8 @@ from botocore.response import StreamingBody
 from botocore.stub import ANY, Stubber
 
 from canary import prediction_sources as sources
-from canary.compare import Sample
 from canary.prediction_sources import Budget, PredictionError, Retry, SageMakerSource
+from core.quality import Sample
 
 ENDPOINT = "ratings-prod"
 
@@ -48,7 +48,7 @@ def answer_for(body: bytes, scores=None) -> bytes:
 
 def biggest_answer(pairs: int) -> bytes:
     """The longest answer a model could give: every score printed with repr's full 17 digits."""
-    return ('{"predictions":[' + ",".join(['{"scores":[%r]}' % 1.2345678901234567] * pairs) + "]}").encode()
+    return ('{"predictions":[' + ",".join([f'{{"scores":[{1.2345678901234567!r}]}}'] * pairs) + "]}").encode()
 
 
 @pytest.mark.parametrize(("users", "per_user", "max_pairs", "limit", "invocations"), [
@@ -172,7 +172,7 @@ def test_a_model_error_is_one_line_naming_the_variant():
     data = make_sample(1, 2)
     stubber.add_client_error("invoke_endpoint", service_error_code="ModelError", http_status_code=424,
                              service_message="Received server error (500) from primary")
-    with stubber, pytest.raises(PredictionError, match="v3: SageMaker refused the invocation: .*ModelError"):
+    with stubber, pytest.raises(PredictionError, match=r"v3: SageMaker refused the invocation: .*ModelError"):
         sources.predict(source, "v3", data, sources.plan_batches(data, 100), Budget(10))
 
 
@@ -194,7 +194,7 @@ def test_a_local_runtime_that_is_down_is_one_clear_error():
     from tests.conftest import free_port
 
     source = sources.LocalRuntimeSource(f"http://127.0.0.1:{free_port()}", "ratings-local", timeout=5)
-    with pytest.raises(PredictionError, match="cannot reach the local runtime at .* is the local API running"):
+    with pytest.raises(PredictionError, match=r"cannot reach the local runtime at .* is the local API running"):
         source.invoke("v1", b'{"instances":[]}')
 
 
@@ -217,7 +217,7 @@ def test_bodies_sent_through_boto3_stay_within_the_payload_limit():
 
 def _prod_gate(tmp_path, budget: int):
     from canary import quality_gate
-    from components import config as stack_config
+    from core import config as stack_config
     from tests.stacks import example
 
     pairs = tmp_path / "pairs.csv"
@@ -225,6 +225,14 @@ def _prod_gate(tmp_path, budget: int):
     config = stack_config.parse(example("prod"))  # live v1, a 10 % canary of v2, on SageMaker
     request = quality_gate.CompareRequest(pairs=pairs, artifacts=tmp_path / "none", budget=budget)
     return config, request
+
+
+def _on_sagemaker(config, source):
+    """The prod stack's target, as its backend describes it, asked through the stubbed client."""
+    from canary import quality_gate
+    from canary.backends import CloudBackend
+
+    return quality_gate.Target("prod", source, CloudBackend(None).target(config))
 
 
 def test_the_gate_on_a_cloud_stack_asks_each_variant_by_name(tmp_path):
@@ -238,7 +246,7 @@ def test_the_gate_on_a_cloud_stack_asks_each_variant_by_name(tmp_path):
         expect_invocation(stubber, variant, body)
     said: list[str] = []
     with stubber:
-        outcome = quality_gate.run(config, "prod", tmp_path, request, source=source, say=said.append)
+        outcome = quality_gate.run(config, _on_sagemaker(config, source), tmp_path, request, said.append)
     stubber.assert_no_pending_responses()
     assert said == ["about to send 2 invocations (1 per version, 600 pairs, each body at most 6 MiB) to endpoint "
                     "ratings-prod on SageMaker in eu-west-1"]
@@ -253,5 +261,5 @@ def test_the_gate_on_a_cloud_stack_sends_nothing_over_budget(tmp_path):
     source, stubber = stubbed()
     config, request = _prod_gate(tmp_path, budget=1)
     with stubber, pytest.raises(PredictionError, match="2 invocations needed"):
-        quality_gate.run(config, "prod", tmp_path, request, source=source, say=lambda line: None)
+        quality_gate.run(config, _on_sagemaker(config, source), tmp_path, request, lambda line: None)
     stubber.assert_no_pending_responses()

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from canary import rollout
-from canary.analysis import Analysis, VariantStats, Verdict
 from canary.compare_command import quality_thresholds
-from canary.run_state import RunState, RunStatus
-from components import config as stack_config
-from components.config_fields import ConfigError
-from components.config_routing import QualityThresholds
+from core import config as stack_config
+from core import rollout
+from core import schedule as steps
+from core.analysis import Analysis, Verdict
+from core.fields import ConfigError
+from core.metrics import VariantStats
+from core.run_state import RunState, RunStatus
+from core.thresholds import AnalysisThresholds, QualityThresholds
 from tests.stacks import DELETE, example, with_change
 
 QUALITY = "ratings:routing.analysis.quality"
@@ -54,12 +56,12 @@ def test_flags_override_the_stacks_quality_thresholds_one_by_one():
 
 
 def test_the_quality_gate_is_the_first_step():
-    assert rollout.schedule([5, 50], 60, quality=True) == [
-        rollout.Step(quality=True), rollout.Step(set_weight=5), rollout.Step(pause_seconds=60),
-        rollout.Step(analysis=True), rollout.Step(set_weight=50), rollout.Step(pause_seconds=60),
-        rollout.Step(analysis=True)]
+    assert steps.schedule([5, 50], 60, quality=True) == [
+        steps.Step(quality=True), steps.Step(set_weight=5), steps.Step(pause_seconds=60),
+        steps.Step(analysis=True), steps.Step(set_weight=50), steps.Step(pause_seconds=60),
+        steps.Step(analysis=True)]
     with pytest.raises(ValueError):
-        rollout.Step(quality=True, analysis=True)
+        steps.Step(quality=True, analysis=True)
 
 
 class Judged:
@@ -70,7 +72,7 @@ class Judged:
 NO_TRAFFIC = VariantStats(0, 0, 0, None)
 
 
-def _run(quality_verdict: Verdict, step: int = 0):
+def _run(quality_verdict: Verdict, position: int = 0):
     log: list[str] = []
     clock = [1000.0]
 
@@ -85,9 +87,10 @@ def _run(quality_verdict: Verdict, step: int = 0):
         log.append("analyse")
         return Analysis(Verdict.PASS, ["ok"], NO_TRAFFIC, NO_TRAFFIC)
 
-    state = RunState(stack="local", version="v3", weights=[5, 50], bake_seconds=60, interval_seconds=30,
-                     failure_limit=0, window_seconds=60, sticky=False, thresholds={},
-                     quality=QualityThresholds().__dict__.copy(), step=step)
+    state = RunState.planned(stack="local", version="v3", weights=[5, 50], bake_seconds=60, interval_seconds=30,
+                             failure_limit=0, window_seconds=60, sticky=False, thresholds=AnalysisThresholds(),
+                             quality=QualityThresholds())
+    state.position = position
     actions = rollout.Actions(set_weight=lambda w: log.append(f"weight {w:g}"), analyse=analyse,
                               promote=lambda: log.append("promote"), stop_canary=lambda: log.append("stop"),
                               save=lambda s: None, say=lambda line: None, clock=lambda: clock[0], sleep=sleep,
@@ -111,5 +114,5 @@ def test_a_passing_quality_gate_lets_the_run_go_on():
 
 
 def test_a_resumed_run_past_the_first_step_does_not_judge_predictions_again():
-    final, log = _run(Verdict.FAIL, step=1)
+    final, log = _run(Verdict.FAIL, position=4)  # the second weight's record
     assert "quality" not in log and final.status is RunStatus.PROMOTED

@@ -8,11 +8,13 @@ import shutil
 
 import pytest
 
-from canary import plan, run_state, service, stacks
-from canary.analysis import VariantStats
-from canary.metrics_sources import MetricsError
-from canary.run_state import RunStatus
-from components import config as stack_config
+from canary import service, stacks
+from core import plans as plan
+from core import routing as routes
+from core import run_state
+from core.metrics import MetricsError, VariantStats
+from core.run_state import RunStatus
+from tests.canary_fakes import QuietConsole, StubMetrics
 from tests.stacks import ROOT
 from tests.test_canary_analysis import FakeClock
 
@@ -36,24 +38,23 @@ class Metrics:
 
 
 class RollbackFails(stacks.LocalStack):
-    def apply(self, planned, options=None):
+    def apply(self, planned, options, console):
         if planned.command == "rollback":
             raise stacks.ApplyError("the stack file is read-only")
-        super().apply(planned)
+        super().apply(planned, options, console)
 
 
 @pytest.fixture
 def stack(tmp_path):
     shutil.copy(ROOT / "Pulumi.local.yaml", tmp_path)
-    local = stacks.for_stack("local", tmp_path)
-    service.rollback(service.Collaborators(local, lambda c: Metrics()), dry_run=False)  # start with no canary
+    local = stacks.LocalStack("local", tmp_path)
+    service.rollback(_collaborators(local, Metrics()), dry_run=False)  # start with no canary
     return local
 
 
 def _collaborators(stack, metrics) -> service.Collaborators:
     clock = FakeClock()
-    return service.Collaborators(stack, lambda config: metrics, say=lambda line: None, clock=clock,
-                                 sleep=clock.sleep)
+    return service.Collaborators(StubMetrics(stack, metrics), QuietConsole(), clock=clock, sleep=clock.sleep)
 
 
 # each bake of 4 s analysed every 1 s: a baseline, 3 measurements and the gate, 2 metric reads each
@@ -64,15 +65,16 @@ def test_a_run_stopped_by_an_error_resumes_from_its_step_and_promotes(stack):
     first = service.run(_collaborators(stack, Metrics(fail_after=2 * 7)),
                         service.prepare_run(_collaborators(stack, Metrics()), REQUEST))
     assert first.status is RunStatus.ROLLED_BACK and first.reason == "rolled back: metrics endpoint down"
-    assert stack_config.parse(stack.read()).routing.canary is None
+    assert stack.read().config.routing.canary is None
     assert first.step == 1, "14 reads: baseline and 4 analyses in step 1, baseline and 1 analysis in step 2"
     reached = first.step
     healthy = _collaborators(stack, Metrics())
     resumed = service.prepare_run(healthy, service.RunRequest(None, [5], 1, 1, 0, 1, False, {}, resume=True))
     assert (resumed.step, resumed.weights, resumed.status) == (reached, [10, 50], RunStatus.RUNNING)
+    assert resumed.steps[resumed.position].set_weight == 50, "the step starts again from setting its weight"
     final = service.run(healthy, resumed)
     assert final.status is RunStatus.PROMOTED
-    assert stack_config.parse(stack.read()).routing == stack_config.Routing("v2", previous="v1")
+    assert stack.read().config.routing == routes.Routing("v2", previous="v1")
     assert run_state.load(run_state.path_for(stack.path)).status is RunStatus.PROMOTED
 
 
@@ -84,7 +86,7 @@ def test_a_rollback_that_fails_says_what_is_left_and_how_to_fix_it(stack):
     assert final.reason == ("rolled back: metrics endpoint down; rolling back failed (the stack file is read-only): "
                             "v2 may still receive 10 % of traffic on stack local; run `canary --stack local "
                             "rollback` to stop it")
-    assert stack_config.parse(stack.read()).routing.canary.version == "v2", "what the message says is true"
+    assert stack.read().config.routing.canary.version == "v2", "what the message says is true"
 
 
 def test_a_second_run_is_refused_while_the_first_one_runs(stack):

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import difflib
+import re
 import shutil
 import stat
 import threading
 
 import pytest
 
-from canary import cloud, plan, stacks
-from components import config as stack_config
+from canary import cloud, stacks
+from core import plans as plan
+from core import stack_file
+from tests.canary_fakes import QuietConsole
 from tests.stacks import ROOT
+
+QUIET = QuietConsole()
 
 
 @pytest.fixture
@@ -22,9 +27,8 @@ def project(tmp_path):
 
 
 def _rollback_plan(stack: stacks.StackFile) -> plan.Plan:
-    values = stack.read()
-    config = stack_config.parse(values)
-    return plan.written(values, config, plan.rollback(config))
+    document = stack.read()
+    return plan.written(document, plan.rollback(document.config))
 
 
 def _changed_lines(before: str, after: str) -> list[str]:
@@ -35,28 +39,25 @@ def _changed_lines(before: str, after: str) -> list[str]:
     ("local", 20, "      percent: 20"), ("prod", 20, "      percent: 20"), ("prod", 2.5, "      percent: 2.5"),
 ])
 def test_setting_the_percent_rewrites_exactly_one_line(project, stack, percent, line):
-    ops = stacks.for_stack(stack, project)
+    ops = stacks.LocalStack(stack, project)
     before = ops.path.read_text()
-    values = ops.read()
-    config = stack_config.parse(values)
-    rewritten = ops.render(plan.written(values, config, plan.set_percent(config, percent)).after)
+    document = ops.read()
+    rewritten = plan.written(document, plan.set_percent(document.config, percent)).text
     assert _changed_lines(before, rewritten) == ["-       percent: 10", f"+ {line}"]
 
 
 def test_a_rewrite_keeps_the_file_mode(project):
-    stack = stacks.for_stack("local", project)
+    stack = stacks.LocalStack("local", project)
     stack.path.chmod(0o644)
-    stack.apply(_rollback_plan(stack))
+    stack.apply(_rollback_plan(stack), cloud.CloudOptions(), QUIET)
     assert stat.S_IMODE(stack.path.stat().st_mode) == 0o644
 
 
 def test_retiring_a_version_removes_only_its_lines(project):
-    stack = stacks.for_stack("prod", project)
-    values = stack.read()
-    config = stack_config.parse(values)
-    promoted = plan.written(values, config, plan.promote(config)).after
-    config = stack_config.parse(promoted)
-    rewritten = stack.render(plan.written(promoted, config, plan.retire(config, "v1")).after)
+    stack = stacks.LocalStack("prod", project)
+    document = stack.read()
+    promoted = stack_file.parse(document.path, plan.written(document, plan.promote(document.config)).text)
+    rewritten = plan.written(promoted, plan.retire(promoted.config, "v1")).text
     removed = [line[2:].strip() for line in _changed_lines(stack.path.read_text(), rewritten) if line[0] == "-"]
     added = [line[2:].strip() for line in _changed_lines(stack.path.read_text(), rewritten) if line[0] == "+"]
     assert added == ["defaultVariant: v2", "live: v2"]
@@ -66,11 +67,11 @@ def test_retiring_a_version_removes_only_its_lines(project):
 
 
 def test_local_apply_rewrites_routing_and_keeps_comments(project):
-    stack = stacks.for_stack("local", project)
-    stack.apply(_rollback_plan(stack))
+    stack = stacks.LocalStack("local", project)
+    stack.apply(_rollback_plan(stack), cloud.CloudOptions(), QUIET)
     text = stack.path.read_text()
     assert "# The embedded default" in text and "canary:" not in text
-    assert stack_config.parse(stack.read()).routing.canary is None
+    assert stack.read().config.routing.canary is None
     assert [p.name for p in project.iterdir() if p.name.endswith(".tmp")] == []
 
 
@@ -103,30 +104,30 @@ def _cloud(project, fake: FakeStack) -> stacks.PulumiStack:
 def test_cloud_apply_writes_the_file_then_runs_up(project):
     fake = FakeStack()
     stack = _cloud(project, fake)
-    stack.apply(_rollback_plan(stack), cloud.CloudOptions(yes=True))
-    assert fake.ups == 1 and stack_config.parse(stack.read()).routing.canary is None
+    stack.apply(_rollback_plan(stack), cloud.CloudOptions(yes=True), QUIET)
+    assert fake.ups == 1 and stack.read().config.routing.canary is None
 
 
 def test_a_failed_up_restores_the_file(project):
     stack = _cloud(project, FakeStack(fail=True))
     before = stack.path.read_text()
     with pytest.raises(stacks.ApplyError,
-                       match="`pulumi up` failed: update failed: AccessDenied; Pulumi.prod.yaml restored"):
-        stack.apply(_rollback_plan(stack), cloud.CloudOptions(yes=True))
+                       match=re.escape("`pulumi up` failed: update failed: AccessDenied; Pulumi.prod.yaml restored")):
+        stack.apply(_rollback_plan(stack), cloud.CloudOptions(yes=True), QUIET)
     assert stack.path.read_text() == before
 
 
 def test_without_the_pulumi_cli_nothing_is_written(project, monkeypatch):
     monkeypatch.setattr(shutil, "which", lambda name: None)
-    stack = stacks.for_stack("prod", project)
+    stack = stacks.PulumiStack("prod", project)
     before = stack.path.read_text()
     with pytest.raises(stacks.ApplyError, match="the pulumi CLI is needed to apply changes to stack prod"):
-        stack.apply(_rollback_plan(stack))
+        stack.apply(_rollback_plan(stack), cloud.CloudOptions(), QUIET)
     assert stack.path.read_text() == before
 
 
 def test_the_lock_serialises_commands(project):
-    first, second = stacks.for_stack("local", project), stacks.for_stack("local", project)
+    first, second = stacks.LocalStack("local", project), stacks.LocalStack("local", project)
     order: list[str] = []
     with first.locked():
         waiter = threading.Thread(target=lambda: (second.locked().__enter__(), order.append("second")))

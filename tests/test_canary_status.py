@@ -27,7 +27,7 @@ def cloudwatch(monkeypatch):
         monkeypatch.setenv(name, value)
     with mock_aws():
         client = boto3.client("cloudwatch", region_name="eu-west-1")
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         for variant, requests, errors in (("v1", 900, 0), ("v2", 80, 4)):
             dimensions = [{"Name": DIMENSIONS[0], "Value": DIMENSIONS[1]}, {"Name": "VariantName", "Value": variant}]
             client.put_metric_data(Namespace="AWS/SageMaker", MetricData=[

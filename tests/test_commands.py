@@ -8,7 +8,7 @@ import shutil
 import pytest
 from click.testing import CliRunner
 
-from components import openapi
+from core import openapi
 from ratings.cli import main
 from tests.stacks import ROOT
 

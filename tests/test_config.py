@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from components import config as cfg
-from components import config_fields as fields
-from components import config_notifications as notes
-from components import config_routing as routing
-from components import config_rules as rules
-from components.config_fields import ConfigError
+from core import config as cfg
+from core import config_routing, fields
+from core import config_rules as rules
+from core import notifications as notes
+from core import routing as routes
+from core import thresholds as limits
+from core.fields import ConfigError
 from tests.stacks import DELETE, example, with_change
 
 
@@ -22,7 +23,7 @@ def test_example_stacks_are_valid(stack):
 def test_prod_example_reads_into_typed_values():
     config = cfg.parse(example("prod"))
     assert config.region == "eu-west-1"
-    assert config.routing.canary == cfg.Canary("v2", 10.0, cfg.CanaryMode.REQUEST)
+    assert config.routing.canary == routes.Canary("v2", 10.0, routes.CanaryMode.REQUEST)
     assert config.api.auth is cfg.AuthMode.API_KEY
     assert config.api.quota == cfg.Quota(5_000_000, cfg.QuotaPeriod.MONTH)
     assert config.endpoint.autoscaling == cfg.Autoscaling(1, 4, 3000.0)
@@ -51,9 +52,9 @@ INVALID = [
     ("ratings:routing.live", "v7",
      rules.MSG_NOT_A_MODEL.format(field="routing.live", value="v7", names="v1, v2")),
     ("ratings:routing.canary.version", "v1", rules.MSG_CANARY_IS_LIVE.format(value="v1")),
-    ("ratings:routing.canary.percent", 0, routing.MSG_PERCENT.format(field="routing.canary.percent", value=0)),
+    ("ratings:routing.canary.percent", 0, routes.MSG_PERCENT.format(field="routing.canary.percent", value=0)),
     ("ratings:routing.canary.percent", 150,
-     routing.MSG_PERCENT.format(field="routing.canary.percent", value=150)),
+     routes.MSG_PERCENT.format(field="routing.canary.percent", value=150)),
     ("ratings:routing.analysis.minRequests", 0,
      fields.MSG_OUT_OF_RANGE.format(field="routing.analysis.minRequests", value=0, low=1, high=1_000_000_000)),
     ("ratings:routing.analysis.max5xxRate", 5,
@@ -197,32 +198,32 @@ def test_a_subscription_keeps_its_key_when_the_list_is_reordered():
 
 def test_notifications_are_optional():
     assert cfg.parse(example("dev")).notifications is None
-    assert cfg.parse(example("prod")).notifications == cfg.Notifications(("ml-oncall@example.com",))
+    assert cfg.parse(example("prod")).notifications == notes.Notifications(("ml-oncall@example.com",))
 def test_routing_thresholds_are_read_from_the_stack():
     values = with_change(example("prod"), "ratings:routing.analysis", {"minRequests": 40, "max5xxRate": 0.02})
-    assert cfg.parse(values).routing.analysis == cfg.AnalysisThresholds(min_requests=40, max_5xx_rate=0.02)
-    assert cfg.parse(example("prod")).routing.analysis == cfg.AnalysisThresholds()
+    assert cfg.parse(values).routing.analysis == limits.AnalysisThresholds(min_requests=40, max_5xx_rate=0.02)
+    assert cfg.parse(example("prod")).routing.analysis == limits.AnalysisThresholds()
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod", "local"])
 def test_routing_is_written_back_as_it_reads(stack):
     values = example(stack)
     parsed = cfg.parse(values).routing
-    assert cfg.routing_values(parsed, values["ratings:routing"]) == values["ratings:routing"]
+    assert config_routing.routing_values(parsed, values["ratings:routing"]) == values["ratings:routing"]
     assert cfg.parse(cfg.with_routing(values, parsed)) == cfg.parse(values)
 
 
 @pytest.mark.parametrize(("written", "routing", "expected"), [
     # keys routing does not own (analysis) stay, in place; a canary written without mode stays without
     ({"live": "v1", "analysis": {"minRequests": 5}, "canary": {"percent": 5, "version": "v2"}},
-     cfg.Routing("v1", cfg.Canary("v2", 20.0)),
+     routes.Routing("v1", routes.Canary("v2", 20.0)),
      [("live", "v1"), ("analysis", {"minRequests": 5}), ("canary", {"percent": 20, "version": "v2"})]),
-    ({"live": "v1"}, cfg.Routing("v1", cfg.Canary("v2", 7.5, cfg.CanaryMode.STICKY)),
+    ({"live": "v1"}, routes.Routing("v1", routes.Canary("v2", 7.5, routes.CanaryMode.STICKY)),
      [("live", "v1"), ("canary", {"version": "v2", "percent": 7.5, "mode": "sticky"})]),
-    ({"live": "v1", "canary": {"version": "v2", "percent": 5}}, cfg.Routing("v2", previous="v1"),
+    ({"live": "v1", "canary": {"version": "v2", "percent": 5}}, routes.Routing("v2", previous="v1"),
      [("live", "v2"), ("previous", "v1")]),
 ])
 def test_routing_write_back_keeps_order_and_number_types(written, routing, expected):
-    result = cfg.routing_values(routing, written)
+    result = config_routing.routing_values(routing, written)
     assert list(result.items()) == expected
     assert [type(v) for _, v in result.items()] == [type(v) for _, v in expected]

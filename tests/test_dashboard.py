@@ -15,10 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from canary import run_state
-from canary.analysis import Thresholds, analyse
-from canary.metrics_sources import LocalRuntimeMetrics
-from components import config as stack_config
+from canary.metrics_sources import LocalRuntime
+from core import config as stack_config
+from core import run_state
+from core.analysis import Verdict, judge
+from core.thresholds import AnalysisThresholds
 from emulator import dashboard
 from emulator.metrics import VariantMetrics
 from tests import browser
@@ -75,17 +76,10 @@ def test_the_verdict_is_the_canary_analysis_of_the_runtimes_metrics(tmp_path, tr
     shown = {v["name"]: v for v in state["versions"]}
     assert shown["v2"]["window"]["requests"] == candidate and shown["v1"]["window"]["requests"] == live
     assert shown["v2"]["window"]["rate5xx"] == pytest.approx(errors / candidate)
-    # the analysis canary runs, through its own local source, over the same snapshot
-    source = dashboard.SnapshotMetrics(metrics.snapshot(Clock()() - dashboard.WINDOW_SECONDS), dashboard.WINDOW_SECONDS)
-    expected = analyse(source, ENDPOINT, "v1", "v2", dashboard.WINDOW_SECONDS, Thresholds())
+    # the analysis canary applies, over the same snapshot as `canary status` reads it (GET /metrics)
+    served = metrics.snapshot(Clock()() - dashboard.WINDOW_SECONDS)
+    expected = judge(served.stats("v1"), served.stats("v2"), AnalysisThresholds())
     assert (state["analysis"]["verdict"], state["analysis"]["reasons"]) == (expected.verdict.value, expected.reasons)
-
-
-def test_a_snapshot_source_answers_only_for_its_own_window():
-    source = dashboard.SnapshotMetrics({"Variants": {}}, 600)
-    assert source.variant_stats(ENDPOINT, "v1", 600).requests == 0
-    with pytest.raises(ValueError, match="covers 600 s, not 60 s"):
-        source.variant_stats(ENDPOINT, "v1", 60)
 
 
 def test_without_a_candidate_there_is_no_verdict_and_every_version_is_listed(tmp_path):
@@ -114,10 +108,11 @@ def test_request_rate_is_measured_between_polls(tmp_path):
                                               (run_state.RunStatus.ROLLED_BACK, False)])
 def test_a_run_state_written_by_canary_beside_the_stack_file_shows_its_step(tmp_path, status, shown):
     page, _ = _dashboard(tmp_path, CANARY, Clock())
-    recorded = run_state.RunState(stack="local", version="v2", weights=[10, 30, 60], bake_seconds=600,
-                                  interval_seconds=60, failure_limit=2, window_seconds=600, sticky=False,
-                                  thresholds={}, step=1, phase="baking", status=status, pid=os.getpid(),
-                                  verdicts=[run_state.VerdictRecord(1.0, 0, 10, "gate", "pass", [])])
+    recorded = run_state.RunState.planned(stack="local", version="v2", weights=[10, 30, 60], bake_seconds=600,
+                                          interval_seconds=60, failure_limit=2, window_seconds=600, sticky=False,
+                                          thresholds=AnalysisThresholds())
+    recorded.position, recorded.phase, recorded.status, recorded.pid = 4, run_state.Phase.BAKING, status, os.getpid()
+    recorded.verdicts = [run_state.VerdictRecord(1.0, 0, 10, run_state.VerdictKind.GATE, Verdict.PASS, [])]
     run_state.save(run_state.path_for(page.stack_file), recorded)  # canary's own writer and file name
     expected = {"version": "v2", "step": 2, "steps": 3, "weight": 30.0, "weights": [10.0, 30.0, 60.0],
                 "phase": "baking", "failures": 0, "failureLimit": 2,
@@ -146,17 +141,18 @@ ANSWERS = [
 @pytest.mark.parametrize(("method", "path", "status", "kind", "message"), ANSWERS)
 def test_answers_under_the_prefix(tmp_path, method, path, status, kind, message):
     page, _ = _dashboard(tmp_path, CANARY, Clock())
-    got, headers, body = dashboard.respond(page, PAGES, method, path)
-    assert (got, dict(headers)[b"content-type"].decode()) == (status, kind)
+    answer = dashboard.respond(page, PAGES, method, path)
+    assert (answer.status, answer.headers["Content-Type"]) == (status, kind)
+    assert answer.headers["Cache-Control"] == "no-store"
     if message:
-        assert json.loads(body)["message"] == message
+        assert json.loads(answer.body)["message"] == message
 
 
 def test_a_failure_computing_the_state_is_a_generic_json_500(tmp_path):
     page, _ = _dashboard(tmp_path, CANARY, Clock())
     page.config_of = lambda: (_ for _ in ()).throw(RuntimeError("internal detail"))
-    status, _, body = dashboard.respond(page, PAGES, "GET", dashboard.STATE_PATH)
-    assert (status, json.loads(body)) == (500, {"message": dashboard.MSG_FAILED})
+    answer = dashboard.respond(page, PAGES, "GET", dashboard.STATE_PATH)
+    assert (answer.status, json.loads(answer.body)) == (500, {"message": dashboard.MSG_FAILED})
 
 
 # --- over HTTP and in the browser, against the local runtime on free ports -------------------------------------
@@ -261,7 +257,7 @@ def test_the_state_reads_the_metrics_canary_status_reads(api):
     with Traffic(api):
         _wait_for(lambda: min(_window_requests(_state(api)).values()) >= 20, "traffic to both versions")
     state = _state(api)
-    over_http = LocalRuntimeMetrics(f"http://127.0.0.1:{api.runtime_port}")
+    over_http = LocalRuntime(f"http://127.0.0.1:{api.runtime_port}")
     for version in state["versions"]:
         stats = over_http.variant_stats(ENDPOINT, version["name"], dashboard.WINDOW_SECONDS)
         assert version["window"]["requests"] == stats.requests, version["name"]
@@ -332,9 +328,14 @@ def _png_size(path: Path) -> tuple[int, int]:
     return struct.unpack(">II", data[16:24])
 
 
-RUN = {"stack": "local", "version": "v2", "weights": [10, 30, 60], "step": 1, "phase": "baking", "status": "running",
-       "failures": 0, "failure_limit": 2, "pid": os.getpid(),
-       "verdicts": [{"time": 0.0, "step": 0, "weight": 10, "kind": "gate", "verdict": "pass", "reasons": []}]}
+def _running() -> run_state.RunState:
+    """A run of v2 in its second step (10 %, 30 %, 60 %), recorded by this process."""
+    run = run_state.RunState.planned(stack="local", version="v2", weights=[10, 30, 60], bake_seconds=600,
+                                     interval_seconds=60, failure_limit=2, window_seconds=600, sticky=False,
+                                     thresholds=AnalysisThresholds())
+    run.position, run.phase, run.pid = 4, run_state.Phase.BAKING, os.getpid()
+    run.verdicts = [run_state.VerdictRecord(0.0, 0, 10, run_state.VerdictKind.GATE, Verdict.PASS, [])]
+    return run
 
 
 def test_in_a_browser_the_page_shows_both_versions_and_its_numbers_move(api, chromium, tmp_path):
@@ -346,7 +347,7 @@ def test_in_a_browser_the_page_shows_both_versions_and_its_numbers_move(api, chr
             _wait_for(lambda: all(n >= before[v] + 60 for v, n in _window_requests(_state(api)).items()),
                       "60 more requests to each version")
             first = PageReading(browser.dump_dom(chromium, _url(api), budget_ms=PAGE_LIFE_MS))
-            run_file.write_text(json.dumps(RUN))  # as `canary run` records its progress
+            run_state.save(run_file, _running())  # as `canary run` records its progress
             _wait_for(lambda: all(n > int(first.rows[v]["requests"]) for v, n in _window_requests(_state(api)).items()),
                       "more requests than the page showed")
             second = PageReading(browser.dump_dom(chromium, _url(api), budget_ms=PAGE_LIFE_MS))

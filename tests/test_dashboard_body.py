@@ -7,9 +7,8 @@ import json
 
 import pytest
 
-from canary import plan
-from components import config as stack_config
-from components import dashboard_body
+from core import config as stack_config
+from core import dashboard_body, routing
 from tests.metric_dimensions import DashboardMetric, expressions, metric_lines, problems
 from tests.stacks import DELETE, example, with_change
 
@@ -25,7 +24,12 @@ def _with_versions(values: dict, *versions: str) -> dict:
 
 def _promoted(values: dict) -> dict:
     config = stack_config.parse(values)
-    return plan.written(values, config, plan.promote(config)).after
+    return stack_config.with_routing(values, routing.Routing(config.routing.canary.version,
+                                                             previous=config.routing.live))
+
+
+def _order(config: stack_config.StackConfig) -> tuple[str, ...]:
+    return routing.version_order(config.routing, config.model_names)
 
 
 CONFIGS = {
@@ -55,7 +59,7 @@ def _version_widgets(body: dict, version: str) -> list[dict]:
 
 
 def test_the_body_is_the_json_cloudwatch_takes(case):
-    config, body = case
+    _, body = case
     rendered = dashboard_body.render(body)
     assert json.loads(rendered) == body
     assert len(rendered.encode()) < 1_000_000, "PutDashboard accepts a body of at most 1 MB"
@@ -85,7 +89,7 @@ def test_every_configured_version_has_its_own_column_of_sagemaker_metrics(case):
 def test_live_and_candidate_sit_side_by_side(case):
     """Without a canary the version next to live is the first other one (the rollback target)."""
     config, body = case
-    order = dashboard_body.version_order(config)
+    order = routing.version_order(config.routing, config.model_names)
     assert order[0] == config.routing.live
     if config.routing.canary is not None:
         assert order[1] == config.routing.canary.version
@@ -94,7 +98,7 @@ def test_live_and_candidate_sit_side_by_side(case):
         return
     live, candidate = (_version_widgets(body, v) for v in order[:2])
     assert [w["y"] for w in live] == [w["y"] for w in candidate], "each live widget has its candidate beside it"
-    for left, right in zip(live, candidate):
+    for left, right in zip(live, candidate, strict=True):
         assert left["x"] == 0 and right["x"] == left["width"], (left["properties"]["title"],
                                                                right["properties"]["title"])
 
@@ -103,7 +107,7 @@ def test_widgets_fit_the_grid_without_overlapping(case):
     _, body = case
     cells = {}
     for widget in body["widgets"]:
-        assert 0 <= widget["x"] and widget["x"] + widget["width"] <= dashboard_body.GRID_WIDTH, widget
+        assert widget["x"] >= 0 and widget["x"] + widget["width"] <= dashboard_body.GRID_WIDTH, widget
         for x in range(widget["x"], widget["x"] + widget["width"]):
             for y in range(widget["y"], widget["y"] + widget["height"]):
                 assert (x, y) not in cells, f"{widget['properties'].get('title')} overlaps {cells[(x, y)]}"
@@ -160,7 +164,7 @@ def test_the_stage_and_its_canary_share_rows():
     ("six versions", ("v1", "v2", "v3", "v4", "v5", "v6")),
 ])
 def test_versions_are_ordered_live_candidate_then_the_rest(name, order):
-    assert dashboard_body.version_order(stack_config.parse(CONFIGS[name])) == order
+    assert _order(stack_config.parse(CONFIGS[name])) == order
 
 
 def test_alarm_thresholds_are_drawn_in_the_units_of_their_metrics():

@@ -3,11 +3,13 @@ routing roles and shares, and a `canary run` state file read defensively."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from components import config as stack_config
+from core import config as stack_config
+from core import run_state
+from core.analysis import Verdict
+from core.metrics import Latency, Period, Snapshot
+from core.thresholds import AnalysisThresholds
 from emulator import dashboard_view as view
 from emulator.dashboard_view import Counts, Recent, Sample
 from tests.stacks import example, with_change
@@ -44,10 +46,10 @@ def test_recent_refuses_samples_out_of_order():
         view.recent(_sample(5, v1={}), _sample(5, v1={}))
 
 
-def test_sample_of_reads_the_metrics_snapshot_shape():
+def test_sample_of_reads_the_metrics_snapshot():
     period = {"Timestamp": 120, "Invocations": 9, "Invocation4XXErrors": 1, "Invocation5XXErrors": 2,
               "ModelLatency": None}
-    snapshot = {"EndpointName": "e", "PeriodSeconds": 60, "Variants": {"v1": [period]}}
+    snapshot = Snapshot.from_json({"EndpointName": "e", "PeriodSeconds": 60, "Variants": {"v1": [period]}})
     assert view.sample_of(snapshot, 3.0) == _sample(3.0, v1={120: (9, 1, 2)})
 
 
@@ -62,15 +64,18 @@ def test_rate_meter_spans_at_most_ten_seconds_and_ignores_polls_closer_than_half
     assert [sample.at for sample in meter._samples] == [1.0, 5.0, 10.5]
 
 
+def _minute(start: int, p50_us: float | None = None, p99_us: float | None = None) -> Period:
+    latency = None if p50_us is None else Latency(10, p50_us, p50_us, p99_us, p99_us)
+    return Period(start, 10, 0, 0, latency)
+
+
 LATENCY = [
-    ([], 600, None),
-    ([{"Timestamp": 540, "ModelLatency": None}], 600, None),
-    ([{"Timestamp": 480, "ModelLatency": {"p50": 2000.0, "p99": 9000.0}},
-      {"Timestamp": 540, "ModelLatency": {"p50": 1500.0, "p99": 4000.0}}], 600, {"p50": 1.5, "p99": 4.0}),
+    ((), 600, None),
+    ((_minute(540),), 600, None),
+    ((_minute(480, 2000.0, 9000.0), _minute(540, 1500.0, 4000.0)), 600, {"p50": 1.5, "p99": 4.0}),
     # the newest minute had no request: the one before stands, if it is recent
-    ([{"Timestamp": 480, "ModelLatency": {"p50": 2000.0, "p99": 9000.0}}, {"Timestamp": 540, "ModelLatency": None}],
-     590, {"p50": 2.0, "p99": 9.0}),
-    ([{"Timestamp": 0, "ModelLatency": {"p50": 2000.0, "p99": 9000.0}}], 600, None),  # ten minutes ago is not now
+    ((_minute(480, 2000.0, 9000.0), _minute(540)), 590, {"p50": 2.0, "p99": 9.0}),
+    ((_minute(0, 2000.0, 9000.0),), 600, None),  # ten minutes ago is not now
 ]
 
 
@@ -84,53 +89,48 @@ def _config(routing: dict):
 
 
 ROUTING = [
-    ({"live": "v1"}, {"live": "v1", "candidate": None, "share": 0.0, "mode": None, "previous": None},
-     {"v1": ("live", 100.0), "v2": ("idle", 0.0)}),
-    ({"live": "v1", "canary": {"version": "v2", "percent": 10}},
-     {"live": "v1", "candidate": "v2", "share": 10.0, "mode": "request", "previous": None},
-     {"v1": ("live", 90.0), "v2": ("candidate", 10.0)}),
+    ({"live": "v1"}, {"v1": ("live", 100.0), "v2": ("idle", 0.0)}),
+    ({"live": "v1", "canary": {"version": "v2", "percent": 10}}, {"v1": ("live", 90.0), "v2": ("candidate", 10.0)}),
     ({"live": "v2", "previous": "v1", "canary": {"version": "v1", "percent": 30, "mode": "sticky"}},
-     {"live": "v2", "candidate": "v1", "share": 30.0, "mode": "sticky", "previous": "v1"},
      {"v1": ("candidate", 30.0), "v2": ("live", 70.0)}),
-    ({"live": "v2", "previous": "v1"}, {"live": "v2", "candidate": None, "share": 0.0, "mode": None, "previous": "v1"},
-     {"v1": ("previous", 0.0), "v2": ("live", 100.0)}),
+    ({"live": "v2", "previous": "v1"}, {"v1": ("previous", 0.0), "v2": ("live", 100.0)}),
 ]
 
 
-@pytest.mark.parametrize(("routing", "expected", "roles"), ROUTING)
-def test_routing_view_roles_and_shares_follow_the_stack_config(routing, expected, roles):
-    shown = view.routing_view(_config(routing))
-    assert shown == expected
-    assert {name: (view.role_of(shown, name), view.share_of(shown, name)) for name in roles} == roles
+@pytest.mark.parametrize(("routing", "roles"), ROUTING)
+def test_roles_and_shares_follow_the_stack_config(routing, roles):
+    served = _config(routing).routing
+    assert {name: tuple(view.version_view(served, name).values()) for name in roles} == roles
 
 
-RUNNING = {"stack": "local", "version": "v2", "weights": [5, 25, 50], "bake_seconds": 600, "interval_seconds": 60,
-           "failure_limit": 2, "window_seconds": 600, "sticky": False, "thresholds": {}, "step": 1, "phase": "baking",
-           "status": "running", "failures": 1, "pid": 4242, "started_at": 1.0, "updated_at": 2.0,
-           "verdicts": [{"time": 1.5, "step": 0, "weight": 5, "kind": "gate", "verdict": "pass", "reasons": []}]}
+def _run(status: run_state.RunStatus = run_state.RunStatus.RUNNING, position: int = 4,
+         verdicts: int = 1) -> run_state.RunState:
+    """A run of v2 over 5 %, 25 %, 50 %, in its second step's bake unless told otherwise."""
+    run = run_state.RunState.planned(stack="local", version="v2", weights=[5, 25, 50], bake_seconds=600,
+                                     interval_seconds=60, failure_limit=2, window_seconds=600, sticky=False,
+                                     thresholds=AnalysisThresholds())
+    run.position, run.phase, run.status, run.failures, run.pid = position, run_state.Phase.BAKING, status, 1, 4242
+    run.verdicts = [run_state.VerdictRecord(1.5, 0, 5, run_state.VerdictKind.GATE, Verdict.PASS, [])][:verdicts]
+    return run
+
+
 SHOWN = {"version": "v2", "step": 2, "steps": 3, "weight": 25.0, "weights": [5.0, 25.0, 50.0], "phase": "baking",
          "failures": 1, "failureLimit": 2, "lastVerdict": {"verdict": "pass", "kind": "gate"}, "processAlive": True}
 
 RUNS = [
     (None, None),
-    ("", None),
-    ("{not json", None),
-    ("[1, 2]", None),
-    (json.dumps({**RUNNING, "status": "promoted"}), None),
-    (json.dumps({**RUNNING, "status": "rolled back"}), None),
-    (json.dumps({k: v for k, v in RUNNING.items() if k != "weights"}), None),
-    (json.dumps({**RUNNING, "weights": []}), None),
-    (json.dumps({**RUNNING, "step": "two"}), None),
-    (json.dumps(RUNNING), SHOWN),
-    (json.dumps({**RUNNING, "verdicts": []}), {**SHOWN, "lastVerdict": None}),
-    (json.dumps({**RUNNING, "step": 7}), {**SHOWN, "step": 3, "weight": 50.0}),  # past the end: the last step
+    (_run(run_state.RunStatus.PROMOTED), None),
+    (_run(run_state.RunStatus.ROLLED_BACK), None),
+    (_run(), SHOWN),
+    (_run(verdicts=0), {**SHOWN, "lastVerdict": None}),
+    (_run(position=9), {**SHOWN, "step": 3, "weight": 50.0}),  # past the end: the last step
 ]
 
 
-@pytest.mark.parametrize(("text", "expected"), RUNS)
-def test_run_view_shows_only_a_readable_run_in_progress(text, expected):
-    assert view.run_view(text, alive=lambda pid: pid == 4242) == expected
+@pytest.mark.parametrize(("run", "expected"), RUNS)
+def test_run_view_shows_only_a_run_in_progress(run, expected):
+    assert view.run_view(run, alive=lambda pid: pid == 4242) == expected
 
 
 def test_run_view_says_when_the_runs_process_is_gone():
-    assert view.run_view(json.dumps(RUNNING), alive=lambda pid: False)["processAlive"] is False
+    assert view.run_view(_run(), alive=lambda pid: False)["processAlive"] is False

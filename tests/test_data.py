@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import subprocess
 import sys
 import zipfile
@@ -57,7 +58,7 @@ def test_missing_sources_are_clear_errors(tmp_path):
     with pytest.raises(data.DataError, match="no such file or directory"):
         data.load(tmp_path / "missing")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(data.DataError, match="no u.data inside"):
+    with pytest.raises(data.DataError, match=re.escape("no u.data inside")):
         data.load(tmp_path / "empty")
     (tmp_path / "x.zip").write_text("not a zip")
     with pytest.raises(data.DataError, match="not a zip archive"):
@@ -78,14 +79,13 @@ def test_holdout_refuses_users_with_too_few_ratings():
         data.holdout(data.parse(_u_data(users=1, per_user=10), "u.data"))
 
 
-def test_object2vec_channels(tmp_path):
+def test_object2vec_lines():
     split = data.holdout(data.parse(_u_data(users=2, per_user=12), "u.data"))
-    paths = data.write_object2vec_channels(split, tmp_path)
-    lines = paths["validation"].read_text().splitlines()
+    lines = data.object2vec_lines(split.test).splitlines()
     assert len(lines) == 20
     first = json.loads(lines[0])
     assert set(first) == {"in0", "in1", "label"} and isinstance(first["in0"][0], int)
-    assert len(paths["train"].read_text().splitlines()) == 4
+    assert len(data.object2vec_lines(split.train, shuffle_seed=0).splitlines()) == 4
 
 
 def test_default_copy_is_movielens_100k(tmp_path, monkeypatch):
@@ -98,7 +98,8 @@ def test_default_copy_is_movielens_100k(tmp_path, monkeypatch):
 
 
 def _fetch_in_a_new_process(cache: Path) -> subprocess.Popen:
-    code = "import sys; from pathlib import Path; from training import movielens; print(movielens.fetch(Path(sys.argv[1])))"
+    code = ("import sys; from pathlib import Path; from training import movielens; "
+            "print(movielens.fetch(Path(sys.argv[1])))")
     return subprocess.Popen([sys.executable, "-c", code, str(cache)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
 

@@ -27,11 +27,12 @@ import shutil
 
 import pytest
 
-from components import config as cfg
-from components import openapi
+from core import config as cfg
+from core import openapi
+from emulator.constants import INVOKED_HEADER
 from emulator.gateway import Gateway
 from emulator.gateway_state import StateHolder
-from emulator.runtime import INVOKED_HEADER, Invocation
+from emulator.http import Answer
 from emulator.vtl import MappingTemplate, RequestData
 from tests.stacks import ROOT, example
 
@@ -103,7 +104,7 @@ def _deployed_answer(status: int, body: dict) -> tuple[int, dict]:
     """API Gateway's way: the first integration response whose pattern matches the whole status
     (else "default"), its template rendered, then the template's status override."""
     config = cfg.parse(example("prod"))
-    document = openapi.build_document(config, openapi.Templates.load(),
+    document = openapi.build_document(config.api, openapi.Templates.load(),
                                       openapi.Integration("ratings-prod", ROLE_ARN, "eu-west-1"))
     responses = document["paths"][openapi.RESOURCE_PATH]["get"]["x-amazon-apigateway-integration"]["responses"]
     key = next((p for p in responses if p != "default" and re.fullmatch(p, str(status))), "default")
@@ -115,7 +116,7 @@ def _deployed_answer(status: int, body: dict) -> tuple[int, dict]:
 
 class ScriptedRuntime:
     def __init__(self, status: int, body: dict):
-        self.result = Invocation(status, json.dumps(body).encode(), {INVOKED_HEADER: "v1"})
+        self.result = Answer(status, {INVOKED_HEADER: "v1"}, json.dumps(body).encode())
 
     async def invoke(self, endpoint, body, content_type, accept, target):
         return self.result
@@ -164,7 +165,7 @@ def test_only_a_models_own_4xx_is_the_clients_fault():
 def test_api_gateways_own_timeout_is_a_504():
     """API Gateway stops waiting for an integration after 29 s by default and answers with the
     INTEGRATION_TIMEOUT gateway response (AWS docs, "Gateway response types")."""
-    document = openapi.build_document(cfg.parse(example("prod")), openapi.Templates.load(),
+    document = openapi.build_document(cfg.parse(example("prod")).api, openapi.Templates.load(),
                                       openapi.Integration("ratings-prod", ROLE_ARN, "eu-west-1"))
     assert document["x-amazon-apigateway-gateway-responses"]["INTEGRATION_TIMEOUT"]["statusCode"] == "504"
 
@@ -178,7 +179,7 @@ LOCAL_ROWS = {  # variant -> (what its model server answers, the table row it mu
 }
 
 
-async def _runtime_answers(unreachable_url: str) -> dict[str, Invocation]:
+async def _runtime_answers(unreachable_url: str) -> dict[str, Answer]:
     from aiohttp import web
     from aiohttp.test_utils import TestServer
 
@@ -220,7 +221,7 @@ LOCAL_CASES = [(variant, row) for variant, (_, row) in LOCAL_ROWS.items()] + [
 ERROR_CODES = {424: "ModelError", 400: "ValidationError"}
 
 
-def _as_botocore_parses_it(invocation: Invocation) -> tuple[str, dict]:
+def _as_botocore_parses_it(invocation: Answer) -> tuple[str, dict]:
     """The error code and modelled fields a boto3 client reads from this answer: botocore's
     rest-json parser and its sagemaker-runtime model, the way its endpoint adds modelled fields."""
     import botocore.parsers

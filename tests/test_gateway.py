@@ -8,10 +8,11 @@ import shutil
 
 import pytest
 
+from emulator.constants import INVOKED_HEADER
 from emulator.gateway import Gateway
 from emulator.gateway_state import StateHolder
+from emulator.http import Answer
 from emulator.metrics import VariantMetrics
-from emulator.runtime import INVOKED_HEADER, Invocation
 from emulator.throttle import TokenBucket
 from tests.stacks import ROOT
 
@@ -22,7 +23,7 @@ class ScriptedRuntime:
     """Answers every invocation with one canned result and records what it was asked."""
 
     def __init__(self, status: int, body: dict, variant: str = "v1"):
-        self.result = Invocation(status, json.dumps(body).encode(), {INVOKED_HEADER: variant})
+        self.result = Answer(status, {INVOKED_HEADER: variant}, json.dumps(body).encode())
         self.calls: list[dict] = []
 
     async def invoke(self, endpoint, body, content_type, accept, target):
@@ -99,9 +100,9 @@ def test_metrics_are_kept_per_variant_and_minute():
         metrics.record("v2", status, latency)
     now[0] = 185.0
     metrics.record("v2", 200, 200.0)
-    periods = metrics.snapshot()["Variants"]["v2"]
+    periods = metrics.snapshot().to_json()["Variants"]["v2"]
     assert [p["Timestamp"] for p in periods] == [120, 180]
     first = periods[0]
     assert (first["Invocations"], first["Invocation4XXErrors"], first["Invocation5XXErrors"]) == (4, 1, 1)
     assert first["ModelLatency"]["Maximum"] == 300.0
-    assert [p["Timestamp"] for p in metrics.snapshot(since=181.0)["Variants"]["v2"]] == [180]
+    assert [p["Timestamp"] for p in metrics.snapshot(since=181.0).to_json()["Variants"]["v2"]] == [180]

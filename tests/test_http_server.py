@@ -9,6 +9,7 @@ AWS publishes no client header timeout; ours is a setting, lowered here to keep 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import time
@@ -32,10 +33,8 @@ def api(tmp_path_factory):
 def _exchange(api: RunningApi, data: bytes, wait: float = 5.0) -> tuple[int, dict, bytes]:
     """Send ``data``, read until the server closes; the status, headers and body of its answer."""
     with socket.create_connection(("127.0.0.1", api.gateway_port), timeout=wait) as sock:
-        try:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             sock.sendall(data)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
         chunks = []
         while True:
             try:
@@ -67,6 +66,15 @@ def test_a_head_over_10240_bytes_gets_413_json_and_a_log_line(api):
     assert status == 413 and headers["content-type"] == "application/json"
     assert "10240" in json.loads(body)["message"]
     assert api.log_lines()[-1]["errorType"] == "REQUEST_TOO_LARGE"
+
+
+@pytest.mark.parametrize(("extra", "status"), [(0, 200), (1, 413)])
+def test_the_limit_counts_the_bytes_of_the_head_as_sent(api, extra, status):
+    """One rule, whether the head arrives whole or in pieces: line, header lines and line ends."""
+    pad = 10_240 - len(_request([("x-pad", "")])) + extra
+    data = _request([("x-pad", "v" * pad)])
+    assert len(data) == 10_240 + extra
+    assert _exchange(api, data)[0] == status
 
 
 def test_an_endless_header_is_cut_off_without_buffering_it(api):

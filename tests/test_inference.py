@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
 
-from training import inference
 from tests.model_fixtures import save_tiny, tiny_model
+from training import inference
 
 
 def test_predictions_follow_the_documented_fallbacks():
@@ -28,7 +29,7 @@ def test_round_trip_through_files(tmp_path):
 
 
 def test_missing_or_foreign_model_dirs_are_clear(tmp_path):
-    with pytest.raises(inference.ModelLoadError, match="missing metadata.json"):
+    with pytest.raises(inference.ModelLoadError, match=re.escape("missing metadata.json")):
         inference.load_model(tmp_path)
     folder = save_tiny(tmp_path / "m")
     (folder / "metadata.json").write_text('{"format": "other/9"}')

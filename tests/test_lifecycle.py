@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from functools import cache
+from itertools import pairwise
 
 import pytest
 
@@ -44,7 +45,7 @@ def _deployments(mode: str) -> tuple[tuple[str, StepKind, dict[Key, Registered]]
 
 def _transitions(mode: str):
     runs = _deployments(mode)
-    for (_, _, before), (label, kind, after) in zip(runs, runs[1:]):
+    for (_, _, before), (label, kind, after) in pairwise(runs):
         yield label, kind, before, after, changes(before, after)
 
 
@@ -94,7 +95,7 @@ def test_a_version_change_swaps_the_configuration_and_updates_the_endpoint(mode)
         if kind is not StepKind.VERSIONS:
             continue
         by_token = {}
-        for (token, name), change in _changed(step).items():
+        for (token, _name), change in _changed(step).items():
             by_token.setdefault(token, set()).add(change)
         assert by_token.get(ENDPOINT_CONFIG) == {Change.REPLACE}, f"{mode} '{label}': configuration not swapped"
         assert by_token.get(ENDPOINT) == {Change.UPDATE}, \
@@ -153,7 +154,7 @@ def test_no_variant_set_change_runs_under_deployment_guardrails(mode):
     """SageMaker deployment-guardrails exclusions: "When doing a blue/green or rolling deployment,
     your new endpoint configuration must have the same variant name as the old endpoint
     configuration." The provider sends the endpoint's deployment config with every update."""
-    for label, kind, before, after, _ in _transitions(mode):
+    for label, _kind, before, after, _ in _transitions(mode):
         if _variants(before) != _variants(after):
             config = _one(after, ENDPOINT).inputs.get("deploymentConfig") or {}
             assert not {"blueGreenUpdatePolicy", "rollingUpdatePolicy"} & config.keys(), \

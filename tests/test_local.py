@@ -12,7 +12,7 @@ import socket
 import pytest
 import yaml
 
-from components import stack_files
+from core import stack_file
 from emulator import local, processes
 from tests.conftest import free_port_block
 from tests.stacks import ROOT
@@ -23,7 +23,7 @@ def _config(tmp_path, base: int):
     values["config"]["ratings:local"] = {"gatewayPort": base, "runtimePort": base + 1, "modelPortBase": base + 2}
     path = tmp_path / "Pulumi.local.yaml"
     path.write_text(yaml.safe_dump(values, sort_keys=False))
-    return stack_files.stack_config_of(path)
+    return stack_file.read(path).config
 
 
 def _leave_time_wait(port: int) -> None:

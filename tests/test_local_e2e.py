@@ -13,6 +13,7 @@ import os
 import shutil
 import signal
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -22,8 +23,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from canary.metrics_sources import LocalRuntimeMetrics
-from components.files import write_atomic
+from canary.metrics_sources import LocalRuntime
+from core.files import write_atomic
 from tests.conftest import RATINGS, free_port_block
 from tests.stacks import ROOT
 
@@ -65,29 +66,55 @@ class LocalApi:
             return error.code, {k.lower(): v for k, v in error.headers.items()}, error.read()
 
     def configure(self, refused: bool = False, **routing) -> None:
-        """Rewrite the stack file atomically, as `canary` does, and wait until the gateway serves it
-        (a refused edit changes nothing to wait for: then wait past the reload check)."""
+        """Rewrite the stack file atomically, as `canary` does, and wait until the gateway has read it:
+        it serves the new routing, or reports that it refused the edit."""
         self.values["config"]["ratings:routing"] = routing
         write_atomic(self.stack_file, yaml.safe_dump(self.values, sort_keys=False))
         if refused:
-            time.sleep(0.6)
+            self.await_edit(applied=False)
             return
         canary = routing.get("canary") or {}
         self.await_routing(routing["live"], canary.get("version"), canary.get("percent", 0))
 
-    def await_routing(self, live: str, candidate: str | None = None, share: float = 0, seconds: float = 30) -> None:
-        """Wait until the gateway routes as given: a reload takes longer on a busy machine."""
-        expected = {"live": live, "candidate": candidate, "share": share}
+    def await_edit(self, applied: bool, seconds: float = 30) -> str:
+        """Wait until the gateway has read the stack file as it is now (the dashboard's ``lastEdit``);
+        the message it gave."""
+        stamp = os.stat(self.stack_file).st_mtime_ns
         deadline = time.monotonic() + seconds
-        runtime = LocalRuntimeMetrics(self.runtime)
-        while (served := runtime.served_routing()) != expected:
+        while True:
+            with urllib.request.urlopen(f"{self.runtime}/dashboard/state.json", timeout=10) as answer:
+                edit = json.loads(answer.read())["lastEdit"]
+            if edit["mtimeNs"] == stamp:
+                assert edit["applied"] is applied, edit["message"]
+                return edit["message"]
+            assert time.monotonic() < deadline, f"the gateway has not read the stack file yet: {edit}"
+            time.sleep(0.05)
+
+    def await_routing(self, live: str, candidate: str | None = None, share: float = 0, seconds: float = 30) -> None:
+        """Wait until the gateway routes as given (its GetStage answer): a reload takes longer on a
+        busy machine."""
+        expected = (live, candidate, share)
+        deadline = time.monotonic() + seconds
+        runtime = LocalRuntime(self.runtime)
+        while (served := _traffic_of(runtime.served("local"))) != expected:
             assert time.monotonic() < deadline, f"the gateway still routes {served}, not {expected}"
             time.sleep(0.05)
+
+    def await_file_routing(self) -> None:
+        """Wait until the gateway serves the routing the stack file holds now."""
+        routing = yaml.safe_load(self.stack_file.read_text())["config"]["ratings:routing"]
+        canary = routing.get("canary") or {}
+        self.await_routing(routing["live"], canary.get("version"), canary.get("percent", 0))
 
     def stop(self) -> str:
         self.process.send_signal(signal.SIGINT)
         output, _ = self.process.communicate(timeout=30)
         return output.decode()
+
+
+def _traffic_of(served) -> tuple[str, str | None, float]:
+    """Live version, candidate and its share."""
+    return served.live, served.canary.version if served.canary else None, served.canary.percent if served.canary else 0
 
 
 def _copy_version(trained: Path, folder: Path, version: str) -> None:
@@ -175,8 +202,8 @@ def test_sticky_mode_keeps_each_user_on_one_version(local_api):
     users = list(range(1, 61))
     seen: dict[int, set[str]] = {u: set() for u in users}
     for _ in range(4):
-        for user, (status, version) in zip(users, _versions(local_api, [f"/local/predicted-ratings/{u}?items=5"
-                                                                         for u in users])):
+        answers = _versions(local_api, [f"/local/predicted-ratings/{u}?items=5" for u in users])
+        for user, (status, version) in zip(users, answers, strict=True):
             assert status == 200
             seen[user].add(version)
     assert all(len(versions) == 1 for versions in seen.values())
@@ -186,9 +213,19 @@ def test_sticky_mode_keeps_each_user_on_one_version(local_api):
 def test_config_change_switches_routing_with_zero_failures_under_load(local_api):
     local_api.configure(live="v1")
     paths = [f"/local/predicted-ratings/{u % 900 + 1}?items=5,6,7" for u in range(1500)]
-    with concurrent.futures.ThreadPoolExecutor(1) as changer:
-        change = changer.submit(lambda: (time.sleep(0.5), local_api.configure(live="v2")))
-        answers = _versions(local_api, paths)
+    flowing = threading.Event()
+    answered: list[int] = []
+
+    def get(path: str) -> tuple[int, dict[str, str], bytes]:
+        answer = local_api.get(path)
+        answered.append(answer[0])
+        if len(answered) >= 200:
+            flowing.set()
+        return answer
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool, concurrent.futures.ThreadPoolExecutor(1) as changer:
+        change = changer.submit(lambda: (flowing.wait(60), local_api.configure(live="v2")))
+        answers = [(status, headers.get("x-model-version", "")) for status, headers, _ in pool.map(get, paths)]
         change.result()
     assert [a for a in answers if a[0] != 200] == []
     assert {version for _, version in answers} == {"v1", "v2"}

@@ -8,8 +8,8 @@ import re
 import pytest
 from openapi_spec_validator import validate
 
-from components import config as cfg
-from components import openapi
+from core import config as cfg
+from core import openapi
 from tests.stacks import ROOT, example, with_change
 
 INTEGRATION = openapi.Integration("ratings-prod", "arn:aws:iam::123456789012:role/invoke", "eu-west-1")
@@ -17,7 +17,7 @@ INTEGRATION = openapi.Integration("ratings-prod", "arn:aws:iam::123456789012:rol
 
 def _build(values) -> dict:
     config = cfg.parse(values)
-    return openapi.build_document(config, openapi.Templates.load(), INTEGRATION)
+    return openapi.build_document(config.api, openapi.Templates.load(), INTEGRATION)
 
 
 @pytest.mark.parametrize("auth", ["iam", "api_key", "none"])

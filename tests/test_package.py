@@ -10,7 +10,7 @@ import tarfile
 import pytest
 from click.testing import CliRunner
 
-from components import config as stack_config
+from core import config as stack_config
 from ratings.cli import main
 from tests.model_fixtures import save_tiny
 from tests.stacks import example

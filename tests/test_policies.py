@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from components import arns, policies
+from core import arns, policies
 
 ACCOUNT = arns.Account(partition="aws", region="eu-west-1", account_id="123456789012")
 
@@ -51,15 +51,6 @@ def test_trust_policy_is_limited_to_the_account():
     trust = policies.assume_role("sagemaker.amazonaws.com", ACCOUNT)["Statement"][0]
     assert trust["Principal"] == {"Service": "sagemaker.amazonaws.com"}
     assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
-
-
-@pytest.mark.parametrize(("partition", "expected"), [
-    ("aws", "arn:aws:sagemaker:eu-west-1:123456789012:endpoint/ratings-prod"),
-    ("aws-cn", "arn:aws-cn:sagemaker:eu-west-1:123456789012:endpoint/ratings-prod"),
-])
-def test_endpoint_arn_is_lower_case_and_partition_aware(partition, expected):
-    account = arns.Account(partition, "eu-west-1", "123456789012")
-    assert arns.sagemaker_endpoint(account, "Ratings-Prod") == expected
 
 
 @pytest.mark.parametrize("bad", ["https://bucket/model.tar.gz", "s3://bucket/", "bucket/model.tar.gz"])

@@ -7,8 +7,8 @@ import json
 import pulumi
 import pytest
 
-from components import config as stack_config
-from components import config_rules, dashboard_body, names, openapi, policies
+from core import config as stack_config
+from core import config_rules, dashboard_body, names, openapi, policies
 from tests.metric_dimensions import metric_lines, problems
 from tests.pulumi_mocks import RecordingMocks, Registered, run_program
 from tests.stacks import DELETE, ROOT, example, with_change
@@ -176,6 +176,11 @@ def test_api_key_auth_comes_with_a_usage_plan_and_quota(prod):
     key = prod.one("aws:apigateway/usagePlanKey:UsagePlanKey").inputs
     assert key["keyType"] == "API_KEY"
     assert prod.one(REST_API).inputs["apiKeySource"] == "HEADER"
+    assert prod.program["api"].api_key_id is not None, "the key's id is exported as api_key_id"
+
+
+def test_without_api_keys_there_is_no_key_to_export(dev):
+    assert dev.program["api"].api_key_id is None
 
 
 def test_redeployment_follows_the_document(prod):

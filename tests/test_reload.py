@@ -10,11 +10,12 @@ import shutil
 import pytest
 import yaml
 
-from components import stack_files
+from core.stack_file import read as read_stack_file
 from emulator import reload
+from emulator.constants import INVOKED_HEADER
 from emulator.gateway import Gateway
 from emulator.gateway_state import StateHolder
-from emulator.runtime import INVOKED_HEADER, Invocation
+from emulator.http import Answer
 from tests.stacks import ROOT
 
 PATH = "/local/predicted-ratings/321"
@@ -35,7 +36,7 @@ def _edit(stack_file, **changes) -> None:
 
 
 def _config(stack_file):
-    return stack_files.stack_config_of(stack_file)
+    return read_stack_file(stack_file).config
 
 
 @pytest.mark.parametrize(("routing", "running", "problems"), [
@@ -75,7 +76,7 @@ def test_a_canary_to_a_version_without_a_server_is_refused_and_the_last_state_ke
 
 class _Ok:
     async def invoke(self, endpoint, body, content_type, accept, target):
-        return Invocation(200, json.dumps({"predictions": [{"scores": [3.0]}]}).encode(), {INVOKED_HEADER: "v1"})
+        return Answer(200, {INVOKED_HEADER: "v1"}, json.dumps({"predictions": [{"scores": [3.0]}]}).encode())
 
 
 def _statuses(gateway: Gateway, count: int) -> list[int]:

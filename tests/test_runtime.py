@@ -144,8 +144,9 @@ def test_an_invocation_over_6_mb_gets_sagemakers_413(runtime_api):
 
 def test_a_model_slower_than_the_invocation_timeout_is_a_model_error(tmp_path):
     """SageMaker gives a container 60 s (lowered here), then answers ModelError "Your invocation
-    timed out while waiting for a response from container ..." wrapped as "Received server error (0) from ... with message ..." (recorded in
-    github.com/aws/sagemaker-python-sdk/issues/1119) and counts it against the variant."""
+    timed out while waiting for a response from container ..." wrapped as "Received server error (0)
+    from ... with message ..." (recorded in github.com/aws/sagemaker-python-sdk/issues/1119) and counts
+    it against the variant."""
     api = RunningApi(tmp_path, {"v1": model_app(lambda body: _slow(5, body)), "v2": model_app()},
                      limits=Limits(model_timeout_s=0.3))
     try:

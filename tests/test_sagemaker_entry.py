@@ -63,7 +63,7 @@ def answers(image_python, base_dir):
     done = subprocess.run([str(image_python), str(sklearn_image_env.DRIVER)], input=json.dumps(task),
                           capture_output=True, text=True, timeout=DRIVER_TIMEOUT, env=env, cwd=base_dir)
     assert done.returncode == 0, done.stderr[-4000:]
-    return dict(zip([case[0] for case in CASES], json.loads(done.stdout.splitlines()[-1])))
+    return dict(zip([case[0] for case in CASES], json.loads(done.stdout.splitlines()[-1]), strict=True))
 
 
 @pytest.mark.parametrize("case, body, media, status, check", CASES, ids=[case[0] for case in CASES])

@@ -42,7 +42,7 @@ def test_a_path_parameter_is_decoded_once_and_judged_by_the_template(api, user, 
 @pytest.mark.parametrize("user", ["31", "%0A%0A31", "31%09"])
 def test_a_user_id_is_served_once_the_template_trims_it(api, user):
     """The request template trims ids (Java's String.trim drops control characters at the ends)."""
-    status, headers, body = api.get(f"{PATH}/{user}?items=1,2")
+    status, _, body = api.get(f"{PATH}/{user}?items=1,2")
     assert (status, body) == (200, {"ratings": [3.0, 3.0]})
 
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
-from surprise import SVD, BaselineOnly, Dataset, Reader
+from surprise import SVD, AlgoBase, BaselineOnly, Dataset, Reader
 
 from training.data import Ratings
 from training.models.matrix import rmse
@@ -22,13 +22,14 @@ def _user_mean(train: Ratings, test: Ratings) -> np.ndarray:
     return sums.reindex(test.users).fillna(train.ratings.mean()).to_numpy()
 
 
-def _surprise(algorithm_factory: Callable[[], object]) -> Callable[[Ratings, Ratings], np.ndarray]:
+def _surprise(algorithm_factory: Callable[[], AlgoBase]) -> Callable[[Ratings, Ratings], np.ndarray]:
     def predict(train: Ratings, test: Ratings) -> np.ndarray:
         frame = pd.DataFrame({"user": train.users, "item": train.items, "rating": train.ratings})
         trainset = Dataset.load_from_df(frame, Reader(rating_scale=(1, 5))).build_full_trainset()
         algorithm = algorithm_factory()
         algorithm.fit(trainset)
-        return np.array([algorithm.predict(u, i).est for u, i in zip(test.users.tolist(), test.items.tolist())])
+        pairs = zip(test.users.tolist(), test.items.tolist(), strict=True)
+        return np.array([algorithm.predict(u, i).est for u, i in pairs])
 
     return predict
 

@@ -8,11 +8,19 @@ from pathlib import Path
 import click
 import yaml
 
+from core import extras
 from training import data as movielens_data
 from training import params as hyper
 
 HYPERPARAMETERS = Path(__file__).resolve().parent / "hyperparameters"
 ARTIFACTS = Path("artifacts")
+
+
+def _require(module: str, extra: str, purpose: str) -> None:
+    """Stop a command in one line when ``module`` (part of ``extra``) is not installed."""
+    message = extras.missing_message(module, extra, purpose)
+    if message:
+        raise click.ClickException(message)
 
 
 def _overrides(pairs: tuple[str, ...]) -> dict:
@@ -104,14 +112,12 @@ def _train_on_sagemaker(version: str, source: Path | None, bucket: str | None, r
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from ratings import extras
-
-    extras.require("sagemaker.train", extras.SAGEMAKER, "ratings train --sagemaker")
+    _require("sagemaker.train", extras.SAGEMAKER, "ratings train --sagemaker")
     from training import sagemaker_job
     from training.jobs import load_split
 
-    missing = [flag for flag, value in (("--bucket", bucket), ("--role-arn", role_arn)) if not value]
-    if missing:
+    if not (bucket and role_arn):
+        missing = [flag for flag, value in (("--bucket", bucket), ("--role-arn", role_arn)) if not value]
         raise click.UsageError(f"--sagemaker needs {' and '.join(missing)}")
     session = boto3.Session(region_name=region) if region else boto3.Session()
     if not session.region_name:
@@ -140,11 +146,8 @@ def _train_on_sagemaker(version: str, source: Path | None, bucket: str | None, r
 @click.option("--region", default="eu-west-1", show_default=True, help="Region of the image URI shown.")
 def package_command(version: str, artifacts: Path, output: Path | None, s3_uri: str | None, region: str) -> None:
     """Package trained VERSION as model.tar.gz for SageMaker's scikit-learn image."""
-    from ratings import extras
-
-    extras.require("sagemaker.core", extras.AWS, "ratings package")
-    from components import images
-    from training import package
+    _require("sagemaker.core", extras.AWS, "ratings package")
+    from training import images, package
     from training.inference import ModelLoadError
 
     folder = artifacts / version

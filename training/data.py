@@ -16,8 +16,6 @@ from pathlib import Path
 
 import numpy as np
 
-from components.files import write_atomic
-
 RATINGS_FILE = "u.data"
 TRAIN_FILE, TEST_FILE = "ua.base", "ua.test"
 HOLDOUT_PER_USER = 10
@@ -45,8 +43,10 @@ class Ratings:
     def checksum(self) -> str:
         """sha256 of the canonical ``user,item,rating,timestamp`` lines, in file order."""
         digest = hashlib.sha256()
-        for row in zip(self.users.tolist(), self.items.tolist(), self.ratings.tolist(), self.timestamps.tolist()):
-            digest.update(("%d,%d,%g,%d\n" % row).encode())
+        rows = zip(self.users.tolist(), self.items.tolist(), self.ratings.tolist(), self.timestamps.tolist(),
+                   strict=True)
+        for user, item, rating, stamp in rows:
+            digest.update(f"{user:d},{item:d},{rating:g},{stamp:d}\n".encode())
         return digest.hexdigest()
 
 
@@ -75,7 +75,7 @@ def parse(text: str, name: str, separator: str | None = None, skip_header: bool 
             raise DataError(f"{name}, line {number}: rating {fields[2]} is outside 1..5")
         if user < 1 or item < 1:
             raise DataError(f"{name}, line {number}: ids must be positive, got user {user}, item {item}")
-        for column, value in zip(columns, (user, item, rating, stamp)):
+        for column, value in zip(columns, (user, item, rating, stamp), strict=True):
             column.append(value)
     if not columns[0]:
         raise DataError(f"{name}: no ratings found")
@@ -135,16 +135,6 @@ def object2vec_lines(ratings: Ratings, shuffle_seed: int | None = None) -> str:
         json.dumps({"in0": [int(ratings.users[r])], "in1": [int(ratings.items[r])],
                     "label": float(ratings.ratings[r])}, separators=(",", ":")) + "\n"
         for r in rows)
-
-
-def write_object2vec_channels(split: Split, folder: Path, seed: int = 0) -> dict[str, Path]:
-    """train.jsonl (shuffled, as the notebook does) and validation.jsonl, written atomically."""
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = {"train": folder / "train" / "train.jsonl", "validation": folder / "validation" / "validation.jsonl"}
-    for channel, data in (("train", split.train), ("validation", split.test)):
-        paths[channel].parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(paths[channel], object2vec_lines(data, seed if channel == "train" else None))
-    return paths
 
 
 def from_bytes(data: bytes, name: str) -> Ratings:

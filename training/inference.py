@@ -67,6 +67,9 @@ class Model:
     item_bias: np.ndarray
     global_mean: float
     metadata: dict[str, Any] = field(default_factory=dict)
+    # id -> row of the factor arrays, built once from user_ids and item_ids
+    _user_rows: dict[int, int] = field(init=False, repr=False, compare=False)
+    _item_rows: dict[int, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_user_rows", {int(u): n for n, u in enumerate(self.user_ids.tolist())})
@@ -182,7 +185,7 @@ def input_fn(body: bytes | str, content_type: str | None) -> list[tuple[int, int
 
 
 def predict_fn(pairs: list[tuple[int, int]], model: Model) -> np.ndarray:
-    users, items = zip(*pairs)
+    users, items = zip(*pairs, strict=True)
     return model.predict(list(users), list(items))
 
 
@@ -190,10 +193,10 @@ def output_fn(prediction: np.ndarray, accept: str | None) -> tuple[bytes, str]:
     """Object2Vec's response: {"predictions": [{"scores": [x]}, ...]} (or one line each)."""
     media = _media_type(accept, JSON)
     if media in ("*/*", JSON):
-        body = '{"predictions":[' + ",".join('{"scores":[%r]}' % float(x) for x in prediction) + "]}"
+        body = '{"predictions":[' + ",".join(f'{{"scores":[{float(x)!r}]}}' for x in prediction) + "]}"
         return body.encode(), JSON
     if media == JSONLINES:
-        return "".join('{"scores":[%r]}\n' % float(x) for x in prediction).encode(), JSONLINES
+        return "".join(f'{{"scores":[{float(x)!r}]}}\n' for x in prediction).encode(), JSONLINES
     raise NotAcceptable(f"accept {media!r} is not supported; use {' or '.join(CONTENT_TYPES)}")
 
 

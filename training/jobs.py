@@ -72,7 +72,7 @@ def run_all(jobs: list[TrainJob], workers: int, show_progress: bool) -> list[str
                              initargs=(ticks, threads)) as pool:
         futures = [pool.submit(_run_in_worker, job) for job in jobs]
         _follow(futures, jobs, ticks, show_progress)
-    return [_result(future, job) for future, job in zip(futures, jobs)]
+    return [_result(future, job) for future, job in zip(futures, jobs, strict=True)]
 
 
 def _run_here(job: TrainJob, show_progress: bool) -> str:
@@ -91,7 +91,7 @@ def _result(future: Future, job: TrainJob) -> str:
         return future.result()
     except movielens_data.DataError as error:
         raise JobFailed(f"{job.version}: {error}") from None
-    except Exception as error:  # a worker that died or raised: name the version, keep it one line
+    except Exception as error:  # noqa: BLE001  # a worker that died or raised: name the version, keep it one line
         raise JobFailed(f"{job.version}: training failed: {type(error).__name__}: {error}") from None
 
 
@@ -136,6 +136,7 @@ class _QueueProgress:
 
     def update(self, n: int = 1) -> None:
         if n:
+            assert _worker_ticks is not None, "set by _start_worker, the pool's initializer"
             _worker_ticks.put((self.version, n))
 
 

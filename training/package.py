@@ -41,12 +41,12 @@ def build(model_dir: Path, output: Path) -> Package:
              f"{CODE_DIR}/{ENTRY_MODULE}": ENTRY_SOURCE.read_bytes(),
              f"{CODE_DIR}/{HANDLER_MODULE}": Path(inference.__file__).read_bytes()}
     output.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=output.parent, prefix=f".{output.name}.", delete=False) as temp:
-        with tarfile.open(fileobj=temp, mode="w:gz") as archive:
-            for name, data in files.items():
-                info = tarfile.TarInfo(name)
-                info.size, info.mode = len(data), 0o644
-                archive.addfile(info, io.BytesIO(data))
+    with (tempfile.NamedTemporaryFile(dir=output.parent, prefix=f".{output.name}.", delete=False) as temp,
+          tarfile.open(fileobj=temp, mode="w:gz") as archive):
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size, info.mode = len(data), 0o644
+            archive.addfile(info, io.BytesIO(data))
     Path(temp.name).replace(output)
     return Package(output, model.version, sorted(files))
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")  # files only, no display needed
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from training.train import OURS, Report  # noqa: E402
+from training.train import OURS, Report
 
 OBJECT2VEC_NOTEBOOK_RMSE = 0.954  # the SageMaker sample notebook's validation MSE of ~0.91
 
@@ -30,7 +30,7 @@ def plot(report: Report, path: Path) -> None:
     figure, axis = plt.subplots(figsize=(7, 4.2), dpi=110)
     for name, curve in report.curves.items():
         if curve:
-            steps, values = zip(*curve)
+            steps, values = zip(*curve, strict=True)
             axis.plot(steps, values, marker=".", label=f"{name} (hold-out)")
     axis.axhline(report.rmse[OURS], color="black", linestyle="--", label=f"blend, served ({report.rmse[OURS]:.4f})")
     axis.axhline(report.best_baseline, color="grey", linestyle=":", label=f"best baseline ({report.best_baseline:.4f})")

@@ -13,8 +13,8 @@ from typing import Protocol
 import numpy as np
 
 from training import baselines
-from training.inference import FALLBACKS, Model
 from training.data import Ratings, Split
+from training.inference import FALLBACKS, Model
 from training.models import autorec, blend, bpmf
 from training.models.matrix import Indexed, rmse
 from training.params import TrainParams

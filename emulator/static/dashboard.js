@@ -15,12 +15,14 @@ function setText(root, name, text) {
   byField(root, name).textContent = text;
 }
 
+// The routing as `canary status --json` shows it: live, previous, canary {version, percent, mode}.
 function drawRouting(routing) {
   const card = document.getElementById("routing");
+  const canary = routing.canary;
   setText(card, "live", routing.live);
-  setText(card, "candidate", routing.candidate || "none");
-  setText(card, "share", routing.candidate ? `${routing.share} %` : "-");
-  setText(card, "mode", routing.mode || "-");
+  setText(card, "candidate", canary ? canary.version : "none");
+  setText(card, "share", canary ? `${canary.percent} %` : "-");
+  setText(card, "mode", canary ? canary.mode : "-");
   setText(card, "previous", routing.previous || "-");
 }
 
@@ -99,7 +101,15 @@ function versionRow(version, limits) {
   return row;
 }
 
+// A stack-file edit the gateway refused: it keeps serving the previous routing, and says why.
+function drawEdit(edit) {
+  const line = document.getElementById("edit");
+  line.hidden = !edit || edit.applied;
+  line.textContent = line.hidden ? "" : edit.message;
+}
+
 function draw(state) {
+  drawEdit(state.lastEdit);
   drawRouting(state.routing);
   drawAnalysis(state.analysis);
   drawRun(state.run);

@@ -258,7 +258,7 @@ def install() -> None:
 def _self_check() -> None:
     try:
         rendered = airspeed.Template(SELF_CHECK).merge({})
-    except Exception as error:  # noqa: BLE001 (any failure means the adaptation did not hold)
+    except Exception as error:
         raise RuntimeError(SELF_CHECK_FAILED.format(reason=repr(error))) from error
     if rendered != SELF_CHECK_EXPECTED:
         raise RuntimeError(SELF_CHECK_FAILED.format(reason=f"rendered {rendered!r}, "

@@ -16,7 +16,13 @@ from airspeed import operators as airspeed
 from emulator.vtl import dialect
 from emulator.vtl.java import JMap, VtlError, java_str, wrap
 from emulator.vtl.variables import (
-    Input, RequestData, Util, carry_overrides, context_map, request_overrides, response_overrides,
+    Input,
+    RequestData,
+    Util,
+    carry_overrides,
+    context_map,
+    request_overrides,
+    response_overrides,
 )
 
 UNSUPPORTED_DIRECTIVES = {"IncludeDirective": "#include", "ParseDirective": "#parse"}

@@ -163,7 +163,7 @@ class JList(list):
     def indexOf(self, value: Any) -> int:  # noqa: N802
         return self.index(value) if value in self else -1
 
-    def remove(self, item: Any) -> Any:  # type: ignore[override]
+    def remove(self, item: Any) -> Any:
         """List.remove: by position for an int (returns the element), else by value."""
         if isinstance(item, int) and not isinstance(item, bool):
             previous = self.get(item)

@@ -30,7 +30,7 @@ class ApiGatewayBlock(airspeed.Block):
 
 
 def _drop_blanks_before_set(children: list) -> list:
-    kept = []
+    kept: list = []
     for index, child in enumerate(children):
         following = children[index + 1] if index + 1 < len(children) else None
         after_text = bool(kept) and isinstance(kept[-1], TEXT)

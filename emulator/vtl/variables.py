@@ -75,7 +75,7 @@ class Input:
             matches = self._find(str(expression))
         except VtlError:
             raise
-        except Exception as error:  # jsonpath_ng raises plain Exceptions for bad syntax
+        except Exception as error:  # noqa: BLE001  # jsonpath_ng's lexer, parser and filters raise many types
             raise VtlError(f"invalid JSONPath {expression!r}: {error}") from None
         if INDEFINITE_PATH.search(str(expression)):
             return wrap(matches)
@@ -178,7 +178,7 @@ def _context_value(value: Any) -> Any:
 def carry_overrides(previous: tuple[JMap, JMap], request_override: JMap, response_override: JMap) -> None:
     """Seed fresh override maps with what an earlier template set; those names count as set
     (an override is final)."""
-    for earlier, fresh in zip(previous, (request_override, response_override)):
+    for earlier, fresh in zip(previous, (request_override, response_override), strict=True):
         for key, value in earlier.items():
             if isinstance(value, OverrideMap):
                 dict.update(fresh[key], value)

@@ -34,7 +34,7 @@ class _Adam:
     def update(self, grads: list[np.ndarray]) -> None:
         self.step += 1
         correction = np.sqrt(1 - 0.999 ** self.step) / (1 - 0.9 ** self.step)
-        for p, g, m, v in zip(self.params, grads, self.m, self.v):
+        for p, g, m, v in zip(self.params, grads, self.m, self.v, strict=True):
             m *= 0.9
             m += 0.1 * g
             v *= 0.999

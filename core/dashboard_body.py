@@ -17,11 +17,13 @@ the dashboard is updated in place (its name comes from the endpoint's, never fro
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from components import routing
-from components.config import CanaryMode, StackConfig
+from core import routing
+from core.config import StackConfig
+from core.routing import CanaryMode, Role
 
 GRID_WIDTH = 24
 HEADER_HEIGHT = 2
@@ -51,12 +53,6 @@ class Panel:
     annotations: tuple[dict[str, Any], ...] = ()
 
 
-def version_order(config: StackConfig) -> tuple[str, ...]:
-    """Columns of the version rows: live, candidate, then the other versions in config order."""
-    serving = routing.serving_versions(config)
-    return serving + tuple(name for name in config.model_names if name not in serving)
-
-
 def canary_stage(stage_name: str) -> str:
     return f"{stage_name}{CANARY_STAGE_SUFFIX}"
 
@@ -68,11 +64,11 @@ def build(config: StackConfig, api_name: str) -> dict[str, Any]:
     for row in _api_rows(config, api_name):
         widgets += _place_row(row, y, config.region)
         y += WIDGET_HEIGHT
-    versions = version_order(config)
+    versions = routing.version_order(config.routing, config.model_names)
     for start in range(0, len(versions), MAX_VERSION_COLUMNS):
         band = versions[start:start + MAX_VERSION_COLUMNS]
-        for row in zip(*(_version_panels(config, version) for version in band)):
-            widgets += _place_row(list(row), y, config.region)
+        for panels in zip(*(_version_panels(config, version) for version in band), strict=True):
+            widgets += _place_row(list(panels), y, config.region)
             y += WIDGET_HEIGHT
     return {"widgets": widgets}
 
@@ -109,10 +105,10 @@ def _api_rows(config: StackConfig, api_name: str) -> list[list[Panel]]:
     stage = config.api.stage_name
     canary = config.routing.canary
     columns = [(stage, f"stage {stage} ({_stage_label(config)})")]
-    if routing.canary_plan(config) is not None:
+    if canary is not None and routing.canary_settings(config.routing) is not None:
         columns.append((canary_stage(stage), f"stage canary ({canary.version}, {canary.percent:g} %)"))
 
-    def metric(stage_value: str, name: str, **options) -> Metric:
+    def metric(stage_value: str, name: str, **options: Any) -> Metric:
         return [API_GATEWAY, name, "ApiName", api_name, "Stage", stage_value, options]
 
     return [
@@ -135,21 +131,17 @@ def _stage_label(config: StackConfig) -> str:
 
 
 def _role(config: StackConfig, version: str) -> str:
-    canary = config.routing.canary
-    if version == config.routing.live:
-        return "live"
-    if canary is not None and version == canary.version:
-        return f"candidate, {canary.percent:g} %"
-    if version == config.routing.previous:
-        return "rollback target"
-    return "idle"
+    role = routing.role_of(config.routing, version)
+    if role is Role.CANDIDATE:
+        return f"candidate, {routing.share_of(config.routing, version):g} %"
+    return {Role.PREVIOUS: "rollback target"}.get(role, role.value)
 
 
 def _version_panels(config: StackConfig, version: str) -> list[Panel]:
     endpoint = config.endpoint.name
     label = f"{version} ({_role(config, version)})"
 
-    def metric(name: str, namespace: str = SAGEMAKER, **options) -> Metric:
+    def metric(name: str, namespace: str = SAGEMAKER, **options: Any) -> Metric:
         return [namespace, name, "EndpointName", endpoint, "VariantName", version, options]
 
     alarms = config.endpoint.alarms
@@ -165,7 +157,7 @@ def _version_panels(config: StackConfig, version: str) -> list[Panel]:
     ]
 
 
-def _instance_metrics(metric) -> list[Metric]:
+def _instance_metrics(metric: Callable[..., Metric]) -> list[Metric]:
     """Instances serving, from SageMaker's own normalisation: each request adds 1/instances to
     InvocationsPerInstance, so Invocations / InvocationsPerInstance is the instance count (shown
     while requests flow); CPU on the right axis tells whether they are busy."""
@@ -179,7 +171,7 @@ def _instance_metrics(metric) -> list[Metric]:
 
 def _capacity(config: StackConfig, version: str) -> tuple[dict[str, Any], ...]:
     scaling = config.endpoint.autoscaling
-    if version in routing.autoscaled_variants(config):
+    if scaling is not None and version in routing.autoscaled_variants(config.routing, True):
         return ({"label": "min instances", "value": scaling.min_capacity},
                 {"label": "max instances", "value": scaling.max_capacity})
     return ({"label": "configured instances", "value": config.model(version).instance_count},)

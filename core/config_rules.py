@@ -5,24 +5,18 @@ Each message names the field and the fix; tests assert on these constants.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from typing import TYPE_CHECKING
 
-from components import names, sagemaker_rules
-from components.config_fields import Section
+from core import aws_limits, names
+from core.arns import ALGORITHM_IMAGE, ECR_IMAGE, S3_MODEL_DATA
+from core.fields import Section
+from core.routing import Routing
 
 if TYPE_CHECKING:
-    from components.config import EndpointSettings, ModelVersion, Routing
+    from core.config import EndpointSettings, ModelVersion
 
 AUTONAME_SUFFIX = names.AUTONAME_SUFFIX  # Pulumi auto-names "<logical name>-<7 random chars>"
-
-ECR_IMAGE = re.compile(
-    r"(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?"
-    r"/(?P<repository>[a-z0-9][a-z0-9._/-]*)(?::[\w][\w.-]{0,127}|@sha256:[0-9a-f]{64})"
-)
-ALGORITHM_IMAGE = re.compile(r"(?P<framework>[a-z][a-z0-9-]*)(?::(?P<version>[\w.-]+))?")
-S3_MODEL_DATA = re.compile(r"s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(?P<key>\S+\.tar\.gz)")
 
 MSG_NAME = "{field}: {value!r} is not accepted by SageMaker ({rule}); use letters, digits and single hyphens"
 MSG_IMAGE = ("{field}: {value!r} is neither an ECR image URI (<account>.dkr.ecr.<region>.amazonaws.com/"
@@ -39,7 +33,7 @@ MSG_DERIVED_NAME_LENGTH = ("endpoint.name: {kind} '{logical}' plus Pulumi's {suf
                            "{limit} characters; shorten endpoint.name to at most {longest} characters")
 
 
-def check_name(section: Section, key: str, value: str | None, rule: sagemaker_rules.NameRule) -> None:
+def check_name(section: Section, key: str, value: str | None, rule: aws_limits.NameRule) -> None:
     if value is not None and not rule.accepts(value):
         section.problem(MSG_NAME.format(field=section.field(key), value=value, rule=rule.describe))
 
@@ -47,7 +41,7 @@ def check_name(section: Section, key: str, value: str | None, rule: sagemaker_ru
 def check_image(section: Section, image: str | None) -> None:
     if image is None:
         return
-    limit = sagemaker_rules.rule("ContainerImage").max_length
+    limit = aws_limits.rule("ContainerImage").max_length
     if len(image) > limit or not (ECR_IMAGE.fullmatch(image) or ALGORITHM_IMAGE.fullmatch(image)):
         section.problem(MSG_IMAGE.format(field=section.field("image"), value=image))
 
@@ -55,7 +49,7 @@ def check_image(section: Section, image: str | None) -> None:
 def check_model_data(section: Section, url: str | None) -> None:
     if url is None:
         return
-    limit = sagemaker_rules.rule("Url").max_length
+    limit = aws_limits.rule("Url").max_length
     if len(url) > limit or not S3_MODEL_DATA.fullmatch(url):
         section.problem(MSG_MODEL_DATA.format(field=section.field("modelData"), value=url, limit=limit))
 
@@ -86,7 +80,7 @@ def check_cross_field(models: list[ModelVersion], routing: Routing, endpoint: En
 def _check_derived_name_lengths(versions: list[str], endpoint: str, problems: list[str]) -> None:
     """Names Pulumi derives from endpoint.name (and each version) must fit AWS's limits."""
     derived = names.auto_names(endpoint, versions)
-    for index, (name, auto) in enumerate(zip(versions, derived)):
+    for index, (name, auto) in enumerate(zip(versions, derived[:len(versions)], strict=True)):
         if not auto.fits:
             problems.append(MSG_MODEL_NAME_LENGTH.format(
                 index=index, endpoint=endpoint, name=name, suffix=AUTONAME_SUFFIX, limit=auto.limit))

@@ -1,17 +1,21 @@
-"""Pure rollout planning: each command maps the current routing to a new one, or refuses.
+"""Rollout planning: each command maps the current routing to a new one, or refuses.
 
 Plans transform typed values (``Routing -> Routing`` with ``dataclasses.replace``); the config
-model writes the result back into the stack values (``components.config.with_routing``), and the
-result is checked with the same validation the Pulumi program uses.
+model writes the result back into the stack values (``core.config.with_routing``), the stack file
+renders them into its own text, and the result is checked with the same validation the Pulumi
+program uses, so a plan never produces a config that `pulumi up` would reject.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from components import config as stack_config
-from components.config import Canary, CanaryMode, Routing, StackConfig
+from core import config as stack_config
+from core.config import StackConfig
+from core.routing import Canary, CanaryMode, Routing, percent_problem
+from core.stack_file import StackDocument
 
 MSG_UNKNOWN_VERSION = ("{version} is not a configured model version ({known}); "
                        "add it under ratings:models and run `pulumi up` first")
@@ -41,13 +45,30 @@ class Change:
 
 @dataclass(frozen=True)
 class Plan:
-    """A change written into the stack values: what ``StackOps.apply`` writes."""
+    """A change written into a stack file: the file as read, the config and text after the change,
+    and what a person reads about it (settings in words, a diff, notes)."""
 
-    command: str
-    before: dict[str, Any]
-    after: dict[str, Any]
-    notes: list[str] = field(default_factory=list)
-    change: Change | None = None
+    change: Change
+    document: StackDocument
+    after: StackConfig
+    text: str
+    changes: list[str]
+
+    @property
+    def before(self) -> StackConfig:
+        return self.document.config
+
+    @property
+    def diff(self) -> list[str]:
+        return self.document.diff(self.text)
+
+    @property
+    def command(self) -> str:
+        return self.change.command
+
+    @property
+    def notes(self) -> list[str]:
+        return self.change.notes
 
 
 def check_version(config: StackConfig, version: str) -> None:
@@ -56,7 +77,7 @@ def check_version(config: StackConfig, version: str) -> None:
 
 
 def check_percent(percent: float) -> None:
-    problem = stack_config.percent_problem(percent, "percent")
+    problem = percent_problem(percent, "percent")
     if problem:
         raise Refusal(problem)
 
@@ -123,11 +144,42 @@ def retire(config: StackConfig, version: str) -> Change:
     return Change("retire", routing, after, notes, retired=version)
 
 
-def written(values: dict[str, Any], config: StackConfig, change: Change) -> Plan:
-    """The stack values after ``change``; a plan never produces a config the program would reject."""
-    after = stack_config.with_routing(values, change.after)
+def written(document: StackDocument, change: Change) -> Plan:
+    """The stack file after ``change``, validated as the Pulumi program validates it."""
+    before = document.config
+    values = stack_config.with_routing(document.values, change.after)
     if change.retired is not None:
-        new_default = change.after.live if config.endpoint.default_variant == change.retired else None
-        after = stack_config.without_model(after, change.retired, new_default)
-    stack_config.parse(after)
-    return Plan(change.command, values, after, list(change.notes), change)
+        new_default = change.after.live if before.endpoint.default_variant == change.retired else None
+        values = stack_config.without_model(values, change.retired, new_default)
+    after = stack_config.parse(values)
+    return Plan(change, document, after, document.render(values), change_lines(document.values, values))
+
+
+def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    """Dotted paths to leaf values; list elements named by their ``name`` when they have one."""
+    if isinstance(value, Mapping):
+        items: dict[str, Any] = {}
+        for key, item in value.items():
+            items.update(_flatten(item, f"{prefix}.{key}" if prefix else str(key)))
+        return items or {prefix: {}}
+    if isinstance(value, list):
+        items = {}
+        for index, item in enumerate(value):
+            label = item.get("name", index) if isinstance(item, Mapping) else index
+            items.update(_flatten(item, f"{prefix}[{label}]"))
+        return items or {prefix: []}
+    return {prefix: value}
+
+
+def change_lines(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
+    """``key: old -> new`` for every setting a change makes, in words rather than reprs."""
+    old, new = _flatten(before), _flatten(after)
+    lines = []
+    for key in list(old) + [k for k in new if k not in old]:
+        if key not in new:
+            lines.append(f"{key}: {old[key]} -> (removed)")
+        elif key not in old:
+            lines.append(f"{key}: (new) {new[key]}")
+        elif old[key] != new[key]:
+            lines.append(f"{key}: {old[key]} -> {new[key]}")
+    return lines

@@ -11,8 +11,10 @@ from enum import Enum
 from typing import Any, TypeVar
 
 E = TypeVar("E", bound=Enum)
+N = TypeVar("N", int, float)
+T = TypeVar("T")
 
-REQUIRED = object()
+REQUIRED: Any = object()  # the default of a setting that must be given
 
 MSG_MISSING = "{field}: missing; add it to the stack config"
 MSG_NOT_MAPPING = "{field}: expected a mapping of settings, got {got}"
@@ -37,6 +39,13 @@ class ConfigError(ValueError):
 def describe(value: Any) -> str:
     """A short, type-revealing rendering of a bad value for messages."""
     return f"{type(value).__name__} {value!r}"
+
+
+def settled(value: T | None) -> T:
+    """A value read for the typed model. A reader returns None only after recording a problem, and a
+    config with problems is never returned (``parse`` raises ConfigError with all of them), so the
+    model built from these values never holds a None it does not declare."""
+    return value  # type: ignore[return-value]  # None only alongside a recorded problem
 
 
 class Section:
@@ -73,12 +82,12 @@ class Section:
         if present and not isinstance(value, str):
             self.problem(MSG_NOT_TEXT.format(field=self.field(key), got=describe(value)))
             return None
-        return value
+        return value if isinstance(value, str) else None
 
     def integer(self, key: str, default: Any, low: int, high: int) -> int | None:
         present, value = self._get(key, default)
         if not present:
-            return value
+            return value if isinstance(value, int) else None
         if isinstance(value, bool) or not isinstance(value, int):
             self.problem(MSG_NOT_INTEGER.format(field=self.field(key), got=describe(value)))
             return None
@@ -87,13 +96,13 @@ class Section:
     def number(self, key: str, default: Any, low: float, high: float) -> float | None:
         present, value = self._get(key, default)
         if not present:
-            return value
+            return float(value) if isinstance(value, (int, float)) else None
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             self.problem(MSG_NOT_NUMBER.format(field=self.field(key), got=describe(value)))
             return None
         return self._in_range(key, float(value), low, high)
 
-    def _in_range(self, key: str, value, low, high):
+    def _in_range(self, key: str, value: N, low: float, high: float) -> N | None:
         if not low <= value <= high:
             self.problem(MSG_OUT_OF_RANGE.format(field=self.field(key), value=value, low=low, high=high))
             return None
@@ -104,12 +113,12 @@ class Section:
         if present and not isinstance(value, bool):
             self.problem(MSG_NOT_FLAG.format(field=self.field(key), got=describe(value)))
             return default
-        return value
+        return bool(value)
 
     def choice(self, key: str, enum: type[E], default: Any = REQUIRED) -> E | None:
         present, value = self._get(key, default)
         if not present:
-            return value
+            return value if isinstance(value, enum) else None
         try:
             return enum(value)
         except ValueError:

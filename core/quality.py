@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from canary.analysis import Verdict
-from components.config_routing import QualityThresholds
+from core.analysis import Verdict
+from core.thresholds import QualityThresholds
 
 MSG_TOO_FEW = "only {count} pairs compared, {needed} needed"
 MSG_TOO_FEW_RATED = "only {count} pairs with a known rating, {needed} needed"

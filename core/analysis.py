@@ -7,50 +7,21 @@ are taken over the requests that were not refused.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from enum import Enum
-from typing import Protocol
+from dataclasses import dataclass
+from enum import StrEnum
 
-from components.config import AnalysisThresholds
-
-
-class Verdict(str, Enum):
-    PASS = "pass"
-    FAIL = "fail"
-    INCONCLUSIVE = "inconclusive"
-
-
-@dataclass(frozen=True)
-class VariantStats:
-    requests: int
-    errors_4xx: int
-    errors_5xx: int
-    latency_p99_ms: float | None
-
-    @property
-    def judged(self) -> int:
-        """Requests that were not refused as client mistakes."""
-        return max(self.requests - self.errors_4xx, 0)
-
-    @property
-    def rate_4xx(self) -> float:
-        return self.errors_4xx / self.requests if self.requests else 0.0
-
-    @property
-    def rate_5xx(self) -> float:
-        return self.errors_5xx / self.judged if self.judged else 0.0
-
-
-Thresholds = AnalysisThresholds
+from core.metrics import MetricsSource, VariantStats
+from core.thresholds import AnalysisThresholds
 
 # A p99 needs about 100 samples to be more than the largest one: below that, one slow request
 # on a loaded host decides it, so the latency rule waits for enough candidate requests.
 P99_MIN_SAMPLES = 100
 
 
-def with_overrides(base: Thresholds, **flags: float | int | None) -> Thresholds:
-    """The stack's thresholds (``routing.analysis``) with the flags a command was given."""
-    return replace(base, **{name: value for name, value in flags.items() if value is not None})
+class Verdict(StrEnum):
+    PASS = "pass"
+    FAIL = "fail"
+    INCONCLUSIVE = "inconclusive"
 
 
 @dataclass(frozen=True)
@@ -73,11 +44,7 @@ def since(now: VariantStats, baseline: VariantStats | None) -> VariantStats:
                         max(now.errors_5xx - baseline.errors_5xx, 0), now.latency_p99_ms)
 
 
-class MetricsSource(Protocol):
-    def variant_stats(self, endpoint: str, variant: str, window_seconds: float) -> VariantStats: ...
-
-
-def judge(live: VariantStats, candidate: VariantStats, thresholds: Thresholds) -> Analysis:
+def judge(live: VariantStats, candidate: VariantStats, thresholds: AnalysisThresholds) -> Analysis:
     reasons = []
     if candidate.rate_5xx > thresholds.max_5xx_rate:
         reasons.append(f"candidate 5xx rate {candidate.rate_5xx:.2%} exceeds {thresholds.max_5xx_rate:.2%}")
@@ -95,6 +62,6 @@ def judge(live: VariantStats, candidate: VariantStats, thresholds: Thresholds) -
 
 
 def analyse(source: MetricsSource, endpoint: str, live: str, candidate: str, window_seconds: float,
-            thresholds: Thresholds) -> Analysis:
+            thresholds: AnalysisThresholds) -> Analysis:
     return judge(source.variant_stats(endpoint, live, window_seconds),
                  source.variant_stats(endpoint, candidate, window_seconds), thresholds)

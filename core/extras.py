@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import importlib.util
 
-import click
-
 AWS = "aws"
 SAGEMAKER = "sagemaker"
 MSG_MISSING = ("{purpose} needs the '{extra}' extra, which is not installed: run `make install` "
@@ -27,10 +25,3 @@ def installed(module: str) -> bool:
 def missing_message(module: str, extra: str, purpose: str) -> str | None:
     """The one-line hint when ``module`` (part of ``extra``) is not importable, else None."""
     return None if installed(module) else MSG_MISSING.format(purpose=purpose, extra=extra)
-
-
-def require(module: str, extra: str, purpose: str) -> None:
-    """Stop a command with the hint when ``module`` is missing."""
-    message = missing_message(module, extra, purpose)
-    if message:
-        raise click.ClickException(message)

@@ -1,6 +1,6 @@
 """``ratings:notifications``: who hears about the stack's alarms (email addresses, an HTTPS webhook).
 
-Parsed with the rest of the stack config (components/config.py); the program turns it into one
+Parsed with the rest of the stack config (core/config.py); the program turns it into one
 SNS topic with a subscription per address and per webhook (components/notifications.py).
 """
 
@@ -11,7 +11,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from components.config_fields import Section, describe
+from core.fields import Section, describe
 
 # Loose on purpose: SNS sends a confirmation message, which is the real check of an address.
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")

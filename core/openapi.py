@@ -12,10 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from components import arns, routing
-from components.config import AuthMode, StackConfig
+from core import arns, routing
+from core.config import ApiSettings, AuthMode
 
 VTL_DIR = Path(__file__).resolve().parent.parent / "vtl"
+REQUEST_TEMPLATE = "request.vtl"
+RESPONSE_TEMPLATE = "response.vtl"
+ERROR_TEMPLATE = "error.vtl"
 RESOURCE_PATH = "/predicted-ratings/{user_id}"
 JSON = "application/json"
 MODEL_VERSION_HEADER = "X-Model-Version"
@@ -70,7 +73,7 @@ class Templates:
         def read(name: str) -> str:
             return (vtl_dir / name).read_bytes().decode("utf-8")
 
-        return cls(read(routing.REQUEST_TEMPLATE), read(routing.RESPONSE_TEMPLATE), read(routing.ERROR_TEMPLATE))
+        return cls(read(REQUEST_TEMPLATE), read(RESPONSE_TEMPLATE), read(ERROR_TEMPLATE))
 
 
 @dataclass(frozen=True)
@@ -83,18 +86,19 @@ class Integration:
     partition: str = "aws"
 
 
-def build_document(config: StackConfig, templates: Templates, integration: Integration) -> dict[str, Any]:
+def build_document(api: ApiSettings, templates: Templates, integration: Integration) -> dict[str, Any]:
+    """The API's whole definition: its settings, the templates, and where it sends requests."""
     document: dict[str, Any] = {
         "openapi": "3.0.1",
-        "info": {"title": f"{config.endpoint.name}-api", "version": "1.0.0",
+        "info": {"title": f"{integration.endpoint_name}-api", "version": "1.0.0",
                  "description": "Predicted movie ratings for a user, served by a SageMaker endpoint."},
-        "paths": {RESOURCE_PATH: {"get": _get_operation(config, templates, integration)}},
-        "components": {"schemas": _schemas(config), "securitySchemes": _security_schemes(config.api.auth)},
+        "paths": {RESOURCE_PATH: {"get": _get_operation(api, templates, integration)}},
+        "components": {"schemas": _schemas(api), "securitySchemes": _security_schemes(api.auth)},
         "x-amazon-apigateway-request-validators": {
             VALIDATOR: {"validateRequestParameters": True, "validateRequestBody": False}},
         "x-amazon-apigateway-gateway-responses": _gateway_responses(),
     }
-    if config.api.auth is AuthMode.API_KEY:
+    if api.auth is AuthMode.API_KEY:
         document["x-amazon-apigateway-api-key-source"] = "HEADER"
     if not document["components"]["securitySchemes"]:
         del document["components"]["securitySchemes"]
@@ -110,27 +114,27 @@ def digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _get_operation(config: StackConfig, templates: Templates, integration: Integration) -> dict[str, Any]:
+def _get_operation(api: ApiSettings, templates: Templates, integration: Integration) -> dict[str, Any]:
     operation: dict[str, Any] = {
         "operationId": "getPredictedRatings",
         "summary": "Predicted ratings (1 to 5) of the given items for one user, in request order.",
-        "parameters": _parameters(config),
+        "parameters": _parameters(api),
         "responses": _method_responses(),
         "x-amazon-apigateway-request-validator": VALIDATOR,
         "x-amazon-apigateway-integration": _integration(templates, integration),
     }
-    scheme = {AuthMode.API_KEY: API_KEY_SCHEME, AuthMode.IAM: SIGV4_SCHEME}.get(config.api.auth)
+    scheme = {AuthMode.API_KEY: API_KEY_SCHEME, AuthMode.IAM: SIGV4_SCHEME}.get(api.auth)
     if scheme:
         operation["security"] = [{scheme: []}]
     return operation
 
 
-def _parameters(config: StackConfig) -> list[dict[str, Any]]:
+def _parameters(api: ApiSettings) -> list[dict[str, Any]]:
     return [
         {"name": "user_id", "in": "path", "required": True, "description": "Numeric user id.",
          "schema": {"type": "string", "pattern": "^[0-9]+$"}},
         {"name": "items", "in": "query", "required": True,
-         "description": f"Comma-separated numeric item ids, at most {config.api.max_items}.",
+         "description": f"Comma-separated numeric item ids, at most {api.max_items}.",
          "schema": {"type": "string"}},
     ]
 
@@ -158,12 +162,12 @@ def _method_responses() -> dict[str, Any]:
     }
 
 
-def _schemas(config: StackConfig) -> dict[str, Any]:
+def _schemas(api: ApiSettings) -> dict[str, Any]:
     rating = {"type": "number", "minimum": 1, "maximum": 5}
     return {
         "Ratings": {"type": "object", "required": ["ratings"], "additionalProperties": False,
                     "properties": {"ratings": {"type": "array", "items": rating,
-                                               "maxItems": config.api.max_items}}},
+                                               "maxItems": api.max_items}}},
         "Error": {"type": "object", "required": ["message"],
                   "properties": {"message": {"type": "string"}, "type": {"type": "string"}}},
     }

@@ -7,10 +7,9 @@ components name their resources with, so a config that validates also deploys.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
-import botocore.session
+from core import aws_limits
 
 AUTONAME_SUFFIX = 8  # "-" plus 7 random characters
 
@@ -48,11 +47,6 @@ def notifications(endpoint: str) -> str:
     return f"{endpoint}-alarms"
 
 
-@functools.cache
-def _max_length(service: str, shape: str) -> int:
-    return int(botocore.session.get_session().get_service_model(service).shape_for(shape).metadata["max"])
-
-
 @dataclass(frozen=True)
 class AutoName:
     """One auto-named resource: its logical name, what it is, and the AWS limit on its name."""
@@ -68,9 +62,8 @@ class AutoName:
 
 def auto_names(endpoint: str, versions: list[str]) -> list[AutoName]:
     """Every auto-named resource whose AWS name has a limit a long name can reach."""
-    role, config, sagemaker_model = (_max_length("iam", "roleNameType"),
-                                     _max_length("sagemaker", "EndpointConfigName"),
-                                     _max_length("sagemaker", "ModelName"))
+    role, config, sagemaker_model = (aws_limits.max_role_name(), aws_limits.rule("EndpointConfigName").max_length,
+                                     aws_limits.rule("ModelName").max_length)
     return ([AutoName(model(endpoint, version), "SageMaker model", sagemaker_model) for version in versions]
             + [AutoName(endpoint_config(endpoint), "endpoint configuration", config),
                AutoName(execution_role(endpoint), "IAM role", role),

@@ -6,15 +6,16 @@ from pathlib import Path
 
 import click
 
-from components import openapi, stack_files
-from components.config_fields import ConfigError
-from components.files import write_atomic
+from core import openapi, stack_file
+from core.fields import ConfigError
+from core.files import write_atomic
 
 PLACEHOLDER_ROLE = "arn:{partition}:iam::000000000000:role/{endpoint}-api-invoke-role"
 
 
 @click.command("openapi")
-@click.option("--stack", default=stack_files.DEFAULT_STACK, show_default=True, help="Stack whose Pulumi.<stack>.yaml to read.")
+@click.option("--stack", default=stack_file.DEFAULT_STACK, show_default=True,
+              help="Stack whose Pulumi.<stack>.yaml to read.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=Path("openapi.json"),
               show_default=True, help="Where to write the document ('-' for standard output).")
 @click.option("--role-arn", default=None,
@@ -25,12 +26,12 @@ PLACEHOLDER_ROLE = "arn:{partition}:iam::000000000000:role/{endpoint}-api-invoke
 def openapi_command(stack: str, output: Path, role_arn: str | None, partition: str, project_dir: Path) -> None:
     """Write the OpenAPI document that `pulumi up` deploys for STACK."""
     try:
-        config = stack_files.load(stack, project_dir)
-    except (stack_files.StackFileError, ConfigError) as error:
+        config = stack_file.load(stack, project_dir)
+    except (stack_file.StackFileError, ConfigError) as error:
         raise click.ClickException(str(error)) from None
     role = role_arn or PLACEHOLDER_ROLE.format(partition=partition, endpoint=config.endpoint.name)
     integration = openapi.Integration(config.endpoint.name, role, config.region, partition)
-    text = openapi.render(openapi.build_document(config, openapi.Templates.load(), integration))
+    text = openapi.render(openapi.build_document(config.api, openapi.Templates.load(), integration))
     if str(output) == "-":
         click.echo(text, nl=False)
         return

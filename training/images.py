@@ -7,9 +7,9 @@ name needs resolving, because it takes over a second to import.
 
 from __future__ import annotations
 
-from components.config import StackConfig
-from components.config_fields import ConfigError
-from components.config_rules import ALGORITHM_IMAGE, ECR_IMAGE
+from core.arns import ALGORITHM_IMAGE, ECR_IMAGE
+from core.config import StackConfig
+from core.fields import ConfigError
 
 MSG_UNKNOWN_IMAGE = "models[{index}].image: {image!r} could not be resolved in {region}: {reason}"
 

@@ -12,24 +12,15 @@ import copy
 import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
-from components import sagemaker_rules
-from components.config_fields import REQUIRED, ConfigError, Section, describe
-from components.config_notifications import Notifications, parse_notifications
-from components.config_routing import (
-    ROUTING_KEY,
-    AnalysisThresholds,
-    Canary,
-    CanaryMode,
-    Routing,
-    parse_routing,
-    percent_problem,
-    routing_values,
-    with_routing,
-)
-from components.config_rules import check_cross_field, check_image, check_model_data, check_name
+from core import aws_limits
+from core.config_routing import ROUTING_KEY, parse_routing, routing_values
+from core.config_rules import check_cross_field, check_image, check_model_data, check_name
+from core.fields import REQUIRED, ConfigError, Section, describe, settled
+from core.notifications import Notifications, parse_notifications
+from core.routing import Routing
 
 PROJECT = "ratings"
 SECTIONS = ("endpoint", "models", "routing", "api", "notifications", "local")
@@ -56,19 +47,19 @@ LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 
                       2557, 2922, 3288, 3653)
 
 
-class AuthMode(str, Enum):
+class AuthMode(StrEnum):
     IAM = "iam"
     API_KEY = "api_key"
     NONE = "none"
 
 
-class QuotaPeriod(str, Enum):
+class QuotaPeriod(StrEnum):
     DAY = "DAY"
     WEEK = "WEEK"
     MONTH = "MONTH"
 
 
-class LogLevel(str, Enum):
+class LogLevel(StrEnum):
     OFF = "OFF"
     ERROR = "ERROR"
     INFO = "INFO"
@@ -188,8 +179,15 @@ def parse(values: Mapping[str, Any]) -> StackConfig:
         check_cross_field(models, routing, endpoint, problems)
     if problems:
         raise ConfigError(problems)
-    return StackConfig(region=region, models=tuple(models), routing=routing, api=api, endpoint=endpoint, local=local,
-                       notifications=notifications)
+    return StackConfig(region=settled(region), models=tuple(models), routing=routing, api=api, endpoint=endpoint,
+                       local=local, notifications=notifications)
+
+
+def with_routing(values: Mapping[str, Any], routing: Routing) -> dict[str, Any]:
+    """A copy of a stack's ``config:`` values with ``routing`` written back."""
+    changed = copy.deepcopy(dict(values))
+    changed[ROUTING_KEY] = routing_values(routing, values.get(ROUTING_KEY))
+    return changed
 
 
 def without_model(values: Mapping[str, Any], name: str, default_variant: str | None = None) -> dict[str, Any]:
@@ -229,32 +227,33 @@ def _model(section: Section) -> ModelVersion | None:
     section.check_known(("name", "image", "modelData", "instanceType", "instanceCount", "environment"))
     before = len(section.problems)
     name = section.text("name")
-    check_name(section, "name", name, sagemaker_rules.rule("VariantName"))
+    check_name(section, "name", name, aws_limits.rule("VariantName"))
     image = section.text("image")
     check_image(section, image)
     model_data = section.text("modelData")
     check_model_data(section, model_data)
     instance_type = section.text("instanceType", "ml.m5.large")
-    if instance_type and instance_type not in sagemaker_rules.instance_types():
+    if instance_type and instance_type not in aws_limits.instance_types():
         section.problem(MSG_INSTANCE_TYPE.format(field=section.field("instanceType"), value=instance_type))
     count = section.integer("instanceCount", 1, 1, 100)
     environment = _environment(section)
     if len(section.problems) > before:
         return None
-    return ModelVersion(name, image, model_data, instance_type, count, environment)
+    return ModelVersion(settled(name), settled(image), settled(model_data), settled(instance_type), settled(count),
+                        environment)
 
 
 def _environment(section: Section) -> dict[str, str]:
     env = section.section("environment")
     if env is None:
         return {}
-    rule = sagemaker_rules.rule("EnvironmentKey")
+    rule = aws_limits.rule("EnvironmentKey")
     for key, value in env.raw.items():
         if not isinstance(key, str) or not rule.accepts(key):
             env.problem(MSG_ENV_KEY.format(field=env.path, key=key))
         if not isinstance(value, str):
             env.problem(MSG_ENV_VALUE.format(field=env.field(str(key)), got=describe(value)))
-    limit = sagemaker_rules.max_environment_entries()
+    limit = aws_limits.max_environment_entries()
     if len(env.raw) > limit:
         env.problem(MSG_ENV_SIZE.format(field=env.path, limit=limit, count=len(env.raw)))
     return dict(env.raw)
@@ -270,11 +269,11 @@ def _api(section: Section) -> ApiSettings:
     if quota is not None and auth not in (AuthMode.API_KEY, None):
         section.problem(MSG_QUOTA_NEEDS_KEY)
     return ApiSettings(
-        stage_name=stage,
-        auth=auth,
+        stage_name=settled(stage),
+        auth=settled(auth),
         throttle=_throttle(section.section("throttle")),
         quota=quota,
-        max_items=section.integer("maxItems", 100, 1, 1000),
+        max_items=settled(section.integer("maxItems", 100, 1, 1000)),
         logging=_logging(section.section("logging")),
     )
 
@@ -291,14 +290,15 @@ def _throttle(section: Section | None) -> Throttle:
     burst = section.integer("burstLimit", Throttle.burst_limit, 1, 1_000_000)
     if rate is not None and burst is not None and burst < rate:
         section.problem(MSG_BURST.format(burst=burst, rate=rate))
-    return Throttle(rate, burst)
+    return Throttle(settled(rate), settled(burst))
 
 
 def _quota(section: Section | None) -> Quota | None:
     if section is None:
         return None
     section.check_known(("limit", "period"))
-    return Quota(section.integer("limit", REQUIRED, 1, 2**31 - 1), section.choice("period", QuotaPeriod))
+    limit = section.integer("limit", REQUIRED, 1, 2**31 - 1)
+    return Quota(settled(limit), settled(section.choice("period", QuotaPeriod)))
 
 
 def _logging(section: Section | None) -> Logging:
@@ -309,16 +309,16 @@ def _logging(section: Section | None) -> Logging:
     if days is not None and days not in LOG_RETENTION_DAYS:
         section.problem(MSG_RETENTION.format(value=days, allowed=", ".join(map(str, LOG_RETENTION_DAYS))))
     level = section.choice("executionLevel", LogLevel, Logging.execution_level)
-    return Logging(days, level, section.flag("manageAccountRole", Logging.manage_account_role))
+    return Logging(settled(days), settled(level), section.flag("manageAccountRole", Logging.manage_account_role))
 
 
 def _endpoint(section: Section, models: list[ModelVersion]) -> EndpointSettings:
     section.check_known(("name", "defaultVariant", "autoscaling", "alarms"))
     name = section.text("name")
-    check_name(section, "name", name, sagemaker_rules.rule("EndpointName"))
+    check_name(section, "name", name, aws_limits.rule("EndpointName"))
     first = models[0].name if models else None
     default_variant = section.text("defaultVariant", first)
-    return EndpointSettings(name, default_variant, _autoscaling(section.section("autoscaling")),
+    return EndpointSettings(settled(name), settled(default_variant), _autoscaling(section.section("autoscaling")),
                             _alarms(section.section("alarms")))
 
 
@@ -331,7 +331,7 @@ def _autoscaling(section: Section | None) -> Autoscaling | None:
     target = section.number("invocationsPerInstance", REQUIRED, 1.0, 1_000_000.0)
     if low is not None and high is not None and low > high:
         section.problem(MSG_MIN_OVER_MAX.format(low=low, high=high))
-    return Autoscaling(low, high, target)
+    return Autoscaling(settled(low), settled(high), settled(target))
 
 
 def _local(section: Section | None) -> LocalSettings:
@@ -339,10 +339,10 @@ def _local(section: Section | None) -> LocalSettings:
         return LocalSettings()
     section.check_known(("artifacts", "gatewayPort", "runtimePort", "modelPortBase", "canarySeed"))
     return LocalSettings(
-        artifacts=section.text("artifacts", LocalSettings.artifacts),
-        gateway_port=section.integer("gatewayPort", LocalSettings.gateway_port, 1024, 65535),
-        runtime_port=section.integer("runtimePort", LocalSettings.runtime_port, 1024, 65535),
-        model_port_base=section.integer("modelPortBase", LocalSettings.model_port_base, 1024, 65000),
+        artifacts=settled(section.text("artifacts", LocalSettings.artifacts)),
+        gateway_port=settled(section.integer("gatewayPort", LocalSettings.gateway_port, 1024, 65535)),
+        runtime_port=settled(section.integer("runtimePort", LocalSettings.runtime_port, 1024, 65535)),
+        model_port_base=settled(section.integer("modelPortBase", LocalSettings.model_port_base, 1024, 65000)),
         canary_seed=section.integer("canarySeed", None, 0, 2**31 - 1),
     )
 
@@ -352,16 +352,7 @@ def _alarms(section: Section | None) -> Alarms:
         return Alarms()
     section.check_known(("errors5xx", "latencyP99Ms", "evaluationMinutes"))
     return Alarms(
-        errors_5xx=section.integer("errors5xx", Alarms.errors_5xx, 1, 1_000_000),
-        latency_p99_ms=section.integer("latencyP99Ms", Alarms.latency_p99_ms, 1, 60_000),
-        evaluation_minutes=section.integer("evaluationMinutes", Alarms.evaluation_minutes, 1, 60),
+        errors_5xx=settled(section.integer("errors5xx", Alarms.errors_5xx, 1, 1_000_000)),
+        latency_p99_ms=settled(section.integer("latencyP99Ms", Alarms.latency_p99_ms, 1, 60_000)),
+        evaluation_minutes=settled(section.integer("evaluationMinutes", Alarms.evaluation_minutes, 1, 60)),
     )
-
-
-__all__ = [
-    "AnalysisThresholds", "AuthMode", "Alarms", "ApiSettings", "Autoscaling", "Canary", "CanaryMode", "ConfigError",
-    "EndpointSettings", "LocalSettings", "Logging", "LogLevel", "ModelVersion", "Notifications", "Quota",
-    "QuotaPeriod", "Routing",
-    "StackConfig", "Throttle", "parse",
-    "percent_problem", "routing_values", "with_routing", "without_model",
-]

@@ -1,10 +1,17 @@
-"""ARN builders, so every IAM statement names exact resources."""
+"""References to AWS resources: the forms of image URIs and model archive URLs a stack may name,
+and the ARN builders that let every IAM statement name exact resources."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-from components.config_rules import ECR_IMAGE, S3_MODEL_DATA
+ECR_IMAGE = re.compile(
+    r"(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?"
+    r"/(?P<repository>[a-z0-9][a-z0-9._/-]*)(?::[\w][\w.-]{0,127}|@sha256:[0-9a-f]{64})"
+)
+ALGORITHM_IMAGE = re.compile(r"(?P<framework>[a-z][a-z0-9-]*)(?::(?P<version>[\w.-]+))?")
+S3_MODEL_DATA = re.compile(r"s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(?P<key>\S+\.tar\.gz)")
 
 
 @dataclass(frozen=True)
@@ -29,12 +36,6 @@ def ecr_repository(partition: str, image_uri: str) -> str:
     if match is None:
         raise ValueError(f"not an ECR image URI: {image_uri!r}")
     return f"arn:{partition}:ecr:{match['region']}:{match['account']}:repository/{match['repository']}"
-
-
-def sagemaker_endpoint(account: Account, endpoint_name: str) -> str:
-    # SageMaker lower-cases endpoint names inside ARNs.
-    return (f"arn:{account.partition}:sagemaker:{account.region}:{account.account_id}:"
-            f"endpoint/{endpoint_name.lower()}")
 
 
 def log_group(account: Account, name: str) -> str:

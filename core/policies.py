@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from components import arns
+from core import arns
 
 Policy = dict[str, Any]
 
@@ -76,9 +76,9 @@ def api_gateway_account_logging(account: arns.Account) -> Policy:
     """
     groups = arns.log_group(account, "*")
     return _document(
-        _allow("ApiGatewayLogGroups", ["logs:CreateLogGroup", "logs:DescribeLogGroups", "logs:FilterLogEvents"]
-               + LOG_GROUP_ACTIONS, [groups]),
-        _allow("ApiGatewayLogStreams", LOG_STREAM_ACTIONS + ["logs:GetLogEvents"], [f"{groups}:log-stream:*"]),
+        _allow("ApiGatewayLogGroups", ["logs:CreateLogGroup", "logs:DescribeLogGroups", "logs:FilterLogEvents",
+                                       *LOG_GROUP_ACTIONS], [groups]),
+        _allow("ApiGatewayLogStreams", [*LOG_STREAM_ACTIONS, "logs:GetLogEvents"], [f"{groups}:log-stream:*"]),
     )
 
 

@@ -1,0 +1,92 @@
+"""Where a stack lives: the one place that tells the local runtime from AWS.
+
+Every `canary` command works through a ``Backend``: how the stack file is applied (written, or
+`pulumi up`), where metrics come from (the local runtime, CloudWatch), where the quality gate
+asks its questions (the local runtime, SageMaker's InvokeEndpoint) and what the API serves right
+now. Implementations are chosen here by the stack, once; nothing else compares stack names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from canary.metrics_sources import CloudWatchMetrics, LocalRuntime
+from canary.prediction_sources import LocalRuntimeSource, PredictionSource, SageMakerSource
+from canary.stacks import LocalStack, PulumiStack, StackOps
+from core.config import StackConfig
+from core.metrics import MetricsSource
+from core.routing import Routing
+from core.stack_file import DEFAULT_STACK
+
+
+class Backend(Protocol):
+    """Everything a command may ask of a stack's home."""
+
+    @property
+    def stack(self) -> StackOps: ...
+
+    def metrics(self, config: StackConfig) -> MetricsSource: ...
+
+    def predictions(self, config: StackConfig) -> PredictionSource: ...
+
+    def served(self, config: StackConfig) -> Routing | None:
+        """The traffic the API serves now; None where only the stack file can tell."""
+        ...
+
+    def target(self, config: StackConfig) -> str:
+        """Where invocations go, for messages."""
+        ...
+
+
+def runtime_url(config: StackConfig) -> str:
+    return f"http://127.0.0.1:{config.local.runtime_port}"
+
+
+@dataclass
+class LocalBackend:
+    """The embedded default: the stack file is the running API's config, and the local runtime
+    serves metrics, predictions and the stage."""
+
+    stack: StackOps
+
+    def metrics(self, config: StackConfig) -> MetricsSource:
+        return LocalRuntime(runtime_url(config))
+
+    def predictions(self, config: StackConfig) -> PredictionSource:
+        return LocalRuntimeSource(runtime_url(config), config.endpoint.name)
+
+    def served(self, config: StackConfig) -> Routing | None:
+        return LocalRuntime(runtime_url(config)).served(config.api.stage_name)
+
+    def target(self, config: StackConfig) -> str:
+        return f"endpoint {config.endpoint.name} on the local runtime"
+
+
+@dataclass
+class CloudBackend:
+    """A stack on AWS: `pulumi up` applies it; CloudWatch and SageMaker answer with the caller's
+    credentials (boto3 is imported only when a command needs it)."""
+
+    stack: StackOps
+
+    def metrics(self, config: StackConfig) -> MetricsSource:
+        import boto3
+
+        return CloudWatchMetrics(boto3.client("cloudwatch", region_name=config.region))
+
+    def predictions(self, config: StackConfig) -> PredictionSource:
+        return SageMakerSource.for_region(config.region, config.endpoint.name)
+
+    def served(self, config: StackConfig) -> Routing | None:
+        return None  # Pulumi applied the file, or the command failed and restored it
+
+    def target(self, config: StackConfig) -> str:
+        return f"endpoint {config.endpoint.name} on SageMaker in {config.region}"
+
+
+def for_stack(name: str, project_dir: Path) -> Backend:
+    if name == DEFAULT_STACK:
+        return LocalBackend(LocalStack(name, project_dir))
+    return CloudBackend(PulumiStack(name, project_dir))

@@ -1,0 +1,150 @@
+"""One metrics model for every reader: SageMaker's per-variant metrics, per one-minute period.
+
+The local runtime counts in this shape (``Invocations``, ``Invocation4XXErrors``,
+``Invocation5XXErrors`` and ``ModelLatency`` in microseconds, as CloudWatch reports them) and
+serves it as ``GET /metrics``; ``Snapshot.from_json`` is the one parser of that document, used by
+``canary`` and the local dashboard alike. CloudWatch readers produce the same ``VariantStats``
+and ``Point`` values, so the analysis never knows where its numbers came from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+PERIOD_SECONDS = 60
+
+
+class MetricsError(RuntimeError):
+    """Metrics could not be read; the message says from where."""
+
+
+@dataclass(frozen=True)
+class VariantStats:
+    requests: int
+    errors_4xx: int
+    errors_5xx: int
+    latency_p99_ms: float | None
+
+    @property
+    def judged(self) -> int:
+        """Requests that were not refused as client mistakes."""
+        return max(self.requests - self.errors_4xx, 0)
+
+    @property
+    def rate_4xx(self) -> float:
+        return self.errors_4xx / self.requests if self.requests else 0.0
+
+    @property
+    def rate_5xx(self) -> float:
+        return self.errors_5xx / self.judged if self.judged else 0.0
+
+
+@dataclass(frozen=True)
+class Point:
+    """One period of one variant: what the chart and the live view draw."""
+
+    time: float  # start of the period, epoch seconds
+    requests: int
+    errors_4xx: int
+    errors_5xx: int
+    latency_p99_ms: float | None
+
+    @property
+    def rate_5xx(self) -> float:
+        judged = self.requests - self.errors_4xx
+        return self.errors_5xx / judged if judged > 0 else 0.0
+
+
+class MetricsSource(Protocol):
+    """Where a stack's per-variant metrics come from (the local runtime, CloudWatch)."""
+
+    def variant_stats(self, endpoint: str, variant: str, window_seconds: float) -> VariantStats: ...
+
+    def series(self, endpoint: str, variant: str, window_seconds: float) -> list[Point]: ...
+
+
+@dataclass(frozen=True)
+class Latency:
+    """ModelLatency of one period, in microseconds."""
+
+    sample_count: int
+    average: float
+    p50: float
+    p99: float
+    maximum: float
+
+
+@dataclass(frozen=True)
+class Period:
+    start: int  # epoch seconds, a multiple of the period length
+    invocations: int
+    errors_4xx: int
+    errors_5xx: int
+    latency: Latency | None
+
+    def to_json(self) -> dict[str, Any]:
+        latency = self.latency
+        return {"Timestamp": self.start, "Invocations": self.invocations,
+                "Invocation4XXErrors": self.errors_4xx, "Invocation5XXErrors": self.errors_5xx,
+                "ModelLatency": None if latency is None else {
+                    "SampleCount": latency.sample_count, "Average": latency.average, "p50": latency.p50,
+                    "p99": latency.p99, "Maximum": latency.maximum}}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Period:
+        latency = data.get("ModelLatency")
+        return cls(int(data["Timestamp"]), int(data["Invocations"]), int(data["Invocation4XXErrors"]),
+                   int(data["Invocation5XXErrors"]), None if not latency else Latency(
+                       int(latency["SampleCount"]), float(latency["Average"]), float(latency["p50"]),
+                       float(latency["p99"]), float(latency["Maximum"])))
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Every variant's periods that overlap a window, as ``GET /metrics`` serves them."""
+
+    endpoint: str
+    variants: Mapping[str, tuple[Period, ...]]
+    period_seconds: int = PERIOD_SECONDS
+
+    def periods(self, variant: str) -> tuple[Period, ...]:
+        return self.variants.get(variant, ())
+
+    def stats(self, variant: str) -> VariantStats:
+        periods = self.periods(variant)
+        return VariantStats(
+            requests=sum(p.invocations for p in periods), errors_4xx=sum(p.errors_4xx for p in periods),
+            errors_5xx=sum(p.errors_5xx for p in periods),
+            latency_p99_ms=window_p99([(p.latency.p99, p.latency.sample_count) for p in periods if p.latency]))
+
+    def series(self, variant: str) -> list[Point]:
+        return [Point(p.start, p.invocations, p.errors_4xx, p.errors_5xx,
+                      p.latency.p99 / 1000 if p.latency else None) for p in self.periods(variant)]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"EndpointName": self.endpoint, "PeriodSeconds": self.period_seconds,
+                "Variants": {name: [p.to_json() for p in periods] for name, periods in self.variants.items()}}
+
+    @classmethod
+    def from_json(cls, data: Any) -> Snapshot:
+        """The one parser of a metrics document; MetricsError names what is wrong with it."""
+        try:
+            return cls(str(data["EndpointName"]),
+                       {str(name): tuple(Period.from_json(p) for p in periods)
+                        for name, periods in data["Variants"].items()}, int(data.get("PeriodSeconds", PERIOD_SECONDS)))
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise MetricsError(f"not a metrics document ({type(error).__name__}: {error})") from None
+
+
+def window_p99(minutes: list[tuple[float, int]]) -> float | None:
+    """The window's p99 (ms) from per-minute p99s (us) and their sample counts, weighted by samples.
+
+    The worst minute would stand for the window only if every minute had enough samples: a minute
+    with 5 requests has its slowest one as "p99", so one slow request on a loaded host would decide
+    the verdict. Weighting gives each minute the share of the window's requests it served."""
+    total = sum(count for _, count in minutes)
+    if not total:
+        return None
+    return sum(p99 * count for p99, count in minutes) / total / 1000
