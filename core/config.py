@@ -176,7 +176,8 @@ def parse(values: Mapping[str, Any]) -> StackConfig:
     local = _local(root.section("local"))
     notifications = parse_notifications(root.section("notifications"))
     if not problems:
-        check_cross_field(models, routing, endpoint, problems)
+        check_cross_field([model.name for model in models], routing, endpoint.name, endpoint.default_variant,
+                          problems)
     if problems:
         raise ConfigError(problems)
     return StackConfig(region=settled(region), models=tuple(models), routing=routing, api=api, endpoint=endpoint,

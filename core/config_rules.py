@@ -6,15 +6,11 @@ Each message names the field and the fix; tests assert on these constants.
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING
 
 from core import aws_limits, names
 from core.arns import ALGORITHM_IMAGE, ECR_IMAGE, S3_MODEL_DATA
 from core.fields import Section
 from core.routing import Routing
-
-if TYPE_CHECKING:
-    from core.config import EndpointSettings, ModelVersion
 
 AUTONAME_SUFFIX = names.AUTONAME_SUFFIX  # Pulumi auto-names "<logical name>-<7 random chars>"
 
@@ -54,10 +50,10 @@ def check_model_data(section: Section, url: str | None) -> None:
         section.problem(MSG_MODEL_DATA.format(field=section.field("modelData"), value=url, limit=limit))
 
 
-def check_cross_field(models: list[ModelVersion], routing: Routing, endpoint: EndpointSettings,
+def check_cross_field(names: list[str], routing: Routing, endpoint_name: str, default_variant: str,
                       problems: list[str]) -> None:
-    """Rules between sections; run only once every field parsed on its own."""
-    names = [model.name for model in models]
+    """Rules between sections (``names``: the model versions as listed); run only once every field
+    parsed on its own."""
     for name, count in Counter(names).items():
         if count > 1:
             problems.append(MSG_DUPLICATE.format(index=_last_index(names, name), name=name))
@@ -69,12 +65,12 @@ def check_cross_field(models: list[ModelVersion], routing: Routing, endpoint: En
 
     known("routing.live", routing.live)
     known("routing.previous", routing.previous)
-    known("endpoint.defaultVariant", endpoint.default_variant)
+    known("endpoint.defaultVariant", default_variant)
     if routing.canary is not None:
         known("routing.canary.version", routing.canary.version)
         if routing.canary.version == routing.live:
             problems.append(MSG_CANARY_IS_LIVE.format(value=routing.live))
-    _check_derived_name_lengths(names, endpoint.name, problems)
+    _check_derived_name_lengths(names, endpoint_name, problems)
 
 
 def _check_derived_name_lengths(versions: list[str], endpoint: str, problems: list[str]) -> None:
