@@ -20,15 +20,16 @@ from typing import Protocol
 
 import numpy as np
 
+from core import aws_limits
 from core.quality import Answers, Sample
 
 JSON = "application/json"
 TARGET_HEADER = "X-Amzn-SageMaker-Target-Variant"
 # InvokeEndpoint's request and response bodies: at most 6 MB (6,291,456 bytes), the max of both Body
-# shapes in botocore's model (botocore/data/sagemaker-runtime/2017-05-13/service-2.json) and the
-# real-time payload quota ("Payload size for inference", AWS Marketplace ML restrictions and limits,
+# shapes in botocore's model (core/aws_limits.json, read from sagemaker-runtime's service-2.json) and
+# the real-time payload quota ("Payload size for inference", AWS Marketplace ML restrictions and limits,
 # https://docs.aws.amazon.com/marketplace/latest/userguide/ml-service-restrictions-and-limits.html).
-PAYLOAD_LIMIT = 6_291_456
+PAYLOAD_LIMIT = aws_limits.invoke_payload_bytes()
 REQUEST_ENVELOPE = len('{"instances":[]}')
 RESPONSE_ENVELOPE = len('{"predictions":[]}')
 # '{"scores":[x]},' with x a float printed by repr(): at most 24 characters

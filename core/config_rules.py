@@ -23,6 +23,8 @@ MSG_DUPLICATE = "models[{index}].name: {name!r} is listed more than once; give e
 MSG_NOT_A_MODEL = "{field}: {value!r} is not a configured model version; use one of {names} or add it under models"
 MSG_CANARY_IS_LIVE = ("routing.canary.version: {value!r} is already live; "
                       "canary another version or remove routing.canary")
+MSG_TOO_MANY_VERSIONS = ("models: {count} versions, but an endpoint configuration holds at most {limit} production "
+                         "variants; retire a version before adding another")
 MSG_MODEL_NAME_LENGTH = ("models[{index}].name: SageMaker model '{endpoint}-{name}' plus Pulumi's "
                          "{suffix}-character suffix exceeds {limit} characters; shorten endpoint.name or the version")
 MSG_DERIVED_NAME_LENGTH = ("endpoint.name: {kind} '{logical}' plus Pulumi's {suffix}-character suffix exceeds "
@@ -54,6 +56,8 @@ def check_cross_field(names: list[str], routing: Routing, endpoint_name: str, de
                       problems: list[str]) -> None:
     """Rules between sections (``names``: the model versions as listed); run only once every field
     parsed on its own."""
+    if len(names) > aws_limits.max_production_variants():
+        problems.append(MSG_TOO_MANY_VERSIONS.format(count=len(names), limit=aws_limits.max_production_variants()))
     for name, count in Counter(names).items():
         if count > 1:
             problems.append(MSG_DUPLICATE.format(index=_last_index(names, name), name=name))

@@ -170,6 +170,22 @@ def test_the_longest_endpoint_name_whose_derived_names_fit_is_accepted():
     assert cfg.parse(with_change(example("prod"), "ratings:endpoint.name", "r" * 36)).endpoint.name == "r" * 36
 
 
+@pytest.mark.parametrize(("versions", "problem"), [(10, None), (11, rules.MSG_TOO_MANY_VERSIONS.format(count=11,
+                                                                                                    limit=10))])
+def test_at_most_ten_versions_fit_one_endpoint(versions, problem):
+    """botocore's sagemaker model: ProductionVariantList holds 1 to 10 variants, so an eleventh
+    version would fail at CreateEndpointConfig, after its Model exists."""
+    values = example("prod")
+    model = values["ratings:models"][0]
+    values["ratings:models"] = [{**model, "name": f"v{n}"} for n in range(1, versions + 1)]
+    if problem is None:
+        assert len(cfg.parse(values).models) == versions
+    else:
+        with pytest.raises(ConfigError) as raised:
+            cfg.parse(values)
+        assert raised.value.problems == [problem]
+
+
 def test_ecr_image_uris_are_accepted():
     uri = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/ratings/factorization:2024-01-01"
     config = cfg.parse(with_change(example("prod"), "ratings:models.1.image", uri))

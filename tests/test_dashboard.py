@@ -87,6 +87,7 @@ def test_without_a_candidate_there_is_no_verdict_and_every_version_is_listed(tmp
     _record(metrics, "v2", 5)
     state = page.state()
     assert state["analysis"] is None and state["run"] is None
+    assert state["routing"] == {"live": "v2", "previous": "v1", "canary": None}, "as `canary status --json` shows it"
     assert [(v["name"], v["role"], v["share"]) for v in state["versions"]] == [("v1", "previous", 0.0),
                                                                              ("v2", "live", 100.0)]
 
