@@ -37,6 +37,8 @@ MSG_DECLINED = "not applied"
 MSG_ROLLED_BACK = ("SageMaker rolled the update back: endpoint {endpoint} runs {running}, not {expected} "
                    "({reason}); run `pulumi refresh` before the next step")
 MSG_NOT_IN_SERVICE = "endpoint {endpoint} is {status} after the update ({reason}); run `pulumi refresh`"
+MSG_UPDATE_FAILED = ("SageMaker reports the update of endpoint {endpoint} failed ({reason}); run `pulumi refresh` "
+                     "and check the endpoint before the next step")
 MSG_MISSING = "endpoint {endpoint} does not exist after the update; run `pulumi refresh`"
 MSG_PREVIEW_FAILED = "`pulumi preview` failed: {error}"
 MSG_UP_FAILED = "`pulumi up` failed: {error}"
@@ -129,8 +131,13 @@ def refusal(steps: list[PlannedStep]) -> str:
     return MSG_REFUSED.format(what=what)
 
 
-def verify(endpoint: str, expected_config: str | None, state: EndpointState | None) -> str | None:
-    """Why the endpoint is not running the configuration Pulumi created, or None when it is."""
+def verify(endpoint: str, expected_config: str | None, state: EndpointState | None,
+           changed: bool = False) -> str | None:
+    """Why the endpoint is not running the configuration Pulumi created, or None when it is.
+
+    ``changed``: this step moved the endpoint to another configuration. DescribeEndpoint's
+    FailureReason is set when "the status is InService but update operation fails" (SageMaker API
+    reference, DescribeEndpoint), so after a change any reason is a failure, even on the new name."""
     if state is None:
         return MSG_MISSING.format(endpoint=endpoint)
     reason = state.failure_reason or "no failure reason given"
@@ -139,6 +146,8 @@ def verify(endpoint: str, expected_config: str | None, state: EndpointState | No
                                       reason=reason)
     if state.status != IN_SERVICE:
         return MSG_NOT_IN_SERVICE.format(endpoint=endpoint, status=state.status, reason=reason)
+    if changed and state.failure_reason:
+        return MSG_UPDATE_FAILED.format(endpoint=endpoint, reason=state.failure_reason)
     return None
 
 
@@ -187,7 +196,8 @@ def run_step(automation: Automation, probe: EndpointProbe, endpoint: str, option
         after = probe.describe(endpoint)
     except Exception as error:  # noqa: BLE001  # applied but unchecked: said, and the file kept
         raise StepStopped(MSG_UNVERIFIED.format(error=error, endpoint=endpoint), restore=False) from None
-    problem = verify(endpoint, outputs.get(CONFIG_OUTPUT), after)
+    expected = outputs.get(CONFIG_OUTPUT)
+    problem = verify(endpoint, expected, after, changed=before is None or before.config_name != expected)
     if problem:
         raise StepStopped(problem)
     command = capacity_restore_command(endpoint, before, after) if after is not None else None

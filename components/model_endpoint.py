@@ -45,7 +45,12 @@ class ModelEndpoint(pulumi.ComponentResource):
 
     endpoint_name: pulumi.Output[str]
     endpoint_arn: pulumi.Output[str]
-    endpoint_config_name: pulumi.Output[str]  # what DescribeEndpoint must show after an update
+    # The configuration this update created: what DescribeEndpoint must show after it. Not the
+    # Endpoint's own `endpoint_config_name`, which the provider reads back from DescribeEndpoint
+    # after every update (terraform-provider-aws internal/service/sagemaker/endpoint.go:
+    # resourceEndpointUpdate returns resourceEndpointRead), so it names whatever SageMaker rolled
+    # back to and a check against it could never fail.
+    endpoint_config_name: pulumi.Output[str]
 
     def __init__(self, name: str, args: ModelEndpointArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("ratings:model_endpoint:ModelEndpoint", name, None, opts)
@@ -74,9 +79,9 @@ class ModelEndpoint(pulumi.ComponentResource):
                 self._autoscaling(args.autoscaling, version, endpoint)
         self.endpoint_name = endpoint.name
         self.endpoint_arn = endpoint.arn
-        self.endpoint_config_name = endpoint.endpoint_config_name
+        self.endpoint_config_name = endpoint_config.name
         self.register_outputs({"endpoint_name": endpoint.name, "endpoint_arn": endpoint.arn,
-                               "endpoint_config_name": endpoint.endpoint_config_name})
+                               "endpoint_config_name": endpoint_config.name})
 
     def _execution_role(self, args: ModelEndpointArgs) -> tuple[aws.iam.Role, aws.iam.RolePolicy]:
         name, account = self._name, pulumi.Output.from_input(args.account)

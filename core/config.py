@@ -18,7 +18,7 @@ from typing import Any
 from core import aws_limits
 from core.config_routing import ROUTING_KEY, parse_routing, routing_values
 from core.config_rules import check_cross_field, check_image, check_model_data, check_name
-from core.fields import REQUIRED, ConfigError, Section, describe, settled
+from core.fields import REQUIRED, ConfigError, Section, describe, secret_of, settled
 from core.notifications import Notifications, parse_notifications
 from core.routing import Routing
 
@@ -174,7 +174,8 @@ def parse(values: Mapping[str, Any]) -> StackConfig:
     api = _api(root.section("api") or Section({}, "api", problems))
     endpoint = _endpoint(root.section("endpoint") or Section({}, "endpoint", problems), models)
     local = _local(root.section("local"))
-    notifications = parse_notifications(root.section("notifications"))
+    notifications = (Notifications(sealed=True) if secret_of(values.get(f"{PROJECT}:notifications"))
+                     else parse_notifications(root.section("notifications")))
     if not problems:
         check_cross_field([model.name for model in models], routing, endpoint.name, endpoint.default_variant,
                           problems)
@@ -249,15 +250,19 @@ def _environment(section: Section) -> dict[str, str]:
     if env is None:
         return {}
     rule = aws_limits.rule("EnvironmentKey")
+    variables: dict[str, str] = {}
     for key, value in env.raw.items():
         if not isinstance(key, str) or not rule.accepts(key):
             env.problem(MSG_ENV_KEY.format(field=env.path, key=key))
-        if not isinstance(value, str):
+        text = secret_of(value) or value  # a secret value (an API token, say) stays opaque
+        if not isinstance(text, str):
             env.problem(MSG_ENV_VALUE.format(field=env.field(str(key)), got=describe(value)))
+        else:
+            variables[str(key)] = text
     limit = aws_limits.max_environment_entries()
     if len(env.raw) > limit:
         env.problem(MSG_ENV_SIZE.format(field=env.path, limit=limit, count=len(env.raw)))
-    return dict(env.raw)
+    return variables
 
 
 def _api(section: Section) -> ApiSettings:

@@ -25,6 +25,9 @@ MSG_NOT_FLAG = "{field}: expected true or false, got {got}"
 MSG_OUT_OF_RANGE = "{field}: {value} is outside {low}..{high}; pick a value in that range"
 MSG_NOT_CHOICE = "{field}: {value!r} is not one of {choices}; use one of them"
 MSG_UNKNOWN_KEY = "{field}: unknown setting; known settings here: {known}"
+MSG_SECRET_HERE = ("{field}: a Pulumi secret here cannot be read by `canary` or the local API, which need its "
+                   "value; keep it in plain text (secrets suit values such as notifications.webhook)")
+SECURE = "secure"  # a stack file holds a secret as {secure: <ciphertext>}
 
 
 class ConfigError(ValueError):
@@ -41,6 +44,22 @@ def describe(value: Any) -> str:
     return f"{type(value).__name__} {value!r}"
 
 
+class Secret(str):
+    """A Pulumi secret as a stack file holds it (``{secure: v1:...}``): ciphertext that only `pulumi up`
+    decrypts (the program reads the plain value). Where the config allows one it stays opaque: never
+    checked, never shown, and written back as it was read."""
+
+    def __repr__(self) -> str:
+        return "Secret(<encrypted>)"
+
+
+def secret_of(value: Any) -> Secret | None:
+    """The Secret in a stack-file value, or None when the value is not a secret."""
+    if isinstance(value, Mapping) and set(value) == {SECURE} and isinstance(value[SECURE], str):
+        return Secret(value[SECURE])
+    return None
+
+
 def settled(value: T | None) -> T:
     """A value read for the typed model. A reader returns None only after recording a problem, and a
     config with problems is never returned (``parse`` raises ConfigError with all of them), so the
@@ -54,8 +73,10 @@ class Section:
     def __init__(self, raw: Any, path: str, problems: list[str]):
         self.path = path
         self.problems = problems
-        self.broken = raw is not None and not isinstance(raw, Mapping)
-        if self.broken:
+        self.broken = raw is not None and (not isinstance(raw, Mapping) or secret_of(raw) is not None)
+        if secret_of(raw) is not None:
+            problems.append(MSG_SECRET_HERE.format(field=path))
+        elif self.broken:
             problems.append(MSG_NOT_MAPPING.format(field=path, got=describe(raw)))
         if raw is None or self.broken:
             raw = {}
@@ -67,18 +88,23 @@ class Section:
     def problem(self, message: str) -> None:
         self.problems.append(message)
 
-    def _get(self, key: str, default: Any) -> tuple[bool, Any]:
-        """(present, value); records a missing required key."""
+    def _get(self, key: str, default: Any, secret: bool = False) -> tuple[bool, Any]:
+        """(present, value); records a missing required key, and a secret where none may be."""
         if key in self.raw and self.raw[key] is not None:
-            return True, self.raw[key]
+            sealed = secret_of(self.raw[key])
+            if sealed is not None and not secret:
+                self.problem(MSG_SECRET_HERE.format(field=self.field(key)))
+                return False, None
+            return True, sealed if sealed is not None else self.raw[key]
         if default is REQUIRED:
             if not self.broken:  # a section that is not a mapping is reported once
                 self.problem(MSG_MISSING.format(field=self.field(key)))
             return False, None
         return False, default
 
-    def text(self, key: str, default: Any = REQUIRED) -> str | None:
-        present, value = self._get(key, default)
+    def text(self, key: str, default: Any = REQUIRED, secret: bool = False) -> str | None:
+        """Text, or with ``secret`` also a Secret (returned as such, never checked)."""
+        present, value = self._get(key, default, secret)
         if present and not isinstance(value, str):
             self.problem(MSG_NOT_TEXT.format(field=self.field(key), got=describe(value)))
             return None

@@ -11,7 +11,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from core.fields import Section, describe
+from core.fields import Secret, Section, describe, secret_of
 
 # Loose on purpose: SNS sends a confirmation message, which is the real check of an address.
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
@@ -48,7 +48,8 @@ class Subscription:
 @dataclass(frozen=True)
 class Notifications:
     emails: tuple[str, ...] = ()
-    webhook: str | None = None
+    webhook: str | None = None  # often a Secret: a webhook URL usually carries its token
+    sealed: bool = False  # the whole section is a Pulumi secret: only `pulumi up` reads it
 
     @property
     def subscriptions(self) -> tuple[Subscription, ...]:
@@ -62,8 +63,8 @@ def parse_notifications(section: Section | None) -> Notifications | None:
         return None
     section.check_known(("emails", "webhook"))
     emails = _emails(section)
-    webhook = section.text("webhook", None)
-    if webhook is not None and not WEBHOOK.fullmatch(webhook):
+    webhook = section.text("webhook", None, secret=True)
+    if webhook is not None and not isinstance(webhook, Secret) and not WEBHOOK.fullmatch(webhook):
         section.problem(MSG_WEBHOOK.format(value=webhook))
     if not section.raw.get("emails") and section.raw.get("webhook") is None and not section.broken:
         section.problem(MSG_NOTHING_TO_NOTIFY)  # only when nothing at all was named: one message per mistake
@@ -77,9 +78,12 @@ def _emails(section: Section) -> list[str]:
     if not isinstance(raw, list):
         section.problem(MSG_EMAILS_NOT_LIST.format(got=describe(raw)))
         return []
-    valid = []
+    valid: list[str] = []
     for index, value in enumerate(raw):
-        if not isinstance(value, str) or not EMAIL.fullmatch(value):
+        sealed = secret_of(value)
+        if sealed is not None:
+            valid.append(sealed)
+        elif not isinstance(value, str) or not EMAIL.fullmatch(value):
             section.problem(MSG_EMAIL.format(index=index, value=value))
         else:
             valid.append(value)

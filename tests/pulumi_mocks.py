@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import runpy
+import unittest.mock
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,6 +66,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
     def __init__(self) -> None:
         self.resources: list[Registered] = []
         self.program: dict[str, Any] = {}  # the program's globals once it has run (its components)
+        self.exports: dict[str, Any] = {}  # the stack outputs, resolved
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         outputs = realistic_outputs(args)
@@ -99,9 +101,15 @@ def run_program(values: dict[str, Any], stack: str = "test",
     asyncio.set_event_loop(asyncio.new_event_loop())
     pulumi.runtime.set_mocks(mocks, project="ratings", stack=stack, preview=False)
     pulumi.runtime.set_all_config({key: _wire(value) for key, value in values.items()})
+    exported: dict[str, Any] = {}
+
+    def program() -> pulumi.Output:
+        with unittest.mock.patch.object(pulumi, "export", exported.__setitem__):
+            mocks.program.update(runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__"))
+        return pulumi.Output.all(**exported).apply(mocks.exports.update)
+
     try:
-        pulumi.runtime.test(lambda: mocks.program.update(runpy.run_path(str(ROOT / "__main__.py"),
-                                                                        run_name="__main__")))()
+        pulumi.runtime.test(program)()
     finally:
         pulumi.runtime.set_all_config({})
     return mocks

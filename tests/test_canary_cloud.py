@@ -137,6 +137,26 @@ def test_json_keeps_stdout_one_document_on_a_cloud_step(project, monkeypatch):
     stubber.assert_no_pending_responses()
 
 
+SECRET_WEBHOOK = "    webhook:\n      secure: v1:AAABAKDDw1yC8iO+ua7o5q7fXhVN0p0Gk6Hc5wN2yv8=\n"
+
+
+def test_a_stack_with_a_secret_webhook_works_with_every_command(project, monkeypatch):
+    """`pulumi config set --secret --path ratings:notifications.webhook ...` stores {secure: ...}:
+    every command reads past it, and every rewrite leaves it byte for byte."""
+    path = project / "Pulumi.prod.yaml"
+    path.write_text(path.read_text().replace("  ratings:notifications:\n",
+                                             "  ratings:notifications:\n" + SECRET_WEBHOOK))
+    fake = FakePulumiStack([(OpType.UPDATE, STAGE_TYPE, "ratings-prod-api-stage")])
+    probe, _ = _probe(*[_describe(NEW_CONFIG)] * 8)
+    for args in (["set", "--percent", "20", "--yes"], ["promote", "--force", "--yes"], ["rollback", "--yes"],
+                 ["start", "v2", "--percent", "5", "--dry-run"], ["run", "v2", "--dry-run"],
+                 ["retire", "v2", "--yes"]):
+        result = _cli(project, monkeypatch, fake, probe, *args)
+        assert result.exit_code == 0, (args, result.output)
+        assert SECRET_WEBHOOK in path.read_text(), args
+    assert fake.ups == 4
+
+
 def test_a_verified_step_keeps_the_new_file(project, monkeypatch):
     fake = FakePulumiStack([(OpType.SAME, ENDPOINT_TYPE, "ratings-prod-endpoint"),
                             (OpType.UPDATE, STAGE_TYPE, "ratings-prod-api-stage")])
@@ -196,16 +216,19 @@ def test_only_destroying_the_endpoint_api_or_stage_is_refused(ops, refused):
         assert refused in cloud.refusal(harmful)
 
 
-@pytest.mark.parametrize(("state", "problem"), [
-    (cloud.EndpointState(NEW_CONFIG, "InService"), None),
-    (cloud.EndpointState(OLD_CONFIG, "InService", "health check failed"),
+@pytest.mark.parametrize(("state", "changed", "problem"), [
+    (cloud.EndpointState(NEW_CONFIG, "InService"), True, None),
+    (cloud.EndpointState(NEW_CONFIG, "InService", "an earlier update failed"), False, None),
+    (cloud.EndpointState(NEW_CONFIG, "InService", "variant v3: health check failed"), True,
+     cloud.MSG_UPDATE_FAILED.format(endpoint="e", reason="variant v3: health check failed")),
+    (cloud.EndpointState(OLD_CONFIG, "InService", "health check failed"), True,
      cloud.MSG_ROLLED_BACK.format(endpoint="e", running=OLD_CONFIG, expected=NEW_CONFIG, reason="health check failed")),
-    (cloud.EndpointState(NEW_CONFIG, "Failed", "capacity"),
+    (cloud.EndpointState(NEW_CONFIG, "Failed", "capacity"), True,
      cloud.MSG_NOT_IN_SERVICE.format(endpoint="e", status="Failed", reason="capacity")),
-    (None, cloud.MSG_MISSING.format(endpoint="e")),
+    (None, True, cloud.MSG_MISSING.format(endpoint="e")),
 ])
-def test_verify_compares_the_running_configuration_with_pulumis(state, problem):
-    assert cloud.verify("e", NEW_CONFIG, state) == problem
+def test_verify_compares_the_running_configuration_with_pulumis(state, changed, problem):
+    assert cloud.verify("e", NEW_CONFIG, state, changed) == problem
 
 
 @pytest.mark.parametrize(("before", "after", "command"), [

@@ -66,6 +66,15 @@ def test_prod_status_as_json(cloudwatch, project):
     assert data["routing"]["canary"] == {"version": "v2", "percent": 10.0, "mode": "request"}
 
 
+def test_status_reads_a_stack_whose_webhook_is_a_secret(cloudwatch, project):
+    path = project / "Pulumi.prod.yaml"
+    path.write_text(path.read_text().replace("  ratings:notifications:\n", "  ratings:notifications:\n"
+                                             "    webhook:\n      secure: v1:AAABAKDDw1yC8iO+ua7o5q7fXhVN0p0=\n"))
+    result = CliRunner().invoke(cli.main, ["--project-dir", str(project), "--stack", "prod", "status", "--json"])
+    assert result.exit_code == 3, result.output  # the fixture's candidate fails on 5xx: a verdict, not an error
+    assert json.loads(result.stdout)["analysis"]["verdict"] == "fail"
+
+
 def test_cloudwatch_series_groups_the_metrics_by_minute(cloudwatch):
     points = CloudWatchMetrics(cloudwatch).series("ratings-prod", "v2", 600)
     assert [(p.requests, p.errors_5xx) for p in points] == [(80, 4)] * 3

@@ -186,6 +186,35 @@ def test_at_most_ten_versions_fit_one_endpoint(versions, problem):
         assert raised.value.problems == [problem]
 
 
+SECRET = {"secure": "v1:ZGVhZGJlZWY=:c2VjcmV0"}  # as `pulumi config set --secret --path` stores a value
+
+
+@pytest.mark.parametrize("dotted", [
+    "ratings:notifications.webhook", "ratings:notifications.emails.0", "ratings:models.0.environment.API_TOKEN",
+    "ratings:notifications",
+])
+def test_secrets_are_accepted_where_only_pulumi_up_reads_them(dotted):
+    values = with_change(example("prod"), "ratings:notifications", {"emails": ["a@example.com"], "webhook": SECRET})
+    values = with_change(values, "ratings:models.0.environment", {"API_TOKEN": "plain"})
+    config = cfg.parse(with_change(values, dotted, SECRET))
+    assert "c2VjcmV0" not in repr(config), "a secret is never shown"
+    if dotted == "ratings:notifications":
+        assert config.notifications == notes.Notifications(sealed=True)
+    if dotted.endswith("webhook"):
+        assert isinstance(config.notifications.webhook, fields.Secret)
+
+
+@pytest.mark.parametrize(("dotted", "field"), [
+    ("ratings:routing.live", "routing.live"), ("ratings:endpoint.name", "endpoint.name"),
+    ("ratings:models.0.name", "models[0].name"), ("ratings:routing", "routing"),
+    ("ratings:api.throttle.rateLimit", "api.throttle.rateLimit"),
+])
+def test_a_secret_that_canary_or_the_local_api_must_read_is_one_clear_problem(dotted, field):
+    with pytest.raises(ConfigError) as raised:
+        cfg.parse(with_change(example("prod"), dotted, SECRET))
+    assert fields.MSG_SECRET_HERE.format(field=field) in raised.value.problems
+
+
 def test_ecr_image_uris_are_accepted():
     uri = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/ratings/factorization:2024-01-01"
     config = cfg.parse(with_change(example("prod"), "ratings:models.1.image", uri))

@@ -59,6 +59,26 @@ def test_prod_registers_two_models_one_config_with_two_variants_one_endpoint(pro
     assert prod.one(ENDPOINT).inputs["name"] == "ratings-prod"
 
 
+class RolledBackMocks(RecordingMocks):
+    """The provider after SageMaker rolled an update back: the Endpoint's endpoint_config_name is read
+    back from DescribeEndpoint (terraform-provider-aws internal/service/sagemaker/endpoint.go:
+    resourceEndpointUpdate returns resourceEndpointRead) and names the previous configuration."""
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        resource_id, outputs = super().new_resource(args)
+        if args.typ == ENDPOINT:
+            outputs = {**outputs, "endpointConfigName": "ratings-prod-config-0ld0ld0"}
+        return resource_id, outputs
+
+
+def test_the_stack_exports_the_configuration_it_created_not_the_endpoints_read_back():
+    mocks = run_program(example("prod"), stack="prod", mocks=RolledBackMocks())
+    created = mocks.one(ENDPOINT_CONFIG).outputs["name"]
+    assert created != "ratings-prod-config-0ld0ld0"
+    assert mocks.exports["endpoint_config_name"] == created, \
+        "canary compares DescribeEndpoint with this export: it must name what the update created"
+
+
 def test_every_variant_has_its_alarms_and_the_endpoint_no_guardrails(prod):
     alarms = prod.of_type(ALARM)
     assert sorted(a.inputs["dimensions"]["VariantName"] for a in alarms) == ["v1", "v1", "v2", "v2"], \
