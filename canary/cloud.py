@@ -12,7 +12,7 @@ protocols (``Automation``, ``EndpointProbe``) so tests drive them with fakes.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -21,6 +21,7 @@ DEPLOYMENT, STAGE = "aws:apigateway/deployment:Deployment", "aws:apigateway/stag
 PROTECTED_TYPES = {ENDPOINT: "endpoint", "aws:apigateway/restApi:RestApi": "API", STAGE: "stage"}
 DESTRUCTIVE_OPS = {"replace", "create-replacement", "delete-replaced", "delete"}
 NEW_DEPLOYMENT_OPS = {"create", "replace", "create-replacement"}
+ENDPOINT_CHANGE_OPS = {"update", "replace", "create-replacement"}
 OP_MARKS = {"create": "+", "update": "~", "delete": "-", "replace": "+-", "create-replacement": "++",
             "delete-replaced": "--"}
 IN_SERVICE = "InService"
@@ -34,9 +35,21 @@ MSG_DEPLOYMENT_UNDER_CANARY = ("refused: the preview makes a new deployment of t
                                "`pulumi up` the API change")
 MSG_NOT_A_TERMINAL = "refused: not a terminal to confirm on; pass --yes to apply without confirmation"
 MSG_DECLINED = "not applied"
-MSG_ROLLED_BACK = ("SageMaker rolled the update back: endpoint {endpoint} runs {running}, not {expected} "
-                   "({reason}); run `pulumi refresh` before the next step")
+MSG_ROLLED_BACK = ("SageMaker rolled the update back: endpoint {endpoint} runs {running} ({variants}), not "
+                   "{expected} ({reason}); the log group /aws/sagemaker/Endpoints/{endpoint} says why a new variant "
+                   "failed")
+MSG_ROUTING_KEPT = "; the routing change was applied before the endpoint's update ended, so {file} keeps it"
+MSG_ORPHAN = ("refused: endpoint {endpoint} already exists in SageMaker ({status}{reason}) but Pulumi's state does not "
+              "have it, so `pulumi up` would fail to create it; {fix}; nothing was applied")
+FIX_FAILED = ("a first create failed and left it: delete it (aws sagemaker delete-endpoint --endpoint-name "
+              "{endpoint}), then run the step again")
+FIX_FOREIGN = ("import it (pulumi import aws:sagemaker/endpoint:Endpoint {name} {endpoint}) or give endpoint.name "
+               "another name")
 MSG_NOT_IN_SERVICE = "endpoint {endpoint} is {status} after the update ({reason}); run `pulumi refresh`"
+MSG_NOT_SERVED = ("endpoint {endpoint} runs no variant {missing} (it runs {variants}); the routing that sends "
+                  "traffic there was not applied")
+MSG_TRYING_AGAIN = ("note: the last update of endpoint {endpoint} failed ({reason}); this step tries the endpoint's "
+                    "update again")
 MSG_UPDATE_FAILED = ("SageMaker reports the update of endpoint {endpoint} failed ({reason}); run `pulumi refresh` "
                      "and check the endpoint before the next step")
 MSG_MISSING = "endpoint {endpoint} does not exist after the update; run `pulumi refresh`"
@@ -74,6 +87,7 @@ class EndpointState:
     status: str
     failure_reason: str = ""
     capacities: dict[str, int] = field(default_factory=dict)  # desired instance count per variant
+    variants: tuple[str, ...] = ()  # the production variants it runs
 
 
 @dataclass(frozen=True)
@@ -132,7 +146,7 @@ def refusal(steps: list[PlannedStep]) -> str:
 
 
 def verify(endpoint: str, expected_config: str | None, state: EndpointState | None,
-           changed: bool = False) -> str | None:
+           changed: bool = False, serving: Sequence[str] = ()) -> str | None:
     """Why the endpoint is not running the configuration Pulumi created, or None when it is.
 
     ``changed``: this step moved the endpoint to another configuration. DescribeEndpoint's
@@ -143,11 +157,14 @@ def verify(endpoint: str, expected_config: str | None, state: EndpointState | No
     reason = state.failure_reason or "no failure reason given"
     if expected_config and state.config_name != expected_config:
         return MSG_ROLLED_BACK.format(endpoint=endpoint, running=state.config_name, expected=expected_config,
-                                      reason=reason)
+                                      reason=reason, variants=", ".join(state.variants) or "no variant")
     if state.status != IN_SERVICE:
         return MSG_NOT_IN_SERVICE.format(endpoint=endpoint, status=state.status, reason=reason)
     if changed and state.failure_reason:
         return MSG_UPDATE_FAILED.format(endpoint=endpoint, reason=state.failure_reason)
+    missing = [version for version in serving if version not in state.variants]
+    if missing:
+        return MSG_NOT_SERVED.format(endpoint=endpoint, missing=", ".join(missing), variants=", ".join(state.variants))
     return None
 
 
@@ -165,11 +182,63 @@ def capacity_restore_command(endpoint: str, before: EndpointState | None, after:
     return MSG_RESTORE_CAPACITY.format(endpoint=endpoint, pairs=pairs)
 
 
-def run_step(automation: Automation, probe: EndpointProbe, endpoint: str, options: CloudOptions,
-             console: Console, canary_after: bool = False) -> None:
-    """Preview, gate, confirm, `up`, verify; raise StepStopped when the step must not stand.
+@dataclass(frozen=True)
+class Phase:
+    """One `pulumi up` of a step: the stack file it applies, and the versions its routing sends
+    API traffic to (each must be a variant of the endpoint once it is applied)."""
 
-    ``canary_after``: the stage has a canary once the step is applied."""
+    text: str
+    serving: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CloudStep:
+    """What one `canary` step asks of a cloud stack.
+
+    ``phases``: the stack as written before the step, then the step's own file, when the step
+    sends traffic to a version that had none; else the step's file alone. ``canary_after``: the
+    stage has a canary once the step is applied; ``moves_traffic``: the step changes the shares."""
+
+    endpoint: str
+    phases: tuple[Phase, ...]
+    file_name: str
+    canary_after: bool = False
+    moves_traffic: bool = False
+
+
+def run_step(automation: Automation, probe: EndpointProbe, step: CloudStep, options: CloudOptions,
+             console: Console, write: Callable[[str], None]) -> None:
+    """Preview, gate, confirm, then `up` and verify each phase; raise StepStopped when the step
+    must not stand.
+
+    The preview is of the step's own file. When it changes the endpoint, the first phase applies
+    that change alone and the endpoint is verified before any traffic moves, so a version
+    SageMaker rolled back never receives API traffic."""
+    write(step.phases[-1].text)  # the preview reads the stack file
+    steps = _previewed(automation, console)
+    _gate(steps, options, console, step.canary_after)
+    before = _describe_or_none(probe, step.endpoint)
+    _refuse_unknown_endpoint(steps, step.endpoint, before)
+    endpoint_changes = changes_endpoint(steps)
+    if endpoint_changes and before is not None and before.failure_reason:
+        console.say(MSG_TRYING_AGAIN.format(endpoint=step.endpoint, reason=before.failure_reason))
+    phases = step.phases if endpoint_changes else step.phases[-1:]
+    for index, phase in enumerate(phases):
+        write(phase.text)
+        routing_rides_along = endpoint_changes and step.moves_traffic and index == len(phases) - 1 == 0
+        after = _applied(automation, probe, step, phase, before, routing_rides_along)
+        command = capacity_restore_command(step.endpoint, before, after)
+        if command:
+            console.say(command)
+        before = after
+
+
+def changes_endpoint(steps: list[PlannedStep]) -> bool:
+    """Whether the step updates the endpoint (a new configuration: SageMaker's blue/green swap)."""
+    return any(s.type == ENDPOINT and s.op in ENDPOINT_CHANGE_OPS for s in steps)
+
+
+def _previewed(automation: Automation, console: Console) -> list[PlannedStep]:
     try:
         steps = automation.preview()
     except Exception as error:  # noqa: BLE001  # any failure of the preview stops the step, in one line
@@ -177,6 +246,10 @@ def run_step(automation: Automation, probe: EndpointProbe, endpoint: str, option
     console.say("preview:")
     for line in plan_lines(steps):
         console.say(f"  {line}")
+    return steps
+
+
+def _gate(steps: list[PlannedStep], options: CloudOptions, console: Console, canary_after: bool) -> None:
     harmful = destructive(steps)
     if harmful and not options.allow_replace:
         raise StepStopped(refusal(harmful))
@@ -187,22 +260,45 @@ def run_step(automation: Automation, probe: EndpointProbe, endpoint: str, option
             raise StepStopped(MSG_NOT_A_TERMINAL)
         if not console.confirm("apply this change?"):
             raise StepStopped(MSG_DECLINED)
-    before = _describe_or_none(probe, endpoint)
+
+
+def _refuse_unknown_endpoint(steps: list[PlannedStep], endpoint: str, existing: EndpointState | None) -> None:
+    """A preview that creates the endpoint while SageMaker already has one of that name: the
+    provider records an endpoint only once it is InService (terraform-provider-aws >= 6.29.0,
+    internal/service/sagemaker/endpoint.go resourceEndpointCreate: d.SetId after the wait), so a
+    first create that failed leaves a Failed endpoint Pulumi does not know, and CreateEndpoint then
+    answers "Cannot create already existing endpoint"."""
+    if existing is None or not any(s.type == ENDPOINT and s.op == "create" for s in steps):
+        return
+    name = next(s.name for s in steps if s.type == ENDPOINT)
+    fix = (FIX_FAILED if existing.status == "Failed" else FIX_FOREIGN).format(endpoint=endpoint, name=name)
+    reason = f": {existing.failure_reason}" if existing.failure_reason else ""
+    raise StepStopped(MSG_ORPHAN.format(endpoint=endpoint, status=existing.status, reason=reason, fix=fix))
+
+
+def _applied(automation: Automation, probe: EndpointProbe, step: CloudStep, phase: Phase,
+             before: EndpointState | None, routing_rides_along: bool) -> EndpointState:
+    """`up`, then DescribeEndpoint against what the update created and what the routing serves.
+
+    ``routing_rides_along``: this `up` also moves traffic (away from a version), and the stage is
+    updated once the endpoint's update has ended, rolled back or not; the file then keeps the
+    applied routing rather than being put back."""
     try:
         outputs = automation.up()
     except Exception as error:  # noqa: BLE001  # any failure of `pulumi up` stops the step, in one line
         raise StepStopped(MSG_UP_FAILED.format(error=error)) from None
     try:
-        after = probe.describe(endpoint)
+        after = probe.describe(step.endpoint)
     except Exception as error:  # noqa: BLE001  # applied but unchecked: said, and the file kept
-        raise StepStopped(MSG_UNVERIFIED.format(error=error, endpoint=endpoint), restore=False) from None
+        raise StepStopped(MSG_UNVERIFIED.format(error=error, endpoint=step.endpoint), restore=False) from None
     expected = outputs.get(CONFIG_OUTPUT)
-    problem = verify(endpoint, expected, after, changed=before is None or before.config_name != expected)
-    if problem:
-        raise StepStopped(problem)
-    command = capacity_restore_command(endpoint, before, after) if after is not None else None
-    if command:
-        console.say(command)
+    problem = verify(step.endpoint, expected, after, changed=before is None or before.config_name != expected,
+                     serving=phase.serving)
+    if problem and routing_rides_along:
+        raise StepStopped(problem + MSG_ROUTING_KEPT.format(file=step.file_name), restore=False)
+    if problem or after is None:
+        raise StepStopped(problem or MSG_MISSING.format(endpoint=step.endpoint))
+    return after
 
 
 def _describe_or_none(probe: EndpointProbe, endpoint: str) -> EndpointState | None:
@@ -250,9 +346,9 @@ class SageMakerProbe:
             if error.response.get("Error", {}).get("Code") == "ValidationException":
                 return None  # SageMaker's answer for an endpoint that does not exist
             raise
-        capacities = {v["VariantName"]: v["DesiredInstanceCount"] for v in found.get("ProductionVariants", [])
-                      if "DesiredInstanceCount" in v}
+        variants = found.get("ProductionVariants", [])
+        capacities = {v["VariantName"]: v["DesiredInstanceCount"] for v in variants if "DesiredInstanceCount" in v}
         return EndpointState(found["EndpointConfigName"], found["EndpointStatus"], found.get("FailureReason", ""),
-                             capacities)
+                             capacities, tuple(v["VariantName"] for v in variants))
 
 

@@ -101,10 +101,9 @@ class PulumiStack(StackFile):
     def apply(self, plan: Plan, options: cloud.CloudOptions, console: cloud.Console) -> None:
         automation = cloud.AutomationStack(self._stack(), console.say)  # before touching the file: no CLI, no change
         probe = self._probe_for_region(plan.after.region)
-        stack_file.write(self.path, plan.text)  # the preview reads the stack file
         try:
-            cloud.run_step(automation, probe, plan.after.endpoint.name, options, console,
-                           canary_after=routing.canary_settings(plan.after.routing) is not None)
+            cloud.run_step(automation, probe, cloud_step(plan, self.path.name), options, console,
+                           lambda text: stack_file.write(self.path, text))
         except cloud.StepStopped as stopped:
             if not stopped.restore:
                 raise ApplyError(str(stopped)) from None
@@ -116,6 +115,24 @@ class PulumiStack(StackFile):
 
     def _restore(self, plan: Plan) -> None:
         stack_file.write(self.path, plan.document.text)
+
+
+def cloud_step(plan: Plan, file_name: str) -> cloud.CloudStep:
+    return cloud.CloudStep(plan.after.endpoint.name, tuple(phases(plan)), file_name,
+                           canary_after=routing.canary_settings(plan.after.routing) is not None,
+                           moves_traffic=not plan.before.routing.same_traffic(plan.after.routing))
+
+
+def phases(plan: Plan) -> list[cloud.Phase]:
+    """A step that sends traffic to a version that had none applies the stack as written first,
+    so an endpoint change rides alone and is verified before any traffic reaches the version; a
+    step that only takes traffic away (rollback, promote, a smaller share) is one `up`, so the
+    candidate's traffic stops as soon as the stage is updated."""
+    final = cloud.Phase(plan.text, routing.serving_versions(plan.after.routing))
+    before = routing.serving_versions(plan.before.routing)
+    if set(final.serving) <= set(before):
+        return [final]
+    return [cloud.Phase(plan.document.text, before), final]
 
 
 def _sagemaker_probe(region: str) -> cloud.EndpointProbe:

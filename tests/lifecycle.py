@@ -68,13 +68,19 @@ class LifecycleMocks(RecordingMocks):
 
 def deploy(values: dict[str, Any]) -> dict[Key, Registered]:
     """The resources `pulumi up` would leave for ``values`` (one program run per distinct config)."""
-    return _deploy(json.dumps(values, sort_keys=True))
+    return _deploy(json.dumps(values, sort_keys=True))[0]
+
+
+def deploy_with_exports(values: dict[str, Any]) -> tuple[dict[Key, Registered], dict[str, Any]]:
+    """The resources and the stack outputs of ``values``."""
+    resources, exports = _deploy(json.dumps(values, sort_keys=True))
+    return resources, dict(exports)
 
 
 @functools.cache
-def _deploy(values_json: str) -> dict[Key, Registered]:
+def _deploy(values_json: str) -> tuple[dict[Key, Registered], dict[str, Any]]:
     mocks = run_program(json.loads(values_json), stack="prod", mocks=LifecycleMocks())
-    return {(r.type, r.name): r for r in mocks.resources}
+    return {(r.type, r.name): r for r in mocks.resources}, mocks.exports
 
 
 def _comparable(inputs: dict[str, Any]) -> dict[str, Any]:

@@ -58,7 +58,8 @@ def _describe(config: str, status: str = "InService", reason: str | None = None,
     response = {"EndpointName": "ratings-prod", "EndpointArn": "arn:aws:sagemaker:eu-west-1:123456789012:endpoint/x",
                 "EndpointConfigName": config, "EndpointStatus": status, "CreationTime": now, "LastModifiedTime": now,
                 "ProductionVariants": [{"VariantName": "v1", "CurrentInstanceCount": desired,
-                                        "DesiredInstanceCount": desired}]}
+                                        "DesiredInstanceCount": desired},
+                                       {"VariantName": "v2", "CurrentInstanceCount": 1, "DesiredInstanceCount": 1}]}
     if reason:
         response["FailureReason"] = reason
     return response
@@ -108,18 +109,21 @@ def test_allow_replace_accepts_the_outage(project, monkeypatch):
     assert fake.ups == 1 and "applied" in result.output
 
 
-def test_a_rolled_back_update_is_reported_and_the_file_restored(project, monkeypatch):
+def test_a_rolled_back_update_is_reported_and_an_applied_rollback_is_kept(project, monkeypatch):
+    """`canary rollback` whose `up` also carries an endpoint update: the stage loses its canary once
+    the endpoint's update ends, rolled back or not (the RestApi's document waits on the endpoint),
+    so the file keeps the rollback it applied, and the rolled-back update is reported."""
     fake = FakePulumiStack([(OpType.UPDATE, ENDPOINT_TYPE, "ratings-prod-endpoint"),
                             (OpType.CREATE_REPLACEMENT, CONFIG_TYPE, "ratings-prod-config")])
     probe, stubber = _probe(_describe(OLD_CONFIG),
                             _describe(OLD_CONFIG, reason="Variant v2 failed the ping health check"))
-    before = (project / "Pulumi.prod.yaml").read_text()
     result = _cli(project, monkeypatch, fake, probe, "rollback", "--yes")
     assert result.exit_code == 1
-    assert (f"SageMaker rolled the update back: endpoint ratings-prod runs {OLD_CONFIG}, not {NEW_CONFIG} "
+    assert (f"SageMaker rolled the update back: endpoint ratings-prod runs {OLD_CONFIG} (v1, v2), not {NEW_CONFIG} "
             "(Variant v2 failed the ping health check)") in result.output
-    assert "Pulumi.prod.yaml restored" in result.output
-    assert (project / "Pulumi.prod.yaml").read_text() == before
+    assert "the routing change was applied before the endpoint's update ended, so Pulumi.prod.yaml keeps it" \
+        in result.output
+    assert stacks.PulumiStack("prod", project).read().config.routing.canary is None
     stubber.assert_no_pending_responses()
 
 
@@ -190,8 +194,10 @@ def test_a_terminal_user_confirms_or_declines(answer, ups):
     fake = FakePulumiStack([(OpType.UPDATE, STAGE_TYPE, "s")], config_after_up=OLD_CONFIG)
     probe, _ = _probe(*([_describe(OLD_CONFIG)] * 2 * ups))
     console = Answering(answer)
-    run = lambda: cloud.run_step(cloud.AutomationStack(fake, console.say), probe, "ratings-prod",  # noqa: E731
-                                 cloud.CloudOptions(interactive=True), console)
+    written: list[str] = []
+    step = cloud.CloudStep("ratings-prod", (cloud.Phase("the file", ("v1",)),), "Pulumi.prod.yaml")
+    run = lambda: cloud.run_step(cloud.AutomationStack(fake, console.say), probe, step,  # noqa: E731
+                                 cloud.CloudOptions(interactive=True), console, written.append)
     if answer:
         run()
     else:
@@ -222,7 +228,8 @@ def test_only_destroying_the_endpoint_api_or_stage_is_refused(ops, refused):
     (cloud.EndpointState(NEW_CONFIG, "InService", "variant v3: health check failed"), True,
      cloud.MSG_UPDATE_FAILED.format(endpoint="e", reason="variant v3: health check failed")),
     (cloud.EndpointState(OLD_CONFIG, "InService", "health check failed"), True,
-     cloud.MSG_ROLLED_BACK.format(endpoint="e", running=OLD_CONFIG, expected=NEW_CONFIG, reason="health check failed")),
+     cloud.MSG_ROLLED_BACK.format(endpoint="e", running=OLD_CONFIG, expected=NEW_CONFIG, reason="health check failed",
+                                  variants="no variant")),
     (cloud.EndpointState(NEW_CONFIG, "Failed", "capacity"), True,
      cloud.MSG_NOT_IN_SERVICE.format(endpoint="e", status="Failed", reason="capacity")),
     (None, True, cloud.MSG_MISSING.format(endpoint="e")),
@@ -248,7 +255,8 @@ def test_the_probe_reads_describe_endpoint_and_treats_a_missing_endpoint_as_none
     probe, stubber = _probe(_describe(NEW_CONFIG, desired=3))
     stubber.add_client_error("describe_endpoint", "ValidationException", "Could not find endpoint",
                              expected_params={"EndpointName": "ratings-prod"})
-    assert probe.describe("ratings-prod") == cloud.EndpointState(NEW_CONFIG, "InService", "", {"v1": 3})
+    assert probe.describe("ratings-prod") == cloud.EndpointState(NEW_CONFIG, "InService", "", {"v1": 3, "v2": 1},
+                                                                 ("v1", "v2"))
     assert probe.describe("ratings-prod") is None
 
 

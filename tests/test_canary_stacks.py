@@ -93,7 +93,7 @@ class FakeStack:
 
 class InServiceProbe:
     def describe(self, endpoint_name):
-        return cloud.EndpointState("ratings-prod-config-1234567", "InService")
+        return cloud.EndpointState("ratings-prod-config-1234567", "InService", variants=("v1", "v2"))
 
 
 def _cloud(project, fake: FakeStack) -> stacks.PulumiStack:
