@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import math
 import time
 import urllib.error
 import urllib.parse
@@ -14,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from core import routing
-from core.metrics import MetricsError, Point, Snapshot, VariantStats
+from core.metrics import MetricsError, Point, Snapshot, VariantStats, published_minutes
 from core.routing import Routing
 
 NAMESPACE = "AWS/SageMaker"
@@ -59,47 +58,57 @@ class LocalRuntime:
 
 
 class CloudWatchMetrics:
-    """SageMaker's per-variant metrics (Invocations, Invocation4XX/5XXErrors, ModelLatency)."""
+    """SageMaker's per-variant metrics (Invocations, Invocation4XX/5XXErrors, ModelLatency).
 
-    def __init__(self, cloudwatch_client, now=None):
+    The analysis reads only whole minutes that are over and published (``published_minutes``): a
+    minute still counting, or not yet sent to CloudWatch, would read as a quiet one."""
+
+    def __init__(self, cloudwatch_client: Any, now: Callable[[], dt.datetime] | None = None):
         self.client = cloudwatch_client
         self._now = now or (lambda: dt.datetime.now(dt.UTC))
 
-    def _statistic(self, endpoint: str, variant: str, metric: str, window_seconds: float, period: int = 60,
-                   **kind) -> list[dict]:
+    def _statistic(self, endpoint: str, variant: str, metric: str, start: dt.datetime, end: dt.datetime,
+                   period: int = 60, **kind: Any) -> list[dict[str, Any]]:
         from botocore.exceptions import BotoCoreError, ClientError
 
-        end = self._now()
         dimensions = [{"Name": "EndpointName", "Value": endpoint}, {"Name": "VariantName", "Value": variant}]
         try:
             answer = self.client.get_metric_statistics(
-                Namespace=NAMESPACE, MetricName=metric, StartTime=end - dt.timedelta(seconds=window_seconds),
-                EndTime=end, Period=period, Dimensions=dimensions, **kind)
+                Namespace=NAMESPACE, MetricName=metric, StartTime=start, EndTime=end, Period=period,
+                Dimensions=dimensions, **kind)
         except (BotoCoreError, ClientError) as error:
             raise MetricsError(f"cannot read CloudWatch metric {metric} of {endpoint}/{variant}: {error}") from None
-        return answer["Datapoints"]
+        datapoints: list[dict[str, Any]] = answer["Datapoints"]
+        return datapoints
 
     def variant_stats(self, endpoint: str, variant: str, window_seconds: float) -> VariantStats:
+        bounds = published_minutes(self._now().timestamp(), window_seconds)
+        if bounds is None:
+            return VariantStats(0, 0, 0, None)
+        start, end = (dt.datetime.fromtimestamp(edge, dt.UTC) for edge in bounds)
+
         def total(metric: str) -> int:
-            return int(sum(p["Sum"] for p in self._statistic(endpoint, variant, metric, window_seconds,
+            return int(sum(p["Sum"] for p in self._statistic(endpoint, variant, metric, start, end,
                                                               Statistics=["Sum"])))
 
         requests, errors_4xx, errors_5xx = (total(m) for m in ("Invocations", "Invocation4XXErrors",
                                                                  "Invocation5XXErrors"))
         # one period as long as the window: CloudWatch computes the p99 of all its samples (a
         # per-minute p99 of a quiet minute is just its slowest request); ModelLatency is in microseconds
-        whole = max(60, math.ceil(window_seconds / 60) * 60)
-        latency = self._statistic(endpoint, variant, "ModelLatency", window_seconds, period=whole,
+        latency = self._statistic(endpoint, variant, "ModelLatency", start, end, period=int(bounds[1] - bounds[0]),
                                   ExtendedStatistics=["p99"])
         p99 = [p["ExtendedStatistics"]["p99"] for p in latency if "p99" in p.get("ExtendedStatistics", {})]
         return VariantStats(requests, errors_4xx, errors_5xx, max(p99) / 1000 if p99 else None)
 
     def series(self, endpoint: str, variant: str, window_seconds: float) -> list[Point]:
-        by_time: dict[float, dict] = {}
+        """Every minute of the window CloudWatch has, the current one included (a chart shows it)."""
+        end = self._now()
+        start = end - dt.timedelta(seconds=window_seconds)
+        by_time: dict[float, dict[str, Any]] = {}
         for metric in ("Invocations", "Invocation4XXErrors", "Invocation5XXErrors"):
-            for point in self._statistic(endpoint, variant, metric, window_seconds, Statistics=["Sum"]):
+            for point in self._statistic(endpoint, variant, metric, start, end, Statistics=["Sum"]):
                 by_time.setdefault(point["Timestamp"].timestamp(), {})[metric] = int(point["Sum"])
-        for point in self._statistic(endpoint, variant, "ModelLatency", window_seconds, ExtendedStatistics=["p99"]):
+        for point in self._statistic(endpoint, variant, "ModelLatency", start, end, ExtendedStatistics=["p99"]):
             p99 = point.get("ExtendedStatistics", {}).get("p99")
             by_time.setdefault(point["Timestamp"].timestamp(), {})["p99"] = p99 / 1000 if p99 is not None else None
         return [Point(time, v.get("Invocations", 0), v.get("Invocation4XXErrors", 0),

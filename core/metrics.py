@@ -9,11 +9,16 @@ and ``Point`` values, so the analysis never knows where its numbers came from.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 PERIOD_SECONDS = 60
+# How long after a minute ends its SageMaker datapoint may still be missing from CloudWatch. AWS
+# documents the 1-minute frequency ("Amazon SageMaker AI metrics in Amazon CloudWatch") but no
+# publication delay: one whole minute is an assumption, to be measured on a live endpoint.
+PUBLISH_DELAY_SECONDS = 60
 
 
 class MetricsError(RuntimeError):
@@ -136,6 +141,19 @@ class Snapshot:
                         for name, periods in data["Variants"].items()}, int(data.get("PeriodSeconds", PERIOD_SECONDS)))
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise MetricsError(f"not a metrics document ({type(error).__name__}: {error})") from None
+
+
+def published_minutes(now: float, window_seconds: float,
+                      delay_seconds: float = PUBLISH_DELAY_SECONDS) -> tuple[float, float] | None:
+    """The whole minutes of the last ``window_seconds`` whose datapoints are complete and published:
+    [start, end) in epoch seconds, or None when there is none yet.
+
+    A minute counts only when it begins inside the window, so a window that starts when a step set
+    its weight holds no traffic from before it (CloudWatch would round a StartTime down to the
+    minute, GetMetricStatistics API reference), and only when it ended ``delay_seconds`` ago."""
+    start = math.ceil((now - window_seconds) / PERIOD_SECONDS) * PERIOD_SECONDS
+    end = math.floor((now - delay_seconds) / PERIOD_SECONDS) * PERIOD_SECONDS
+    return (start, end) if end > start else None
 
 
 def window_p99(minutes: list[tuple[float, int]]) -> float | None:

@@ -12,7 +12,7 @@ from canary.metrics_sources import CloudWatchMetrics
 from core import analysis, rollout
 from core import schedule as steps
 from core.analysis import Verdict
-from core.metrics import MetricsError, VariantStats, window_p99
+from core.metrics import MetricsError, VariantStats, published_minutes, window_p99
 from core.run_state import RunState, RunStatus
 from core.thresholds import AnalysisThresholds as Thresholds
 from core.thresholds import with_overrides
@@ -192,6 +192,8 @@ def test_a_resumed_run_starts_at_the_recorded_step():
 
 
 def test_cloudwatch_reads_per_variant_sums_and_p99():
+    """Only whole minutes that are over and published count: at 12:00:00 with a 10-minute window,
+    11:50 to 11:59 (core.metrics.published_minutes); the p99 is one period over all of them."""
     client = boto3.client("cloudwatch", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x")
     now = dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.UTC)
     source = CloudWatchMetrics(client, now=lambda: now)
@@ -200,14 +202,14 @@ def test_cloudwatch_reads_per_variant_sums_and_p99():
         for metric, value in (("Invocations", 300.0), ("Invocation4XXErrors", 6.0), ("Invocation5XXErrors", 1.0)):
             stub.add_response("get_metric_statistics", {"Datapoints": [{"Sum": value / 2}, {"Sum": value / 2}]},
                               {"Namespace": "AWS/SageMaker", "MetricName": metric, "Dimensions": dimensions,
-                               "StartTime": now - dt.timedelta(seconds=600), "EndTime": now, "Period": 60,
-                               "Statistics": ["Sum"]})
+                               "StartTime": now - dt.timedelta(seconds=600), "EndTime": now - dt.timedelta(minutes=1),
+                               "Period": 60, "Statistics": ["Sum"]})
         stub.add_response("get_metric_statistics",
                           {"Datapoints": [{"ExtendedStatistics": {"p99": 12000.0}},
                                           {"ExtendedStatistics": {"p99": 8000.0}}]},
                           {"Namespace": "AWS/SageMaker", "MetricName": "ModelLatency", "Dimensions": dimensions,
-                           "StartTime": now - dt.timedelta(seconds=600), "EndTime": now, "Period": 600,
-                           "ExtendedStatistics": ["p99"]})
+                           "StartTime": now - dt.timedelta(seconds=600), "EndTime": now - dt.timedelta(minutes=1),
+                           "Period": 540, "ExtendedStatistics": ["p99"]})
         assert source.variant_stats("ratings-prod", "v2", 600) == VariantStats(300, 6, 1, 12.0)
 
 
@@ -219,6 +221,17 @@ def test_cloudwatch_reads_per_variant_sums_and_p99():
 ])
 def test_the_window_p99_weighs_each_minute_by_its_samples(minutes, p99_ms):
     assert window_p99(minutes) == p99_ms
+
+
+@pytest.mark.parametrize(("now", "window", "minutes"), [
+    (720.0, 600.0, (120, 660)),  # 12 min: 2 .. 11, the minute that just ended not yet published
+    (735.0, 600.0, (180, 660)),  # 12:15: the window began at 2:15, so minute 2 held earlier traffic
+    (735.0, 45.0, None),  # a step 45 s old: no whole minute of its own yet
+    (735.0, 120.0, None),  # 2 min old: minute 11 is over but not published
+    (800.0, 200.0, (600, 720)),  # a window that begins on a minute keeps that minute
+])
+def test_only_whole_published_minutes_after_the_window_begins_count(now, window, minutes):
+    assert published_minutes(now, window, delay_seconds=60) == minutes
 
 
 def test_cloudwatch_errors_are_metrics_errors():

@@ -1,0 +1,74 @@
+"""CloudWatch's GetMetricStatistics over SageMaker's per-variant metrics, as it behaves for a
+reader that is early: datapoints that arrive late, minutes with no data, rounded start times.
+
+Sources: the GetMetricStatistics API reference (start times "less than 15 days ago - Round down to
+the nearest whole minute"; EndTime exclusive; datapoints "not returned in chronological order")
+and "Amazon SageMaker AI metrics in Amazon CloudWatch" (invocation metrics per variant, at a
+1-minute frequency; ModelLatency in microseconds). A minute with no request has no datapoint (a
+period CloudWatch has no value for is left out of the answer). How late a minute is published is
+not documented: ``delay_seconds`` sets it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from tests.aws.clients import AwsError, Handler
+
+MINUTE = 60
+NAMESPACE = "AWS/SageMaker"
+COUNTS = ("Invocations", "Invocation4XXErrors", "Invocation5XXErrors")
+
+Key = tuple[str, str, str]  # metric, endpoint, variant
+
+
+@dataclass
+class CloudWatch:
+    clock: Callable[[], float]  # epoch seconds
+    delay_seconds: float = 60.0
+    out: bool = False  # every call answers ServiceUnavailable (an outage)
+    samples: dict[Key, dict[int, list[float]]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(list)))
+
+    def invoked(self, endpoint: str, variant: str, status: int, latency_us: float, when: float) -> None:
+        """One invocation as SageMaker reports it: a count, a 4xx or 5xx count, a latency sample."""
+        minute = int(when // MINUTE * MINUTE)
+        for metric, value in (("Invocations", 1.0), ("Invocation4XXErrors", float(400 <= status < 500)),
+                              ("Invocation5XXErrors", float(status >= 500)), ("ModelLatency", latency_us)):
+            self.samples[(metric, endpoint, variant)][minute].append(value)
+
+    def get_metric_statistics(self, params: dict[str, Any]) -> dict[str, Any]:
+        if self.out:
+            raise AwsError("ServiceUnavailable", "Service is unavailable", 503)
+        dimensions = {d["Name"]: d["Value"] for d in params["Dimensions"]}
+        minutes = self.samples.get((params["MetricName"], dimensions["EndpointName"], dimensions["VariantName"]), {})
+        start = math.floor(params["StartTime"].timestamp() / MINUTE) * MINUTE  # rounded down (API reference)
+        end, period = params["EndTime"].timestamp(), params["Period"]
+        published = self.clock() - self.delay_seconds
+        datapoints = []
+        for bucket in range(start, int(end), period):
+            values = [v for minute, samples in minutes.items() if bucket <= minute < min(bucket + period, end)
+                      and minute + MINUTE <= published for v in samples]
+            if values:
+                datapoints.append(self._datapoint(bucket, values, params))
+        return {"Label": params["MetricName"], "Datapoints": datapoints[::-1]}  # not in chronological order
+
+    def _datapoint(self, bucket: int, values: list[float], params: dict[str, Any]) -> dict[str, Any]:
+        point: dict[str, Any] = {"Timestamp": dt.datetime.fromtimestamp(bucket, dt.UTC)}
+        for statistic in params.get("Statistics", []):
+            point[statistic] = {"Sum": sum(values), "SampleCount": float(len(values)), "Maximum": max(values),
+                                "Average": sum(values) / len(values), "Minimum": min(values)}[statistic]
+        extended = {name: float(np.percentile(values, float(name[1:])))
+                    for name in params.get("ExtendedStatistics", [])}
+        if extended:
+            point["ExtendedStatistics"] = extended
+        return point
+
+    def handlers(self) -> dict[str, Handler]:
+        return {"GetMetricStatistics": self.get_metric_statistics}

@@ -1,0 +1,146 @@
+"""`canary run` on a cloud stack against the behaviour model: each step a real `pulumi up` of the
+program (tests/aws/pulumi_engine.py), metrics read with a real boto3 CloudWatch client from a
+CloudWatch that publishes minutes late (tests/aws/cloudwatch.py), API traffic split as the stage
+Pulumi applied says."""
+
+from __future__ import annotations
+
+import random
+import shutil
+
+import pytest
+
+from canary import cloud, service, stacks
+from canary.backends import CloudBackend
+from canary.metrics_sources import CloudWatchMetrics
+from core.run_state import RunStatus
+from tests.aws import clients
+from tests.aws.cloudwatch import CloudWatch
+from tests.aws.pulumi_engine import STAGE, ModelledStack
+from tests.aws.sagemaker import SageMaker
+from tests.canary_fakes import QuietConsole
+from tests.stacks import ROOT
+
+ENDPOINT = "ratings-prod"
+START = 1_796_000_410.0  # ten seconds past a minute
+
+
+class Account:
+    """SageMaker and CloudWatch of one account, the prod stack deployed, and its API traffic."""
+
+    def __init__(self, project, rate: float = 20.0, failing: dict[str, float] | None = None):
+        self.project, self.now, self.rate = project, START, rate
+        self.failing = failing or {}  # version -> share of its answers that are 5xx
+        self.sagemaker = SageMaker()
+        self.cloudwatch = CloudWatch(clock=lambda: self.now)
+        self.stack = ModelledStack(project, "prod", self.sagemaker)
+        self.stack.up()
+        self.draw = random.Random(7)
+
+    def backend(self) -> CloudBackend:
+        probe = cloud.SageMakerProbe(clients.client("sagemaker", self.sagemaker.handlers()))
+        account = self
+
+        class Modelled(CloudBackend):
+            def metrics(self, config):
+                return CloudWatchMetrics(clients.client("cloudwatch", account.cloudwatch.handlers()),
+                                         now=lambda: _utc(account.now))
+
+        return Modelled(stacks.PulumiStack("prod", self.project, select_stack=lambda n, d: self.stack,
+                                           probe_for_region=lambda region: probe))
+
+    def served(self) -> tuple[str, str | None, float]:
+        stage = next(r for (token, _), r in self.stack.state.items() if token == STAGE).inputs
+        canary = stage.get("canarySettings") or {}
+        return (stage["variables"]["variant"], (canary.get("stageVariableOverrides") or {}).get("variant"),
+                float(canary.get("percentTraffic", 0.0)))
+
+    def sleep(self, seconds: float) -> None:
+        """Time passes, and API traffic with it, split as the stage routes it."""
+        end = self.now + seconds
+        while self.now < end:
+            step = min(1.0, end - self.now)
+            self.traffic(step)
+            self.now += step
+
+    def traffic(self, seconds: float) -> None:
+        live, candidate, percent = self.served()
+        for _ in range(round(self.rate * seconds)):
+            version = candidate if candidate and self.draw.random() * 100 < percent else live
+            self.invoke(version)
+
+    def invoke(self, version: str) -> None:
+        status = 500 if self.draw.random() < self.failing.get(version, 0.0) else 200
+        self.cloudwatch.invoked(ENDPOINT, version, status, self.draw.uniform(3000, 6000), self.now)
+
+    def collaborators(self) -> service.Collaborators:
+        return service.Collaborators(self.backend(), QuietConsole(), cloud.CloudOptions(yes=True),
+                                     clock=lambda: self.now, sleep=self.sleep)
+
+    def run(self, version: str = "v2", **flags) -> object:
+        c = self.collaborators()
+        request = service.RunRequest(version, [10, 50], 300.0, 30.0, 0, 600.0, False,
+                                     {"min_requests": 50, **flags})
+        return service.run(c, service.prepare_run(c, request))
+
+
+def _utc(epoch: float):
+    import datetime as dt
+
+    return dt.datetime.fromtimestamp(epoch, dt.UTC)
+
+
+@pytest.fixture
+def project(tmp_path):
+    shutil.copy(ROOT / "Pulumi.prod.yaml", tmp_path)
+    path = tmp_path / "Pulumi.prod.yaml"
+    path.write_text(path.read_text().replace("    canary:\n      version: v2\n      percent: 10\n      mode: request\n",
+                                             ""))
+    return tmp_path
+
+
+def test_a_healthy_candidate_is_promoted_once_published_minutes_show_it(project):
+    account = Account(project)
+    final = account.run()
+    assert final.status is RunStatus.PROMOTED, final.reason
+    first = final.verdicts[0]
+    assert (first.kind, first.verdict) == ("interval", "inconclusive"), \
+        "30 s after the weight is set no minute of its own is published yet: nothing to judge, nothing failed"
+    assert account.served() == ("v2", None, 0.0)
+
+
+def test_failures_from_before_the_step_are_not_counted(project):
+    """The candidate failed every request it got (a smoke test, the quality gate's batch) in the
+    minute before the run sets its weight: that minute is not the canary's."""
+    account = Account(project)
+    for _ in range(300):
+        account.failing["v2"] = 1.0
+        account.invoke("v2")
+    account.failing["v2"] = 0.0
+    account.sleep(5)
+    final = account.run()
+    assert final.status is RunStatus.PROMOTED, final.reason
+
+
+def test_a_failing_candidate_is_rolled_back_on_published_minutes(project):
+    account = Account(project, failing={"v2": 0.2})
+    final = account.run()
+    assert final.status is RunStatus.ROLLED_BACK and final.ended_by == "fail"
+    assert "candidate 5xx rate" in final.reason
+    assert account.served() == ("v1", None, 0.0), "the stage no longer sends anything to v2"
+
+
+def test_without_traffic_the_gate_is_inconclusive_and_the_candidate_rolled_back(project):
+    account = Account(project, rate=0.0)
+    final = account.run()
+    assert final.status is RunStatus.ROLLED_BACK and final.ended_by == "inconclusive"
+    assert account.served() == ("v1", None, 0.0)
+
+
+def test_a_metrics_outage_rolls_the_candidate_back(project):
+    account = Account(project)
+    account.cloudwatch.out = True
+    final = account.run()
+    assert final.status is RunStatus.ROLLED_BACK and final.ended_by == "error"
+    assert "cannot read CloudWatch metric Invocations" in final.reason and "ServiceUnavailable" in final.reason
+    assert account.served() == ("v1", None, 0.0)
