@@ -118,6 +118,14 @@ class EndpointProbe(Protocol):
     def describe(self, endpoint_name: str) -> EndpointState | None: ...
 
 
+def summary(error: Exception) -> str:
+    """One line for a failure: the Automation API's CommandError carries the CLI's whole output,
+    whose ``error:`` line says what went wrong."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    said = [line.split("error:", 1)[1].strip() for line in lines if "error:" in line]
+    return (said or lines or [type(error).__name__])[0]
+
+
 def plan_lines(steps: list[PlannedStep]) -> list[str]:
     """The resource-level plan, without the resources that stay the same."""
     changed = [step.line() for step in steps if step.op != "same"]
@@ -215,7 +223,7 @@ def run_step(automation: Automation, probe: EndpointProbe, step: CloudStep, opti
     that change alone and the endpoint is verified before any traffic moves, so a version
     SageMaker rolled back never receives API traffic."""
     write(step.phases[-1].text)  # the preview reads the stack file
-    steps = _previewed(automation, console)
+    steps = show_preview(automation, console)
     _gate(steps, options, console, step.canary_after)
     before = _describe_or_none(probe, step.endpoint)
     _refuse_unknown_endpoint(steps, step.endpoint, before)
@@ -238,11 +246,12 @@ def changes_endpoint(steps: list[PlannedStep]) -> bool:
     return any(s.type == ENDPOINT and s.op in ENDPOINT_CHANGE_OPS for s in steps)
 
 
-def _previewed(automation: Automation, console: Console) -> list[PlannedStep]:
+def show_preview(automation: Automation, console: Console) -> list[PlannedStep]:
+    """The resource plan of the stack file as it is now, said line by line."""
     try:
         steps = automation.preview()
     except Exception as error:  # noqa: BLE001  # any failure of the preview stops the step, in one line
-        raise StepStopped(MSG_PREVIEW_FAILED.format(error=error)) from None
+        raise StepStopped(MSG_PREVIEW_FAILED.format(error=summary(error))) from None
     console.say("preview:")
     for line in plan_lines(steps):
         console.say(f"  {line}")
@@ -286,7 +295,7 @@ def _applied(automation: Automation, probe: EndpointProbe, step: CloudStep, phas
     try:
         outputs = automation.up()
     except Exception as error:  # noqa: BLE001  # any failure of `pulumi up` stops the step, in one line
-        raise StepStopped(MSG_UP_FAILED.format(error=error)) from None
+        raise StepStopped(MSG_UP_FAILED.format(error=summary(error))) from None
     try:
         after = probe.describe(step.endpoint)
     except Exception as error:  # noqa: BLE001  # applied but unchecked: said, and the file kept

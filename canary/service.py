@@ -33,6 +33,7 @@ SERVED_RECHECK_SECONDS = 0.6  # the local gateway reads the stack file every qua
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 MSG_VERDICT_REFUSED = "analysis is {verdict}; wait for more traffic or pass --force"
+MSG_NOT_JUDGED = "dry run: the analysis was not computed ({error}); the promotion itself judges first"
 MSG_QUALITY_CANNOT_RUN = "the quality gate cannot run: {error}"
 MSG_QUALITY_REFUSED = "quality gate is {verdict} ({reasons}); pass --force to promote anyway"
 MSG_NOTHING_TO_RESUME = "no recorded run on stack {stack}; start one with `canary run VERSION`"
@@ -103,6 +104,7 @@ def change(c: Collaborators, decide: Callable[[StackConfig], plans.Change], dry_
         planned = plans.written(document, decide(document.config))
         show(Outcome(planned, applied=False))
         if dry_run:
+            c.stack.preview(planned, c.console)
             return Outcome(planned, applied=False)
         c.stack.apply(planned, c.options, c.console)
         return Outcome(planned, applied=True)
@@ -143,7 +145,13 @@ def promote(c: Collaborators, flags: dict[str, Any], window: float, force: bool,
 
     def decide(config: StackConfig) -> plans.Change:
         if not force and config.routing.canary is not None:
-            result = judge_canary(c, config, thresholds_of(config, flags), window)
+            try:
+                result = judge_canary(c, config, thresholds_of(config, flags), window)
+            except MetricsError as error:
+                if not dry_run:
+                    raise
+                c.say(MSG_NOT_JUDGED.format(error=error))  # the change is shown; a real promote judges first
+                return plans.promote(config)
             judged.append(result)
             c.say(f"analysis: {result.verdict.value} ({'; '.join(result.reasons)})")
             if result.verdict is not Verdict.PASS:

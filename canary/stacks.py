@@ -24,6 +24,10 @@ from core.stack_file import StackDocument
 MSG_NO_PULUMI = ("the pulumi CLI is needed to apply changes to stack {stack} (it runs `pulumi up`); "
                  "install it from pulumi.com, or look at the change with --dry-run")
 MSG_LOCKED = "{path} is locked by another canary command; try again"
+MSG_NO_STACK = ("Pulumi has no stack {stack} in the backend you are logged in to; `pulumi stack ls` lists them, "
+                "`pulumi stack init {stack}` creates it")
+MSG_NOT_SELECTED = "cannot select stack {stack}: {reason}"
+MSG_NO_PREVIEW = "no resource preview: {reason}"
 
 
 class ApplyError(RuntimeError):
@@ -41,6 +45,10 @@ class StackOps(Protocol):
     def locked(self) -> contextlib.AbstractContextManager[None]: ...
 
     def apply(self, plan: Plan, options: cloud.CloudOptions, console: cloud.Console) -> None: ...
+
+    def preview(self, plan: Plan, console: cloud.Console) -> None:
+        """Say what applying ``plan`` would do to the resources (a dry run); change nothing."""
+        ...
 
 
 class StackFile:
@@ -68,6 +76,9 @@ class LocalStack(StackFile):
 
     def apply(self, plan: Plan, options: cloud.CloudOptions, console: cloud.Console) -> None:
         stack_file.write(self.path, plan.text)
+
+    def preview(self, plan: Plan, console: cloud.Console) -> None:
+        """The running local API applies the file as it is: the diff says everything."""
 
 
 Probe = Callable[[str], cloud.EndpointProbe]
@@ -97,6 +108,10 @@ class PulumiStack(StackFile):
             return automation.select_stack(self.name, work_dir=str(self.project_dir))
         except FileNotFoundError:
             raise ApplyError(MSG_NO_PULUMI.format(stack=self.name)) from None
+        except automation.errors.StackNotFoundError:
+            raise ApplyError(MSG_NO_STACK.format(stack=self.name)) from None
+        except automation.errors.CommandError as error:  # not logged in, a backend that cannot be read
+            raise ApplyError(MSG_NOT_SELECTED.format(stack=self.name, reason=cloud.summary(error))) from None
 
     def apply(self, plan: Plan, options: cloud.CloudOptions, console: cloud.Console) -> None:
         automation = cloud.AutomationStack(self._stack(), console.say)  # before touching the file: no CLI, no change
@@ -112,6 +127,20 @@ class PulumiStack(StackFile):
         except Exception as error:  # noqa: BLE001  # whatever stopped the step, the file is put back
             self._restore(plan)
             raise ApplyError(f"the step failed: {error}; {self.path.name} restored") from None
+
+    def preview(self, plan: Plan, console: cloud.Console) -> None:
+        """`pulumi preview` of the planned file, under the lock, with the file put back afterwards; a
+        preview that cannot run is said in one line (the diff above still shows the change)."""
+        try:
+            automation = cloud.AutomationStack(self._stack(), console.say)
+            with self.locked():
+                stack_file.write(self.path, plan.text)  # the preview reads the stack file
+                try:
+                    cloud.show_preview(automation, console)
+                finally:
+                    self._restore(plan)
+        except (ApplyError, cloud.StepStopped) as error:
+            console.say(MSG_NO_PREVIEW.format(reason=error))
 
     def _restore(self, plan: Plan) -> None:
         stack_file.write(self.path, plan.document.text)

@@ -25,6 +25,13 @@ MSG_NO_CANARY = "no canary is running; start one with `canary start VERSION --pe
 MSG_NOTHING_TO_PROMOTE = "no canary is running; nothing to promote"
 MSG_NOTHING_TO_ROLL_BACK = "nothing to roll back: no canary is running and no previous live version is recorded"
 MSG_RETIRE_LIVE = "{version} is live; promote another version first"
+MSG_KEPT_DEFAULT = ("{version} stays deployed with its instances running, for `canary rollback`; it is the endpoint's "
+                    "default variant (weight 1), so InvokeEndpoint calls that name no variant still reach it")
+MSG_KEPT_IDLE = ("{version} stays deployed with its instances running, for `canary rollback`; at endpoint weight 0 it "
+                 "answers only calls that name it")
+MSG_KEPT_SCALED = ("; it leaves autoscaling and keeps the instance count autoscaling last gave it: `aws sagemaker "
+                   "update-endpoint-weights-and-capacities --endpoint-name {endpoint} --desired-weights-and-capacities "
+                   "VariantName={version},DesiredInstanceCount={count}` brings it back to its configured {count}")
 MSG_RETIRE_CANARY = "{version} is the running canary; roll it back first"
 
 
@@ -110,8 +117,17 @@ def promote(config: StackConfig) -> Change:
     if routing.canary is None:
         raise Refusal(MSG_NOTHING_TO_PROMOTE)
     after = replace(routing, live=routing.canary.version, canary=None, previous=routing.live)
-    return Change("promote", routing, after, [f"{routing.canary.version} is live; {routing.live} stays deployed "
-                                              "(weight 0) for `canary rollback`"])
+    return Change("promote", routing, after, [f"{routing.canary.version} is live", _kept_note(config, routing.live)])
+
+
+def _kept_note(config: StackConfig, version: str) -> str:
+    """What keeps running of the version a promotion takes out of service, and what it costs."""
+    endpoint = config.endpoint
+    reached = (MSG_KEPT_DEFAULT if version == endpoint.default_variant else MSG_KEPT_IDLE).format(version=version)
+    if endpoint.autoscaling is None:
+        return reached
+    return reached + MSG_KEPT_SCALED.format(version=version, endpoint=endpoint.name,
+                                            count=config.model(version).instance_count)
 
 
 def rollback(config: StackConfig) -> Change:

@@ -89,6 +89,15 @@ def test_dry_runs_change_nothing_on_disk(project, args):
         assert "dry run: nothing changed" in done.stdout
 
 
+def test_a_promote_dry_run_without_metrics_shows_the_change_and_says_it_was_not_judged(project):
+    """No local API running here, as no CloudWatch credentials on a laptop: the dry run still shows
+    what promoting would change."""
+    done = canary(project, "promote", "--dry-run")
+    assert done.returncode == 0, done.stderr
+    assert "dry run: the analysis was not computed (cannot read http://127.0.0.1:" in done.stdout
+    assert "ratings:routing.live: v1 -> v2" in done.stdout and "dry run: nothing changed" in done.stdout
+
+
 def test_dry_run_prints_the_planned_change_in_words_and_as_a_diff(project):
     done = canary(project, "set", "--percent", "30", "--dry-run")
     assert done.returncode == 0

@@ -127,6 +127,16 @@ def test_a_rolled_back_update_is_reported_and_an_applied_rollback_is_kept(projec
     stubber.assert_no_pending_responses()
 
 
+def test_a_dry_run_on_a_cloud_stack_shows_pulumis_plan_and_changes_nothing(project, monkeypatch):
+    fake = FakePulumiStack([(OpType.UPDATE, STAGE_TYPE, "ratings-prod-api-stage")])
+    probe, _ = _probe()
+    before = (project / "Pulumi.prod.yaml").read_bytes()
+    result = _cli(project, monkeypatch, fake, probe, "set", "--percent", "20", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "preview:" in result.output and "~ update             aws:apigateway/stage:Stage" in result.output
+    assert fake.ups == 0 and (project / "Pulumi.prod.yaml").read_bytes() == before
+
+
 def test_json_keeps_stdout_one_document_on_a_cloud_step(project, monkeypatch):
     """The preview, Pulumi's own output and every message go to standard error under --json."""
     fake = FakePulumiStack([(OpType.UPDATE, STAGE_TYPE, "ratings-prod-api-stage")])
@@ -261,8 +271,13 @@ def test_the_probe_reads_describe_endpoint_and_treats_a_missing_endpoint_as_none
 
 
 class BrokenPreview(FakePulumiStack):
+    """The Automation API raises a CommandError holding the CLI's whole output."""
+
     def preview(self, on_event=None):
-        raise RuntimeError("error: no credentials")
+        from pulumi.automation import errors
+        from pulumi.automation._cmd import CommandResult
+
+        raise errors.CommandError(CommandResult("Previewing update (prod):\n", "error: no credentials\n", 255))
 
 
 def test_a_failed_preview_changes_nothing(project, monkeypatch):
@@ -270,7 +285,8 @@ def test_a_failed_preview_changes_nothing(project, monkeypatch):
     before = (project / "Pulumi.prod.yaml").read_text()
     result = _cli(project, monkeypatch, BrokenPreview([]), probe, "rollback", "--yes")
     assert result.exit_code == 1
-    assert "`pulumi preview` failed: error: no credentials; Pulumi.prod.yaml restored" in result.output
+    assert "`pulumi preview` failed: no credentials; Pulumi.prod.yaml restored" in result.output
+    assert "code: 255" not in result.output, "one line, not the CLI's whole output"
     assert (project / "Pulumi.prod.yaml").read_text() == before
 
 

@@ -126,6 +126,32 @@ def test_without_the_pulumi_cli_nothing_is_written(project, monkeypatch):
     assert stack.path.read_text() == before
 
 
+@pytest.mark.parametrize(("raised", "message"), [
+    ("StackNotFoundError", "Pulumi has no stack prod in the backend you are logged in to; `pulumi stack ls`"),
+    ("CommandError", "cannot select stack prod: PULUMI_ACCESS_TOKEN must be set for login during non-interactive "
+                     "CLI sessions"),
+])
+def test_a_stack_that_cannot_be_selected_is_one_line_and_nothing_is_written(project, monkeypatch, raised, message):
+    """What the Automation API raises (pulumi.automation.errors) with the CLI's own output inside."""
+    from pulumi import automation
+    from pulumi.automation._cmd import CommandResult
+
+    output = CommandResult("", "error: PULUMI_ACCESS_TOKEN must be set for login during non-interactive CLI "
+                               "sessions\n", 255)
+
+    def select_stack(name, work_dir):
+        raise getattr(automation.errors, raised)(output)
+
+    monkeypatch.setattr(shutil, "which", lambda name: f"/usr/bin/{name}")
+    monkeypatch.setattr(automation, "select_stack", select_stack)
+    stack = stacks.PulumiStack("prod", project)
+    before = stack.path.read_text()
+    with pytest.raises(stacks.ApplyError) as raised_error:
+        stack.apply(_rollback_plan(stack), cloud.CloudOptions(yes=True), QUIET)
+    assert str(raised_error.value) == message or str(raised_error.value).startswith(message)
+    assert "\n" not in str(raised_error.value) and stack.path.read_text() == before
+
+
 def test_the_lock_serialises_commands(project):
     first, second = stacks.LocalStack("local", project), stacks.LocalStack("local", project)
     order: list[str] = []

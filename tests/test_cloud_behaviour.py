@@ -147,3 +147,13 @@ def test_a_throttled_check_says_the_change_stands_unchecked(aws, monkeypatch):
 
 def _suffix(aws: Aws, logical: str) -> str:
     return aws.stack.state[(MODEL, logical)].outputs["name"].rsplit("-", 1)[1]
+
+
+def test_a_dry_run_previews_the_real_plan_and_leaves_aws_and_the_file_alone(aws, monkeypatch):
+    aws.add_version("v3")
+    before, calls = aws.path.read_bytes(), len(aws.sagemaker.calls)
+    result = aws.canary(monkeypatch, "start", "v3", "--percent", "10", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "+ create             aws:sagemaker/model:Model  ratings-prod-v3" in result.output
+    assert "~ update             aws:sagemaker/endpoint:Endpoint  ratings-prod-endpoint" in result.output
+    assert aws.path.read_bytes() == before and aws.sagemaker.calls[calls:] == [] and aws.stack.ups == 1

@@ -102,6 +102,21 @@ def test_retire_removes_the_version_and_its_rollback():
     assert "rollback to v1 is no longer possible" in result.notes
 
 
+@pytest.mark.parametrize(("changes", "says"), [
+    ({}, [plan.MSG_KEPT_DEFAULT.format(version="v1"), "DesiredInstanceCount=2` brings it back to its configured 2"]),
+    ({"ratings:endpoint.defaultVariant": "v2"}, [plan.MSG_KEPT_IDLE.format(version="v1")]),
+    ({"ratings:endpoint.autoscaling": DELETE}, [plan.MSG_KEPT_DEFAULT.format(version="v1")]),
+])
+def test_promotion_says_what_keeps_running_of_the_old_version(changes, says):
+    """prod: v1 (2 instances) is the default variant and autoscaled while live."""
+    values, _ = _state(RUNNING)
+    for dotted, value in changes.items():
+        values = with_change(values, dotted, value)
+    note = plan.promote(stack_config.parse(values)).notes[1]
+    assert all(part in note for part in says), note
+    assert ("autoscaling" in note) == ("ratings:endpoint.autoscaling" not in changes)
+
+
 def test_promotion_keeps_the_endpoint_configuration():
     values, config = _state(RUNNING)
     after = stack_config.parse(Written(values, plan.promote).after)
