@@ -17,7 +17,6 @@ from core.metrics import MetricsError, Point, Snapshot, VariantStats, published_
 from core.routing import Routing
 
 NAMESPACE = "AWS/SageMaker"
-LOCAL_API_ID = "local"  # the REST API id the local runtime answers GetStage for
 MSG_RUNTIME_DOWN = "cannot read {url} ({error}); is the local API running (make local)?"
 
 
@@ -49,7 +48,7 @@ class LocalRuntime:
     def served(self, stage: str) -> Routing:
         """Live version, candidate and its share as the running gateway applies them: a stack-file
         edit the gateway refused is not there."""
-        path = f"/restapis/{LOCAL_API_ID}/stages/{urllib.parse.quote(stage, safe='')}"
+        path = f"/restapis/{routing.LOCAL_REST_API_ID}/stages/{urllib.parse.quote(stage, safe='')}"
         document = self._get(path)
         try:
             return routing.served_by_get_stage(document)

@@ -22,6 +22,7 @@ VARIANT_STAGE_VARIABLE = "variant"
 MAX_ITEMS_STAGE_VARIABLE = "maxItems"
 CANDIDATE_STAGE_VARIABLE = "candidate"
 CANDIDATE_PERCENT_STAGE_VARIABLE = "candidatePercent"
+LOCAL_REST_API_ID = "local"  # the REST API id the local runtime answers GetStage for
 
 PERCENT_FIELD = "routing.canary.percent"
 MSG_PERCENT = "{field}: {value:g} is not a share of traffic; use a percent in (0, 100]"

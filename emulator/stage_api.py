@@ -13,10 +13,10 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from core.routing import LOCAL_REST_API_ID
 from emulator.gateway_state import GatewayState
 from emulator.http import Answer, Receive, Send, json_answer, send_answer
 
-LOCAL_API_ID = "local"  # the REST API id of the local stack
 LOCAL_DEPLOYMENT = "local-deployment"
 PATH = re.compile(r"/restapis/(?P<api>[^/]+)/stages/(?P<stage>[^/]+)")
 
@@ -44,8 +44,8 @@ def _error(status: int, kind: str, message: str) -> Answer:
 
 def respond(state: GatewayState, method: str, path: str) -> Answer:
     match = PATH.fullmatch(path)
-    if match is None or match["api"] != LOCAL_API_ID:
-        return _error(404, "NotFoundException", MSG_NO_API.format(api=LOCAL_API_ID))
+    if match is None or match["api"] != LOCAL_REST_API_ID:
+        return _error(404, "NotFoundException", MSG_NO_API.format(api=LOCAL_REST_API_ID))
     if match["stage"] != state.stage:
         return _error(404, "NotFoundException", MSG_NO_STAGE.format(stage=state.stage))
     if method not in ("GET", "HEAD"):
