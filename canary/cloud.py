@@ -231,9 +231,9 @@ def run_step(automation: Automation, probe: EndpointProbe, step: CloudStep, opti
     if endpoint_changes and before is not None and before.failure_reason:
         console.say(MSG_TRYING_AGAIN.format(endpoint=step.endpoint, reason=before.failure_reason))
     phases = step.phases if endpoint_changes else step.phases[-1:]
-    for index, phase in enumerate(phases):
+    for phase in phases:
         write(phase.text)
-        routing_rides_along = endpoint_changes and step.moves_traffic and index == len(phases) - 1 == 0
+        routing_rides_along = endpoint_changes and step.moves_traffic and len(phases) == 1
         after = _applied(automation, probe, step, phase, before, routing_rides_along)
         command = capacity_restore_command(step.endpoint, before, after)
         if command:

@@ -53,7 +53,7 @@ class StackDocument:
     text: str
     values: Mapping[str, Any]
     _loaded: Any = field(repr=False, compare=False)
-    _yaml: YAML = field(repr=False, compare=False, default_factory=YAML)
+    _yaml: YAML = field(repr=False, compare=False)
 
     @functools.cached_property
     def config(self) -> stack_config.StackConfig:

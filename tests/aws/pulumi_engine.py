@@ -19,7 +19,6 @@ does (hashicorp/terraform-provider-aws, internal/service/sagemaker/):
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -79,7 +78,7 @@ class ModelledStack:
     # --- the engine ---------------------------------------------------------------------------
 
     def _plan(self) -> tuple[tuple[dict[Key, Registered], dict[str, Any]], dict[Key, Change]]:
-        values = json.loads(json.dumps(stack_file.read(self.project_dir / f"Pulumi.{self.stack}.yaml").values))
+        values = stack_file.read(self.project_dir / f"Pulumi.{self.stack}.yaml").values
         desired = deploy_with_exports(values)
         return desired, changes(self.state, desired[0])
 
