@@ -19,6 +19,7 @@ server had closed is retried once).
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import time
 import urllib.parse
@@ -158,14 +159,22 @@ def create_app(runtime: SageMakerRuntime) -> Starlette:
 
     async def metrics(request: Request) -> Response:
         text = request.query_params.get("since", "0") or "0"
-        try:
-            since = float(text)
-        except ValueError:
+        since = _epoch_seconds(text)
+        if since is None:
             return _response(_error(400, "ValidationError", BAD_SINCE.format(value=text[:40])))
         return _response(json_answer(200, runtime.metrics.snapshot(since).to_json()))
 
     return Starlette(routes=[Route("/endpoints/{endpoint}/invocations", invocations, methods=["POST"]),
                              Route("/metrics", metrics, methods=["GET"])])
+
+
+def _epoch_seconds(text: str) -> float | None:
+    """``since`` as a time, or None: ``nan`` and ``inf`` parse as floats but name no minute."""
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
 
 
 def _response(answer: Answer) -> Response:

@@ -158,3 +158,27 @@ def test_a_model_slower_than_the_invocation_timeout_is_a_model_error(tmp_path):
         assert _metrics(api)["v1"][-1]["Invocation5XXErrors"] == 1
     finally:
         api.stop()
+
+
+
+def _get(api: RunningApi, path: str) -> tuple[int, dict]:
+    connection = http.client.HTTPConnection("127.0.0.1", api.runtime_port, timeout=10)
+    connection.request("GET", path)
+    answer = connection.getresponse()
+    return answer.status, json.loads(answer.read())
+
+
+def test_metrics_since_that_is_not_a_time_is_one_400_naming_it(tmp_path):
+    """``GET /metrics?since=`` takes epoch seconds; anything else (``nan`` and ``inf`` parse as
+    floats but name no minute) is the caller's error in SageMaker's error shape, and the runtime
+    keeps answering."""
+    api = RunningApi(tmp_path, {"v1": model_app(), "v2": model_app()})
+    try:
+        for since in ("abc", "nan", "inf", "1e999"):
+            status, body = _get(api, f"/metrics?since={since}")
+            assert (status, body["ErrorCode"]) == (400, "ValidationError"), body
+            assert body["Message"].startswith(f"since={since!r} is not a time; give epoch seconds"), body
+        status, body = _get(api, "/metrics?since=0")
+        assert status == 200 and "Variants" in body, body
+    finally:
+        api.stop()
