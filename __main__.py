@@ -51,6 +51,7 @@ pulumi.export("invoke_url", api.invoke_url)
 pulumi.export("ratings_url", api.invoke_url.apply(lambda url: f"{url}/predicted-ratings/{{user_id}}?items="))
 if api.api_key_id is not None:
     pulumi.export("api_key_id", api.api_key_id)
+pulumi.export("rest_api_id", api.rest_api_id)  # `canary status` reads the stage with GetStage
 pulumi.export("endpoint_name", endpoint.endpoint_name)
 pulumi.export("endpoint_config_name", endpoint.endpoint_config_name)  # `canary` verifies the endpoint runs it
 pulumi.export("live_version", config.routing.live)

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from canary.metrics_sources import CloudWatchMetrics, LocalRuntime
+from canary.metrics_sources import ApiGatewayStages, CloudWatchMetrics, LocalRuntime
 from canary.prediction_sources import LocalRuntimeSource, PredictionSource, SageMakerSource
-from canary.stacks import LocalStack, PulumiStack, StackOps
+from canary.stacks import ApplyError, LocalStack, PulumiStack, StackOps
 from core.config import StackConfig
-from core.metrics import MetricsSource
+from core.metrics import MetricsError, MetricsSource
 from core.routing import Routing
 from core.stack_file import DEFAULT_STACK
 
@@ -33,6 +33,11 @@ class Backend(Protocol):
 
     def served(self, config: StackConfig) -> Routing | None:
         """The traffic the API serves now; None where only the stack file can tell."""
+        ...
+
+    @property
+    def drift(self) -> tuple[str, str]:
+        """What serves the API, and what to do when it routes otherwise than the stack file."""
         ...
 
     def target(self, config: StackConfig) -> str:
@@ -60,6 +65,9 @@ class LocalBackend:
     def served(self, config: StackConfig) -> Routing | None:
         return LocalRuntime(runtime_url(config)).served(config.api.stage_name)
 
+    drift = ("the running local API", "it refused the file's last edit (its output says why), or restart "
+                                      "`ratings local up`")
+
     def target(self, config: StackConfig) -> str:
         return f"endpoint {config.endpoint.name} on the local runtime"
 
@@ -69,18 +77,32 @@ class CloudBackend:
     """A stack on AWS: `pulumi up` applies it; CloudWatch and SageMaker answer with the caller's
     credentials (boto3 is imported only when a command needs it)."""
 
-    stack: StackOps
+    stack: PulumiStack
+
+    drift = ("the API Gateway stage", "it was changed outside this stack (console, CLI, another tool) or an "
+                                      "update did not finish; `pulumi preview --refresh` shows the difference and "
+                                      "`pulumi up --refresh` puts the file's routing back")
 
     def metrics(self, config: StackConfig) -> MetricsSource:
         import boto3
 
         return CloudWatchMetrics(boto3.client("cloudwatch", region_name=config.region))
 
+    def stages(self, config: StackConfig) -> ApiGatewayStages:
+        import boto3
+
+        return ApiGatewayStages(boto3.client("apigateway", region_name=config.region))
+
     def predictions(self, config: StackConfig) -> PredictionSource:
         return SageMakerSource.for_region(config.region, config.endpoint.name)
 
     def served(self, config: StackConfig) -> Routing | None:
-        return None  # Pulumi applied the file, or the command failed and restored it
+        """GetStage of the stack's stage; None for a stack last deployed before it exported its API's id."""
+        try:
+            rest_api_id = self.stack.output("rest_api_id")
+        except ApplyError as error:
+            raise MetricsError(str(error)) from None
+        return None if rest_api_id is None else self.stages(config).served(rest_api_id, config.api.stage_name)
 
     def target(self, config: StackConfig) -> str:
         return f"endpoint {config.endpoint.name} on SageMaker in {config.region}"

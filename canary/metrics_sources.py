@@ -56,6 +56,23 @@ class LocalRuntime:
             raise MetricsError(f"{self.url}{path} is not a GetStage answer ({error})") from None
 
 
+class ApiGatewayStages:
+    """API Gateway's GetStage, read as the traffic the stage serves: the same reading as the local
+    runtime's answer (``routing.served_by_get_stage``), so drift is told the same way on both."""
+
+    def __init__(self, apigateway_client: Any):
+        self.client = apigateway_client
+
+    def served(self, rest_api_id: str, stage: str) -> Routing:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            document = self.client.get_stage(restApiId=rest_api_id, stageName=stage)
+        except (BotoCoreError, ClientError) as error:
+            raise MetricsError(f"cannot read stage {stage} of REST API {rest_api_id} (GetStage): {error}") from None
+        return routing.served_by_get_stage(document)
+
+
 class CloudWatchMetrics:
     """SageMaker's per-variant metrics (Invocations, Invocation4XX/5XXErrors, ModelLatency).
 

@@ -37,8 +37,8 @@ MSG_NOT_JUDGED = "dry run: the analysis was not computed ({error}); the promotio
 MSG_QUALITY_CANNOT_RUN = "the quality gate cannot run: {error}"
 MSG_QUALITY_REFUSED = "quality gate is {verdict} ({reasons}); pass --force to promote anyway"
 MSG_NOTHING_TO_RESUME = "no recorded run on stack {stack}; start one with `canary run VERSION`"
-MSG_SERVED_DRIFT = ("warning: the running local API routes {served}, not what {file} says ({expected}); it "
-                    "refused the file's last edit (its output says why), or restart `ratings local up`")
+MSG_SERVED_DRIFT = "warning: {where} routes {served}, not what {file} says ({expected}); {advice}"
+MSG_SERVED_UNREAD = "note: what {where} routes was not read ({error}); the routing above is what {file} says"
 MSG_ALREADY_PROMOTED = "the recorded run of {version} ended promoted; nothing to resume"
 MSG_RUN_IN_PROGRESS = "a run of {version} is in progress on stack {stack} (process {pid}); stop it first"
 MSG_RESUME_OTHER = "the recorded run is of {recorded}, not {version}; pass no VERSION with --resume"
@@ -203,7 +203,7 @@ class Status:
     run_alive: bool  # the process that recorded a running run still runs
     window: float
     metrics_error: str | None = None  # the routing and the run still show when metrics cannot be read
-    served_drift: str | None = None  # the running API routes otherwise than the stack file says
+    served_drift: str | None = None  # the running API routes otherwise than the stack file says (or was not read)
 
 
 def status(c: Collaborators, flags: dict[str, Any], window: float, with_metrics: bool = True) -> Status:
@@ -216,9 +216,10 @@ def status(c: Collaborators, flags: dict[str, Any], window: float, with_metrics:
         try:
             source = c.backend.metrics(config)
             traffic = {name: source.variant_stats(config.endpoint.name, name, window) for name in config.model_names}
-            drift = served_drift(c, config)
         except MetricsError as error:
             problem = str(error)
+        else:
+            drift = served_drift(c, config)
         if traffic and config.routing.canary is not None:
             result = judge(traffic[config.routing.live], traffic[config.routing.canary.version], thresholds)
     recorded = run_state.load(run_state.path_for(c.stack.path))
@@ -228,16 +229,21 @@ def status(c: Collaborators, flags: dict[str, Any], window: float, with_metrics:
 
 def served_drift(c: Collaborators, config: StackConfig) -> str | None:
     """Where the running API routes otherwise than the stack file: a local gateway that refused the
-    file's last edit (a version with no server, say) keeps serving the previous routing. A backend
-    that cannot tell (a cloud stack: Pulumi applied the file or the command failed) says None."""
+    file's last edit (a version with no server, say) keeps serving the previous routing; an API
+    Gateway stage changed outside the stack serves what it was changed to, while Pulumi's state still
+    says what the file says. A backend that cannot tell says None."""
     for attempt in range(2):  # the gateway may not have read the file's last edit yet
-        served = c.backend.served(config)
+        try:
+            served = c.backend.served(config)
+        except MetricsError as error:  # the metrics were read: say what was not, rather than fail
+            return MSG_SERVED_UNREAD.format(where=c.backend.drift[0], error=error, file=c.stack.path.name)
         if served is None or served.same_traffic(config.routing):
             return None
         if attempt == 0:
             c.sleep(SERVED_RECHECK_SECONDS)
     assert served is not None
-    return MSG_SERVED_DRIFT.format(served=routes.describe(served), file=c.stack.path.name,
+    where, advice = c.backend.drift
+    return MSG_SERVED_DRIFT.format(where=where, advice=advice, served=routes.describe(served), file=c.stack.path.name,
                                    expected=routes.describe(config.routing))
 
 

@@ -21,13 +21,14 @@ from core import extras, routing, stack_file
 from core.plans import Plan
 from core.stack_file import StackDocument
 
-MSG_NO_PULUMI = ("the pulumi CLI is needed to apply changes to stack {stack} (it runs `pulumi up`); "
-                 "install it from pulumi.com, or look at the change with --dry-run")
+MSG_NO_PULUMI = ("the pulumi CLI is needed for stack {stack} (canary runs `pulumi up` and reads the stack's "
+                 "outputs); install it from pulumi.com, or look at a change with --dry-run")
 MSG_LOCKED = "{path} is locked by another canary command; try again"
 MSG_NO_STACK = ("Pulumi has no stack {stack} in the backend you are logged in to; `pulumi stack ls` lists them, "
                 "`pulumi stack init {stack}` creates it")
 MSG_NOT_SELECTED = "cannot select stack {stack}: {reason}"
 MSG_NO_PREVIEW = "no resource preview: {reason}"
+MSG_NO_OUTPUTS = "cannot read the outputs of stack {stack}: {reason}"
 
 
 class ApplyError(RuntimeError):
@@ -127,6 +128,15 @@ class PulumiStack(StackFile):
         except Exception as error:  # noqa: BLE001  # whatever stopped the step, the file is put back
             self._restore(plan)
             raise ApplyError(f"the step failed: {error}; {self.path.name} restored") from None
+
+    def output(self, name: str) -> Any:
+        """One output of the stack as its last `pulumi up` left it (None when it has no such output)."""
+        stack = self._stack()
+        try:
+            found = stack.outputs().get(name)
+        except Exception as error:  # noqa: BLE001  # the Automation API's CommandError, or a backend error
+            raise ApplyError(MSG_NO_OUTPUTS.format(stack=self.name, reason=cloud.summary(error))) from None
+        return None if found is None else found.value
 
     def preview(self, plan: Plan, console: cloud.Console) -> None:
         """`pulumi preview` of the planned file, under the lock, with the file put back afterwards; a

@@ -58,7 +58,7 @@ BAD = [
     (["run", "v2", "--bake", "soon"], 2, "'soon' is not a duration"),
     (["status", "--window", "10 minutes"], 2, "is not a duration"),
     (["promote"], 1, "cannot read http://127.0.0.1:"),
-    (["--stack", "prod", "rollback"], 1, "the pulumi CLI is needed to apply changes to stack prod"),
+    (["--stack", "prod", "rollback"], 1, "the pulumi CLI is needed for stack prod"),
 ]
 
 

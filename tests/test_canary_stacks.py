@@ -121,7 +121,7 @@ def test_without_the_pulumi_cli_nothing_is_written(project, monkeypatch):
     monkeypatch.setattr(shutil, "which", lambda name: None)
     stack = stacks.PulumiStack("prod", project)
     before = stack.path.read_text()
-    with pytest.raises(stacks.ApplyError, match="the pulumi CLI is needed to apply changes to stack prod"):
+    with pytest.raises(stacks.ApplyError, match="the pulumi CLI is needed for stack prod"):
         stack.apply(_rollback_plan(stack), cloud.CloudOptions(), QUIET)
     assert stack.path.read_text() == before
 

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from canary import cli, cloud, stacks
 from canary.backends import CloudBackend
 from tests.aws import clients
-from tests.aws.pulumi_engine import MODEL, STAGE, ModelledStack, UpFailed
+from tests.aws.pulumi_engine import MODEL, ModelledStack, UpFailed
 from tests.aws.sagemaker import SageMaker
 from tests.stacks import ROOT
 
@@ -53,8 +53,13 @@ class Aws:
     def running_variants(self) -> list[str]:
         return [variant["VariantName"] for variant in self.sagemaker.endpoints[ENDPOINT].variants]
 
+    def stage(self) -> dict:
+        """The stage as API Gateway holds it."""
+        (stage,) = self.stack.apigateway.stages.values()
+        return stage
+
     def stage_canary(self):
-        return next(r for (token, _), r in self.stack.state.items() if token == STAGE).inputs.get("canarySettings")
+        return self.stage().get("canarySettings")
 
 
 @pytest.fixture
@@ -120,7 +125,21 @@ def test_promoting_moves_only_the_stage(aws, monkeypatch):
     result = aws.canary(monkeypatch, "promote", "--force", "--yes")
     assert result.exit_code == 0, result.output
     assert [c for c in aws.sagemaker.calls[calls:] if c != "DescribeEndpoint"] == [], "no endpoint update"
-    assert aws.stage_canary() is None
+    assert aws.stage_canary() is None and aws.stage()["variables"]["variant"] == "v2"
+    promotion = aws.stack.apigateway.updates[-1]
+    assert {"op": "remove", "path": "/canarySettings"} in promotion, "stage.go removes the canary as a whole"
+
+
+def test_a_canary_reaches_api_gateway_as_the_provider_patches_it(aws, monkeypatch):
+    """stage.go sends a new canary as patch operations on a stage that has none; API Gateway
+    then holds the share, the override and the stage's deployment."""
+    assert aws.canary(monkeypatch, "start", "v2", "--percent", "12.5", "--yes").exit_code == 0
+    operations = aws.stack.apigateway.updates[-1]
+    assert {"op": "replace", "path": "/canarySettings/stageVariableOverrides/variant", "value": "v2"} in operations
+    assert {"op": "replace", "path": "/canarySettings/percentTraffic", "value": "12.500000"} in operations
+    canary = aws.stage_canary()
+    assert (canary["percentTraffic"], canary["stageVariableOverrides"]) == (12.5, {"variant": "v2"})
+    assert canary["deploymentId"] == aws.stage()["deploymentId"]
 
 
 def test_a_failed_first_create_is_named_with_its_fix(tmp_path, monkeypatch):

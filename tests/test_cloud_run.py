@@ -1,7 +1,7 @@
-"""`canary run` on a cloud stack against the behaviour model: each step a real `pulumi up` of the
-program (tests/aws/pulumi_engine.py), metrics read with a real boto3 CloudWatch client from a
-CloudWatch that publishes minutes late (tests/aws/cloudwatch.py), API traffic split as the stage
-Pulumi applied says."""
+"""`canary run` and `status` on a cloud stack against the behaviour model: each step a real `pulumi
+up` of the program (tests/aws/pulumi_engine.py), metrics read with a real boto3 CloudWatch client
+from a CloudWatch that publishes minutes late (tests/aws/cloudwatch.py), API traffic split as the
+stage in API Gateway says (tests/aws/apigateway.py), which `status` reads with GetStage."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ import pytest
 
 from canary import cloud, service, stacks
 from canary.backends import CloudBackend
-from canary.metrics_sources import CloudWatchMetrics
+from canary.metrics_sources import ApiGatewayStages, CloudWatchMetrics
 from core.run_state import RunStatus
 from tests.aws import clients
 from tests.aws.cloudwatch import CloudWatch
-from tests.aws.pulumi_engine import STAGE, ModelledStack
+from tests.aws.pulumi_engine import ModelledStack
 from tests.aws.sagemaker import SageMaker
 from tests.canary_fakes import QuietConsole
 from tests.stacks import ROOT
@@ -46,11 +46,15 @@ class Account:
                 return CloudWatchMetrics(clients.client("cloudwatch", account.cloudwatch.handlers()),
                                          now=lambda: _utc(account.now))
 
+            def stages(self, config):
+                return ApiGatewayStages(clients.client("apigateway", account.stack.apigateway.handlers()))
+
         return Modelled(stacks.PulumiStack("prod", self.project, select_stack=lambda n, d: self.stack,
                                            probe_for_region=lambda region: probe))
 
     def served(self) -> tuple[str, str | None, float]:
-        stage = next(r for (token, _), r in self.stack.state.items() if token == STAGE).inputs
+        """Live version, candidate and share as API Gateway holds the stage."""
+        (stage,) = self.stack.apigateway.stages.values()
         canary = stage.get("canarySettings") or {}
         return (stage["variables"]["variant"], (canary.get("stageVariableOverrides") or {}).get("variant"),
                 float(canary.get("percentTraffic", 0.0)))
@@ -144,3 +148,41 @@ def test_a_metrics_outage_rolls_the_candidate_back(project):
     assert final.status is RunStatus.ROLLED_BACK and final.ended_by == "error"
     assert "cannot read CloudWatch metric Invocations" in final.reason and "ServiceUnavailable" in final.reason
     assert account.served() == ("v1", None, 0.0)
+
+
+def _status(account: Account) -> service.Status:
+    return service.status(account.collaborators(), {}, 600.0)
+
+
+def test_status_reads_the_stage_api_gateway_serves(project):
+    account = Account(project)
+    account.sleep(120)
+    calls = len(account.stack.apigateway.calls)
+    assert _status(account).served_drift is None
+    assert account.stack.apigateway.calls[calls:] == ["GetStage"], "one read when the stage agrees with the file"
+
+
+def test_status_warns_of_a_stage_changed_outside_the_stack(project):
+    """Someone moved the canary in the console: Pulumi's state still says what the file says, only
+    GetStage tells."""
+    account = Account(project)
+    (api, stage), = account.stack.apigateway.stages
+    account.stack.apigateway.update_stage(api, stage, [
+        {"op": "replace", "path": "/canarySettings/stageVariableOverrides/variant", "value": "v2"},
+        {"op": "replace", "path": "/canarySettings/percentTraffic", "value": "50"}])
+    drift = _status(account).served_drift
+    assert drift is not None and drift.startswith(
+        "warning: the API Gateway stage routes live v1, canary v2 at 50 %, not what Pulumi.prod.yaml says "
+        "(live v1, no canary)")
+    assert "`pulumi up --refresh` puts the file's routing back" in drift
+
+
+def test_a_throttled_stage_read_is_said_and_the_metrics_still_shown(project):
+    account = Account(project)
+    account.sleep(150)
+    account.stack.apigateway.faults.throttled_calls = 1
+    found = _status(account)
+    assert found.metrics_error is None and found.traffic["v1"].requests > 0
+    assert found.served_drift is not None and found.served_drift.startswith(
+        "note: what the API Gateway stage routes was not read (cannot read stage prod of REST API")
+    assert "(GetStage): An error occurred (TooManyRequestsException)" in found.served_drift

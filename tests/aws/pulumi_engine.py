@@ -14,7 +14,9 @@ does (hashicorp/terraform-provider-aws, internal/service/sagemaker/):
   rolling a failed update back) and returns resourceEndpointRead, which sets endpoint_config_name
   from DescribeEndpoint: the state then names what the endpoint runs, not what was asked for;
 - endpoint.go resourceEndpointCreate calls CreateEndpoint and waits for InService; a create that
-  ends Failed fails the `up`, and the Failed endpoint keeps its name in SageMaker.
+  ends Failed fails the `up`, and the Failed endpoint keeps its name in SageMaker;
+- the Stage goes to API Gateway as stage.go sends it (tests/aws/apigateway.py): CreateStage, then
+  one UpdateStage of patch operations for each change.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from pulumi.automation import OutputValue
 from pulumi.automation.events import EngineEvent, OpType, ResourcePreEvent, StepEventMetadata
 
 from core import stack_file
+from tests.aws.apigateway import ApiGateway, provider_operations
 from tests.aws.clients import AwsError
 from tests.aws.sagemaker import FAILED, SageMaker
 from tests.lifecycle import Change, Key, changes, deploy_with_exports
@@ -52,8 +55,9 @@ class ModelledStack:
     project_dir: Path
     stack: str
     sagemaker: SageMaker
+    apigateway: ApiGateway = field(default_factory=ApiGateway)
     state: dict[Key, Registered] = field(default_factory=dict)  # Pulumi's checkpoint
-    outputs: dict[str, Any] = field(default_factory=dict)
+    exports: dict[str, Any] = field(default_factory=dict)  # the stack's outputs after the last `up`
     ups: int = 0
 
     # --- what `canary` calls ------------------------------------------------------------------
@@ -72,8 +76,11 @@ class ModelledStack:
             self._apply(resources, planned)
         except AwsError as error:
             raise UpFailed(f"update failed: {error}") from None
-        self.outputs = exports
-        return type("UpResult", (), {"outputs": {k: OutputValue(v, False) for k, v in exports.items()}})()
+        self.exports = exports
+        return type("UpResult", (), {"outputs": self.outputs()})()
+
+    def outputs(self) -> dict[str, OutputValue]:
+        return {key: OutputValue(value, False) for key, value in self.exports.items()}
 
     # --- the engine ---------------------------------------------------------------------------
 
@@ -94,7 +101,9 @@ class ModelledStack:
             self.state[key] = desired[key]
         for key in _ordered(planned, (Change.UPDATE,), (ENDPOINT,)):
             self.state[key] = self._update(desired[key])
-        for key, change in planned.items():  # the resources the model keeps no AWS side of
+        for key, change in planned.items():
+            if key[0] == STAGE and change in (Change.CREATE, Change.UPDATE):
+                self._stage(old.get(key), desired[key])
             if change is Change.DELETE:
                 self.state.pop(key, None)
             elif key not in created and key[0] not in (MODEL, CONFIG, ENDPOINT):
@@ -122,6 +131,20 @@ class ModelledStack:
         running = self.sagemaker.settle(name).config
         return Registered(resource.type, resource.name, {**resource.inputs, "endpointConfigName": running},
                           {**resource.outputs, "endpointConfigName": running})
+
+    def _stage(self, old: Registered | None, new: Registered) -> None:
+        """resourceStageCreate (CreateStage, then UpdateStage for the access log) or resourceStageUpdate."""
+        inputs = new.inputs
+        api, name = inputs["restApi"], inputs["stageName"]
+        if old is None:
+            self.apigateway.create_stage(api, name, inputs["deployment"], inputs.get("variables") or {},
+                                         inputs.get("canarySettings"))
+            before = {**inputs, "accessLogSettings": None}
+        else:
+            before = old.inputs
+        operations = provider_operations(before, inputs)
+        if operations:
+            self.apigateway.update_stage(api, name, operations)
 
     def _delete(self, resource: Registered) -> None:
         if resource.type == MODEL:
