@@ -41,7 +41,8 @@ endpoint = ModelEndpoint(config.endpoint.name, ModelEndpointArgs(
     endpoint_name=config.endpoint.name, models=config.models, images=image_uris,
     default_variant=config.endpoint.default_variant, serving=routing.serving_versions(config.routing),
     account=account, alarms=config.endpoint.alarms, autoscaling=config.endpoint.autoscaling,
-    alarm_actions=[notifications.topic_arn] if notifications else []))
+    alarm_actions=[notifications.topic_arn] if notifications else [],
+    log_retention_days=config.endpoint.log_retention_days))
 api = RatingsApi(names.api(config.endpoint.name), RatingsApiArgs(
     api=config.api, routing=config.routing, account=account, endpoint_name=endpoint.endpoint_name,
     endpoint_arn=endpoint.endpoint_arn))

@@ -29,6 +29,7 @@ class ModelEndpointArgs:
     alarms: Alarms = field(default_factory=Alarms)
     autoscaling: Autoscaling | None = None
     alarm_actions: Sequence[pulumi.Input[str]] = ()  # ARNs every alarm notifies (ALARM and OK)
+    log_retention_days: int = 30  # the containers' log group
 
 
 class ModelEndpoint(pulumi.ComponentResource):
@@ -69,11 +70,15 @@ class ModelEndpoint(pulumi.ComponentResource):
         endpoint_config = self._endpoint_configuration(args, models)
         for model in args.models:
             self._alarms(args, model.name)
+        # SageMaker would create this group itself and keep it forever, past `destroy`
+        logs = aws.cloudwatch.LogGroup(
+            f"{name}-endpoint-logs", name=names.endpoint_log_group(args.endpoint_name),
+            retention_in_days=args.log_retention_days, opts=pulumi.ResourceOptions(parent=self))
         endpoint = aws.sagemaker.Endpoint(
             f"{name}-endpoint",
             name=args.endpoint_name,
             endpoint_config_name=endpoint_config.name,
-            opts=pulumi.ResourceOptions(parent=self))
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[logs]))
         if args.autoscaling is not None:
             for version in args.serving:
                 self._autoscaling(args.autoscaling, version, endpoint)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from core import access_log, openapi, policies, routing
+from core import access_log, names, openapi, policies, routing
 from core.arns import Account
 from core.config import ApiSettings, AuthMode
 from core.routing import Routing
@@ -108,6 +108,7 @@ class RatingsApi(pulumi.ComponentResource):
             f"{self._name}-access-logs", retention_in_days=logging.access_log_retention_days,
             opts=pulumi.ResourceOptions(parent=self))
         depends_on = self._account_logging(account) if logging.manage_account_role else []
+        depends_on += self._aws_named_log_groups(args, rest_api, log_group)
         settings = routing.canary_settings(args.routing)
         canary = aws.apigateway.StageCanarySettingsArgs(
             deployment_id=deployment.id, percent_traffic=settings.percent_traffic,
@@ -124,6 +125,22 @@ class RatingsApi(pulumi.ComponentResource):
                 destination_arn=log_group.arn, format=access_log.format_of(args.routing)),
             xray_tracing_enabled=True,
             opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on))
+
+    def _aws_named_log_groups(self, args: RatingsApiArgs, rest_api: aws.apigateway.RestApi,
+                              access_logs: aws.cloudwatch.LogGroup) -> list[pulumi.Resource]:
+        """The groups API Gateway would create on first use (and keep forever, past `destroy`): the
+        stage's execution log, the canary's execution and access logs. Created before the stage, so
+        the stack owns them and their retention."""
+        logging, stage = args.api.logging, args.api.stage_name
+        execution = rest_api.id.apply(lambda api_id: names.execution_log_group(api_id, stage))
+        groups = {"execution-logs": (execution, logging.execution_log_retention_days),
+                  "canary-execution-logs": (execution.apply(names.canary_log_group),
+                                            logging.execution_log_retention_days),
+                  "canary-access-logs": (access_logs.name.apply(names.canary_log_group),
+                                         logging.access_log_retention_days)}
+        return [aws.cloudwatch.LogGroup(f"{self._name}-{suffix}", name=name, retention_in_days=days,
+                                        opts=pulumi.ResourceOptions(parent=self))
+                for suffix, (name, days) in groups.items()]
 
     def _method_settings(self, api: ApiSettings, rest_api: aws.apigateway.RestApi,
                          stage: aws.apigateway.Stage) -> None:

@@ -41,7 +41,7 @@ MSG_MIN_OVER_MAX = "endpoint.autoscaling: minCapacity {low} exceeds maxCapacity 
 MSG_BURST = "api.throttle.burstLimit: {burst} is below rateLimit {rate}; a burst must cover one second of rate"
 MSG_QUOTA_NEEDS_KEY = "api.quota: quotas are enforced per API key; set api.auth to api_key or remove api.quota"
 MSG_UNKNOWN_SECTION = "{key}: unknown setting{hint}; the project's settings are {known}"
-MSG_RETENTION = "api.logging.accessLogRetentionDays: {value} is not a CloudWatch retention; use one of {allowed}"
+MSG_RETENTION = "{key}: {value} is not a CloudWatch retention; use one of {allowed}"
 
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192,
                       2557, 2922, 3288, 3653)
@@ -97,6 +97,7 @@ class EndpointSettings:
     default_variant: str
     autoscaling: Autoscaling | None = None
     alarms: Alarms = Alarms()
+    log_retention_days: int = 30  # the containers' log group
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,7 @@ class Logging:
     access_log_retention_days: int = 30
     execution_level: LogLevel = LogLevel.ERROR
     manage_account_role: bool = False
+    execution_log_retention_days: int = 30
 
 
 @dataclass(frozen=True)
@@ -310,22 +312,33 @@ def _quota(section: Section | None) -> Quota | None:
 def _logging(section: Section | None) -> Logging:
     if section is None:
         return Logging()
-    section.check_known(("accessLogRetentionDays", "executionLevel", "manageAccountRole"))
-    days = section.integer("accessLogRetentionDays", Logging.access_log_retention_days, 1, 3653)
-    if days is not None and days not in LOG_RETENTION_DAYS:
-        section.problem(MSG_RETENTION.format(value=days, allowed=", ".join(map(str, LOG_RETENTION_DAYS))))
+    section.check_known(("accessLogRetentionDays", "executionLevel", "manageAccountRole",
+                         "executionLogRetentionDays"))
+    days = _retention(section, "accessLogRetentionDays", Logging.access_log_retention_days)
     level = section.choice("executionLevel", LogLevel, Logging.execution_level)
-    return Logging(settled(days), settled(level), section.flag("manageAccountRole", Logging.manage_account_role))
+    execution_days = _retention(section, "executionLogRetentionDays", Logging.execution_log_retention_days)
+    return Logging(settled(days), settled(level), section.flag("manageAccountRole", Logging.manage_account_role),
+                   settled(execution_days))
+
+
+def _retention(section: Section, key: str, default: int) -> int | None:
+    """Days a log group keeps its events: one of the values PutRetentionPolicy accepts."""
+    days = section.integer(key, default, 1, 3653)
+    if days is not None and days not in LOG_RETENTION_DAYS:
+        section.problem(MSG_RETENTION.format(key=section.field(key), value=days,
+                                             allowed=", ".join(map(str, LOG_RETENTION_DAYS))))
+    return days
 
 
 def _endpoint(section: Section, models: list[ModelVersion]) -> EndpointSettings:
-    section.check_known(("name", "defaultVariant", "autoscaling", "alarms"))
+    section.check_known(("name", "defaultVariant", "autoscaling", "alarms", "logRetentionDays"))
     name = section.text("name")
     check_name(section, "name", name, aws_limits.rule("EndpointName"))
     first = models[0].name if models else None
     default_variant = section.text("defaultVariant", first)
+    days = _retention(section, "logRetentionDays", EndpointSettings.log_retention_days)
     return EndpointSettings(settled(name), settled(default_variant), _autoscaling(section.section("autoscaling")),
-                            _alarms(section.section("alarms")))
+                            _alarms(section.section("alarms")), settled(days))
 
 
 def _autoscaling(section: Section | None) -> Autoscaling | None:

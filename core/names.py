@@ -47,6 +47,29 @@ def notifications(endpoint: str) -> str:
     return f"{endpoint}-alarms"
 
 
+# Log groups AWS writes to under names it chooses; the stack creates them first, so it owns their
+# retention and `pulumi destroy` removes them.
+
+def endpoint_log_group(endpoint: str) -> str:
+    """SageMaker's container logs ("Log groups and streams that Amazon SageMaker AI sends to Amazon
+    CloudWatch Logs": ``/aws/sagemaker/Endpoints/[EndpointName]``)."""
+    return f"/aws/sagemaker/Endpoints/{endpoint}"
+
+
+def execution_log_group(rest_api_id: str, stage: str) -> str:
+    """API Gateway's execution log of a stage ("Execution logging for REST APIs":
+    ``API-Gateway-Execution-Logs_{rest-api-id}/{stage_name}``)."""
+    return f"API-Gateway-Execution-Logs_{rest_api_id}/{stage}"
+
+
+def canary_log_group(stage_group: str) -> str:
+    """The canary's own copy of a stage log group ("Set up an API Gateway canary release deployment":
+    the canary's execution and access log groups carry a ``/Canary`` suffix; that page spells the
+    execution prefix ``API-Gateway-Execution-Logs/``, every other page and the stage's group
+    ``API-Gateway-Execution-Logs_``, which is the form used here)."""
+    return f"{stage_group}/Canary"
+
+
 @dataclass(frozen=True)
 class AutoName:
     """One auto-named resource: its logical name, what it is, and the AWS limit on its name."""

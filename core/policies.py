@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core import arns
+from core import arns, names
 
 Policy = dict[str, Any]
 
@@ -50,7 +50,7 @@ def sagemaker_execution(account: arns.Account, endpoint_name: str, model_data_ur
     """What SageMaker needs to host the models: read each archive, pull each image, write logs."""
     objects = sorted({arns.s3_object(account.partition, url) for url in model_data_urls})
     repositories = sorted({arns.ecr_repository(account.partition, uri) for uri in image_uris})
-    group = arns.log_group(account, f"/aws/sagemaker/Endpoints/{endpoint_name}")
+    group = arns.log_group(account, names.endpoint_log_group(endpoint_name))
     return _document(
         _allow("ReadModelArchives", ["s3:GetObject"], objects),
         _allow("PullModelImages", ECR_PULL_ACTIONS, repositories),

@@ -123,8 +123,10 @@ INVALID = [
     ("ratings:api.throttle.burstLimit", 10, cfg.MSG_BURST.format(burst=10, rate=500.0)),
     ("ratings:api.quota.period", "YEAR",
      fields.MSG_NOT_CHOICE.format(field="api.quota.period", value="YEAR", choices="DAY, WEEK, MONTH")),
-    ("ratings:api.logging.accessLogRetentionDays", 10,
-     cfg.MSG_RETENTION.format(value=10, allowed=", ".join(map(str, cfg.LOG_RETENTION_DAYS)))),
+    *[(f"ratings:{key}", 10, cfg.MSG_RETENTION.format(key=key, value=10,
+                                                     allowed=", ".join(map(str, cfg.LOG_RETENTION_DAYS))))
+      for key in ("api.logging.accessLogRetentionDays", "api.logging.executionLogRetentionDays",
+                  "endpoint.logRetentionDays")],
     ("ratings:api.logging.manageAccountRole", "yes",
      fields.MSG_NOT_FLAG.format(field="api.logging.manageAccountRole", got="str 'yes'")),
     ("ratings:api", "prod", fields.MSG_NOT_MAPPING.format(field="api", got="str 'prod'")),

@@ -189,6 +189,29 @@ def test_every_stage_has_auth_throttling_and_logging(stack, request):
     assert security in ([{"api_key": []}], [{"sigv4": []}])
 
 
+def test_the_stack_owns_every_log_group_aws_would_write_to(prod):
+    """The names AWS documents ("Execution logging for REST APIs", "Set up an API Gateway canary
+    release deployment", "Log groups and streams that Amazon SageMaker AI sends to Amazon CloudWatch
+    Logs"), each with a retention, so none is created by AWS outside the stack to live forever."""
+    groups = {g.outputs["name"]: g.inputs.get("retentionInDays") for g in prod.of_type("aws:cloudwatch/logGroup:LogGroup")}
+    api_id = prod.one(STAGE).inputs["restApi"]
+    access = next(name for name in groups if name.startswith("ratings-prod-api-access-logs-") and "/" not in name)
+    assert groups == {access: 90, f"{access}/Canary": 90,
+                      f"API-Gateway-Execution-Logs_{api_id}/prod": 30,
+                      f"API-Gateway-Execution-Logs_{api_id}/prod/Canary": 30,
+                      "/aws/sagemaker/Endpoints/ratings-prod": 30}
+
+
+def test_log_retention_follows_the_config():
+    values = example("prod")
+    values["ratings:endpoint"] = {**values["ratings:endpoint"], "logRetentionDays": 7}
+    values["ratings:api"]["logging"] = {**values["ratings:api"]["logging"], "executionLogRetentionDays": 14}
+    groups = {g.outputs["name"]: g.inputs["retentionInDays"]
+              for g in run_program(values, stack="prod").of_type("aws:cloudwatch/logGroup:LogGroup")}
+    assert groups["/aws/sagemaker/Endpoints/ratings-prod"] == 7
+    assert {days for name, days in groups.items() if name.startswith("API-Gateway-Execution-Logs_")} == {14}
+
+
 def test_api_key_auth_comes_with_a_usage_plan_and_quota(prod):
     plan = prod.one("aws:apigateway/usagePlan:UsagePlan").inputs
     assert plan["quotaSettings"] == {"limit": 5000000.0, "period": "MONTH"}
