@@ -26,6 +26,7 @@ SCALING_TARGET = "aws:appautoscaling/target:Target"
 DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
 TOPIC = "aws:sns/topic:Topic"
 SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 
 
 @pytest.fixture(scope="module")
@@ -193,7 +194,7 @@ def test_the_stack_owns_every_log_group_aws_would_write_to(prod):
     """The names AWS documents ("Execution logging for REST APIs", "Set up an API Gateway canary
     release deployment", "Log groups and streams that Amazon SageMaker AI sends to Amazon CloudWatch
     Logs"), each with a retention, so none is created by AWS outside the stack to live forever."""
-    groups = {g.outputs["name"]: g.inputs.get("retentionInDays") for g in prod.of_type("aws:cloudwatch/logGroup:LogGroup")}
+    groups = {g.outputs["name"]: g.inputs.get("retentionInDays") for g in prod.of_type(LOG_GROUP)}
     api_id = prod.one(STAGE).inputs["restApi"]
     access = next(name for name in groups if name.startswith("ratings-prod-api-access-logs-") and "/" not in name)
     assert groups == {access: 90, f"{access}/Canary": 90,
@@ -207,7 +208,7 @@ def test_log_retention_follows_the_config():
     values["ratings:endpoint"] = {**values["ratings:endpoint"], "logRetentionDays": 7}
     values["ratings:api"]["logging"] = {**values["ratings:api"]["logging"], "executionLogRetentionDays": 14}
     groups = {g.outputs["name"]: g.inputs["retentionInDays"]
-              for g in run_program(values, stack="prod").of_type("aws:cloudwatch/logGroup:LogGroup")}
+              for g in run_program(values, stack="prod").of_type(LOG_GROUP)}
     assert groups["/aws/sagemaker/Endpoints/ratings-prod"] == 7
     assert {days for name, days in groups.items() if name.startswith("API-Gateway-Execution-Logs_")} == {14}
 
