@@ -7,6 +7,7 @@ import click
 from emulator.commands import local_group
 from emulator.vtl.commands import vtl_group
 from ratings.openapi_command import openapi_command
+from ratings.policy_command import policy_command
 from serving.commands import serve_command
 from training.commands import package_command, train_command
 
@@ -18,6 +19,7 @@ def main() -> None:
 
 
 main.add_command(openapi_command)
+main.add_command(policy_command)
 main.add_command(vtl_group)
 main.add_command(train_command)
 main.add_command(serve_command)

@@ -18,6 +18,9 @@ from botocore.validate import validate_parameters
 
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
 PARAMS = "behaviour_model_params"
+# every call any modelled client was asked, as (service, operation, parameters): the permissions
+# test checks each one against the policy `ratings iam-policy` prints
+OBSERVED: list[tuple[str, str, dict[str, Any]]] = []
 
 
 class AwsError(Exception):
@@ -33,8 +36,9 @@ def client(service: str, handlers: Mapping[str, Handler], region: str = "eu-west
     made = boto3.client(service, region_name=region, aws_access_key_id="model", aws_secret_access_key="model")
     service_id = made.meta.service_model.service_id.hyphenize()
 
-    def capture(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+    def capture(params: dict[str, Any], context: dict[str, Any], model: Any, **_: Any) -> None:
         context[PARAMS] = dict(params)
+        OBSERVED.append((service, model.name, dict(params)))
 
     def answer(model: Any, context: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]]:
         handler = handlers.get(model.name)
