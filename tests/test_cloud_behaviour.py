@@ -130,6 +130,14 @@ def test_promoting_moves_only_the_stage(aws, monkeypatch):
     assert {"op": "remove", "path": "/canarySettings"} in promotion, "stage.go removes the canary as a whole"
 
 
+def test_a_rollback_takes_the_canary_off_the_stage(aws, monkeypatch):
+    assert aws.canary(monkeypatch, "start", "v2", "--percent", "10", "--yes").exit_code == 0
+    result = aws.canary(monkeypatch, "rollback", "--yes")
+    assert result.exit_code == 0, result.output
+    assert aws.stage_canary() is None and aws.stage()["variables"]["variant"] == "v1"
+    assert "canary" not in yaml.safe_load(aws.path.read_text())["config"]["ratings:routing"]
+
+
 def test_a_canary_reaches_api_gateway_as_the_provider_patches_it(aws, monkeypatch):
     """stage.go sends a new canary as patch operations on a stage that has none; API Gateway
     then holds the share, the override and the stage's deployment."""

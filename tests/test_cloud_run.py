@@ -9,9 +9,12 @@ import random
 import shutil
 
 import pytest
+import yaml
+from click.testing import CliRunner
 
-from canary import cloud, service, stacks
+from canary import cli, cloud, service, stacks
 from canary.backends import CloudBackend
+from canary.cli_options import EXIT_FAIL, EXIT_INCONCLUSIVE, ClickConsole, cloud_options
 from canary.metrics_sources import ApiGatewayStages, CloudWatchMetrics
 from core.run_state import RunStatus
 from tests.aws import clients
@@ -81,6 +84,20 @@ class Account:
         return service.Collaborators(self.backend(), QuietConsole(), cloud.CloudOptions(yes=True),
                                      clock=lambda: self.now, sleep=self.sleep)
 
+    def canary(self, monkeypatch, *args: str):
+        """The real `canary --stack prod` command, in this account's time."""
+        monkeypatch.setattr(cli, "for_stack", lambda name, project_dir: self.backend())
+        monkeypatch.setattr(cli, "collaborators_for", lambda ctx, as_json: service.Collaborators(
+            ctx.backend, ClickConsole(as_json), cloud_options(), clock=lambda: self.now, sleep=self.sleep))
+        return CliRunner().invoke(cli.main, ["--project-dir", str(self.project), "--stack", "prod", *args])
+
+    def canary_run(self, monkeypatch, *flags: str):
+        return self.canary(monkeypatch, "run", "v2", "--steps", "10,50", "--bake", "5m", "--interval", "30s",
+                           "--min-requests", "50", "--yes", *flags)
+
+    def routing(self) -> dict:
+        return yaml.safe_load((self.project / "Pulumi.prod.yaml").read_text())["config"]["ratings:routing"]
+
     def run(self, version: str = "v2", **flags) -> object:
         c = self.collaborators()
         request = service.RunRequest(version, [10, 50], 300.0, 30.0, 0, 600.0, False,
@@ -126,28 +143,48 @@ def test_failures_from_before_the_step_are_not_counted(project):
     assert final.status is RunStatus.PROMOTED, final.reason
 
 
-def test_a_failing_candidate_is_rolled_back_on_published_minutes(project):
+def test_a_healthy_candidate_is_promoted_by_the_command(project, monkeypatch):
+    account = Account(project)
+    result = account.canary_run(monkeypatch)
+    assert result.exit_code == 0, result.output
+    assert account.routing()["live"] == "v2" and "canary" not in account.routing()
+    assert account.served() == ("v2", None, 0.0)
+
+
+def test_a_failing_candidate_is_rolled_back_on_published_minutes(project, monkeypatch):
     account = Account(project, failing={"v2": 0.2})
-    final = account.run()
-    assert final.status is RunStatus.ROLLED_BACK and final.ended_by == "fail"
-    assert "candidate 5xx rate" in final.reason
+    result = account.canary_run(monkeypatch)
+    assert result.exit_code == EXIT_FAIL, result.output
+    assert "candidate 5xx rate" in result.output
+    assert account.routing() == {"live": "v1"}, "the stack file is back to live v1, no canary"
     assert account.served() == ("v1", None, 0.0), "the stage no longer sends anything to v2"
 
 
-def test_without_traffic_the_gate_is_inconclusive_and_the_candidate_rolled_back(project):
+def test_without_traffic_the_gate_is_inconclusive_and_the_candidate_rolled_back(project, monkeypatch):
     account = Account(project, rate=0.0)
-    final = account.run()
-    assert final.status is RunStatus.ROLLED_BACK and final.ended_by == "inconclusive"
+    result = account.canary_run(monkeypatch)
+    assert result.exit_code == EXIT_INCONCLUSIVE, result.output
+    assert "inconclusive" in result.output and account.routing() == {"live": "v1"}
     assert account.served() == ("v1", None, 0.0)
 
 
-def test_a_metrics_outage_rolls_the_candidate_back(project):
+def test_a_metrics_outage_rolls_the_candidate_back(project, monkeypatch):
     account = Account(project)
     account.cloudwatch.out = True
-    final = account.run()
-    assert final.status is RunStatus.ROLLED_BACK and final.ended_by == "error"
-    assert "cannot read CloudWatch metric Invocations" in final.reason and "ServiceUnavailable" in final.reason
-    assert account.served() == ("v1", None, 0.0)
+    result = account.canary_run(monkeypatch)
+    assert result.exit_code == 1, result.output
+    assert "cannot read CloudWatch metric Invocations" in result.output and "ServiceUnavailable" in result.output
+    assert account.routing() == {"live": "v1"} and account.served() == ("v1", None, 0.0)
+
+
+def test_datapoints_later_than_assumed_cost_requests_not_a_false_rollback(project, monkeypatch):
+    """CloudWatch publishes minutes three minutes late where the run assumes one: the minutes not
+    yet there read as fewer requests, never as failures, and a healthy candidate goes live."""
+    account = Account(project)
+    account.cloudwatch.delay_seconds = 180.0
+    result = account.canary_run(monkeypatch)
+    assert result.exit_code == 0, result.output
+    assert account.routing()["live"] == "v2"
 
 
 def _status(account: Account) -> service.Status:
