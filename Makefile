@@ -102,6 +102,7 @@ bench: $(DEV_STAMP)
 	$(BIN)/python bench/bench_local.py
 	$(BIN)/python bench/bench_canary.py
 	$(BIN)/python bench/bench_dashboard.py
+	$(BIN)/python bench/bench_cloud_steps.py
 
 openapi: $(LOCAL_STAMP)
 	$(BIN)/ratings openapi --stack $(STACK) --output openapi.json

@@ -219,3 +219,13 @@ def policy(reader: Reader, scope: Scope) -> dict[str, Any]:
 
 def render(document: Mapping[str, Any]) -> str:
     return json.dumps(document, indent=2) + "\n"
+
+
+def explain(reader: Reader, config: StackConfig) -> str:
+    """Each statement's id, its number of actions and who makes the calls: a policy cannot carry
+    comments, so this is where a reviewer learns why each statement is there."""
+    rows = [(grant.sid, str(len(grant.actions)), grant.why) for grant in grants_for(reader, config)]
+    widths = [max(len(row[i]) for row in [("statement", "actions", "why"), *rows]) for i in range(2)]
+    lines = [f"{'statement':<{widths[0]}}  {'actions':>{widths[1]}}  why"]
+    lines += [f"{sid:<{widths[0]}}  {count:>{widths[1]}}  {why}" for sid, count, why in rows]
+    return "\n".join(lines) + "\n"

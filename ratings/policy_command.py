@@ -22,21 +22,26 @@ MSG_TOO_LONG = ("note: this policy has {size:,} characters, more than a managed 
 
 
 @click.command("iam-policy")
-@click.option("--stack", default="dev", show_default=True, help="Stack whose Pulumi.<stack>.yaml names the resources.")
+@click.option("--stack", required=True, help="Stack whose Pulumi.<stack>.yaml names the resources.")
 @click.option("--for", "reader", type=click.Choice([r.value for r in permissions.Reader]), default="deployer",
               show_default=True,
               help="deployer: `pulumi up`, preview, refresh, destroy; operator: `canary` (which runs `pulumi up` too).")
 @click.option("--account-id", default=None, help="AWS account of the stack (default: asked of STS).")
+@click.option("--explain", is_flag=True, help="Print why each statement is there instead of the policy.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the policy here instead of standard output.")
 @click.option("--project-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
               show_default=True, help="Directory holding the Pulumi project.")
-def policy_command(stack: str, reader: str, account_id: str | None, output: Path | None, project_dir: Path) -> None:
+def policy_command(stack: str, reader: str, account_id: str | None, explain: bool, output: Path | None,
+                   project_dir: Path) -> None:
     """Print the IAM policy a deployer or an operator of STACK needs, naming the stack's resources."""
     try:
         config = stack_file.load(stack, project_dir)
     except (stack_file.StackFileError, ConfigError) as error:
         raise click.ClickException(str(error)) from None
+    if explain:
+        click.echo(permissions.explain(permissions.Reader(reader), config), nl=False)
+        return
     account = account_id or _caller_account(config.region)
     if not ACCOUNT_ID.fullmatch(account):
         raise click.ClickException(f"--account-id: {account!r} is not a 12-digit AWS account id")

@@ -298,6 +298,15 @@ def test_the_account_comes_from_sts_when_not_given(monkeypatch):
     assert f":{moto.core.DEFAULT_ACCOUNT_ID}:" in result.stdout
 
 
+def test_explain_says_why_each_statement_is_there():
+    result = _ratings("iam-policy", "--stack", "prod", "--for", "operator", "--explain")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["statement", "actions", "why"]
+    assert [line.split()[0] for line in lines[1:]] == [s["Sid"] for s in _policy("prod", Reader.OPERATOR)["Statement"]]
+    assert any("tags_interceptor" in line or "model.go" in line for line in lines)
+
+
 @pytest.mark.parametrize("args, message", [
     (["--stack", "prod", "--account-id", "12"], "--account-id: '12' is not a 12-digit AWS account id"),
     (["--stack", "nope", "--account-id", ACCOUNT_ID], "Pulumi.nope.yaml"),
