@@ -10,7 +10,8 @@ with what `canary` said:
 - missed: a rollback reported as success, or the stage routing API traffic to a variant the
   endpoint does not run (targets: 0);
 - false alarm: a healthy step that exited non-zero (target: 0);
-- unchecked: a throttled check, said as such (the change stands, unverified);
+- unchecked: a throttled check, said as such (the change stands, unverified, and a version whose
+  update was not verified gets no API traffic);
 - file drift: the stack file routing otherwise than the stage after a step (target: 0).
 
 Run: .venv/bin/python bench/bench_cloud_steps.py [--rounds N] [--steps N] [--seed S]
@@ -124,24 +125,33 @@ def _step(account: Account, draw: random.Random, tally: Counter, durations: list
     name, args, updates = _choose(account, draw)
     if args[1:2] == ["NEW"]:
         args[1] = account.add_version()
-    rolled_back = updates and draw.random() < ROLLBACK_SHARE
+    injected = updates and draw.random() < ROLLBACK_SHARE
     throttled = draw.random() < THROTTLE_SHARE
-    account.sagemaker.faults.update_fails = REASON.format(version=args[1]) if rolled_back else None
+    account.sagemaker.faults.update_fails = REASON.format(version=args[1]) if injected else None
     account.sagemaker.faults.throttled_describes = 10 if throttled else 0
     before = account.path.read_text()
     started = time.perf_counter()
     result = account.canary(*args)
     durations.append(time.perf_counter() - started)
+    # the fault fires only if the step updated the endpoint (a retire whose configuration the
+    # endpoint already runs, after an earlier rollback, does not)
+    rolled_back = injected and account.sagemaker.faults.update_fails is None
     account.sagemaker.faults.update_fails, account.sagemaker.faults.throttled_describes = None, 0
     tally["steps"] += 1
     live, candidate = account.stage_routes()
     if not {live, candidate} - {None} <= account.running():
         tally["missed: traffic to a variant not running"] += 1
-    if rolled_back:
+    unchecked = throttled and result.exit_code != 0 and "DescribeEndpoint failed" in result.output
+    if rolled_back and unchecked:  # nothing verified: said so, and nothing was routed to the new fleet
+        tally["rolled back while the check was throttled, said unchecked"] += 1
+    elif rolled_back:
         tally["updates rolled back"] += 1
         said = result.exit_code != 0 and "rolled the update back" in result.output
         tally["rolled back, said" if said else "missed: rollback reported as success"] += 1
-    elif throttled and result.exit_code != 0 and "DescribeEndpoint failed" in result.output:
+        if not said:
+            print(f"missed on {' '.join(args)} (exit {result.exit_code}): {result.output.strip()[-300:]}",
+                  file=sys.stderr)
+    elif unchecked:
         tally["unchecked (throttled), said"] += 1
     elif result.exit_code != 0:
         tally["false alarm"] += 1
