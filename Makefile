@@ -103,6 +103,7 @@ bench: $(DEV_STAMP)
 	$(BIN)/python bench/bench_canary.py
 	$(BIN)/python bench/bench_dashboard.py
 	$(BIN)/python bench/bench_cloud_steps.py
+	$(BIN)/python bench/bench_judge.py
 
 openapi: $(LOCAL_STAMP)
 	$(BIN)/ratings openapi --stack $(STACK) --output openapi.json

@@ -34,8 +34,13 @@ def draw(series: dict[str, list[Point]], title: str, thresholds: AnalysisThresho
     if limits:
         latency.plot([when for when, _ in limits], [limit for _, limit in limits], color="red",
                      linestyle="--", linewidth=1, label=f"{live} p99 x {thresholds.max_latency_ratio:g} (limit)")
-    errors.axhline(100 * thresholds.max_5xx_rate, color="red", linestyle="--", linewidth=1,
-                   label=f"max 5xx {thresholds.max_5xx_rate:.1%}")
+    errors.axhline(100 * thresholds.min_error_rate, color="grey", linestyle=":", linewidth=1,
+                   label=f"5xx under {thresholds.min_error_rate:.1%} never fail")
+    error_limits = [(dt.datetime.fromtimestamp(p.time), 100 * p.rate_5xx * thresholds.max_error_ratio)
+                    for p in series.get(live or "", [])]
+    if error_limits:
+        errors.plot([when for when, _ in error_limits], [limit for _, limit in error_limits], color="red",
+                    linestyle="--", linewidth=1, label=f"{live} 5xx x {thresholds.max_error_ratio:g} (tolerance)")
     latency.axhline(thresholds.latency_floor_ms, color="grey", linestyle=":", linewidth=1,
                     label=f"latency floor {thresholds.latency_floor_ms:g} ms")
     for weight_time, weight in (run.step_times if run else []):

@@ -36,7 +36,8 @@ EXIT_FAIL, EXIT_INCONCLUSIVE, EXIT_ROLLBACK_FAILED = 3, 4, 5
 VERDICT_EXIT = {Verdict.PASS: 0, Verdict.FAIL: EXIT_FAIL, Verdict.INCONCLUSIVE: EXIT_INCONCLUSIVE}
 ENDED_EXIT = {"promoted": 0, "fail": EXIT_FAIL, "inconclusive": EXIT_INCONCLUSIVE, "SIGINT": 130, "SIGTERM": 143}
 CLEAR = "\x1b[H\x1b[2J"
-THRESHOLD_FLAGS = ("min_requests", "max_5xx_rate", "max_latency_ratio", "latency_floor_ms")
+THRESHOLD_FLAGS = ("min_requests", "max_error_ratio", "min_error_rate", "min_traffic_share", "alpha",
+                   "max_latency_ratio", "latency_floor_ms")
 META_YES, META_ALLOW_REPLACE = "canary.yes", "canary.allow_replace"
 
 
@@ -168,9 +169,18 @@ def thresholds_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--min-requests", type=click.IntRange(1), default=None,
                      help=f"Fewer candidate requests than this: inconclusive [routing.analysis.minRequests, "
                           f"else {defaults.min_requests}]."),
-        click.option("--max-5xx-rate", type=click.FloatRange(0, 1), default=None,
-                     help=f"Highest acceptable candidate 5xx share [routing.analysis.max5xxRate, else "
-                          f"{defaults.max_5xx_rate:g}]."),
+        click.option("--max-error-ratio", type=click.FloatRange(1), default=None,
+                     help=f"Candidate 5xx rate may be this many times live's [routing.analysis.maxErrorRatio, "
+                          f"else {defaults.max_error_ratio:g}] ..."),
+        click.option("--min-error-rate", type=click.FloatRange(0, 1), default=None,
+                     help=f"... and a candidate under this 5xx rate is never failed for errors "
+                          f"[routing.analysis.minErrorRate, else {defaults.min_error_rate:g}]."),
+        click.option("--min-traffic-share", type=click.FloatRange(0, 1), default=None,
+                     help=f"Part of its weight's share the candidate must answer (run only) "
+                          f"[routing.analysis.minTrafficShare, else {defaults.min_traffic_share:g}]."),
+        click.option("--alpha", type=click.FloatRange(1e-9, 0.5), default=None,
+                     help=f"Chance per step of failing a candidate as good as live [routing.analysis.alpha, "
+                          f"else {defaults.alpha:g}]."),
         click.option("--max-latency-ratio", type=click.FloatRange(1), default=None,
                      help=f"Highest acceptable candidate/live p99 ratio [routing.analysis.maxLatencyRatio, else "
                           f"{defaults.max_latency_ratio:g}] ..."),

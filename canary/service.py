@@ -322,8 +322,9 @@ def run(c: Collaborators, state: RunState) -> RunState:
 
     def judge_now(window: float) -> Analysis:
         stats = counts_now(window)
+        share = None if state.sticky else state.weight / 100.0  # sticky routes users, not requests
         return judge(since(stats["live"], baseline.get("live")), since(stats["candidate"], baseline.get("candidate")),
-                     state.thresholds)
+                     state.thresholds, share)
 
     def quality_now() -> QualityVerdict:
         assert state.quality is not None

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from core import sequential
 from core.metrics import MetricsSource, VariantStats
 from core.thresholds import AnalysisThresholds
 
@@ -44,21 +45,56 @@ def since(now: VariantStats, baseline: VariantStats | None) -> VariantStats:
                         max(now.errors_5xx - baseline.errors_5xx, 0), now.latency_p99_ms)
 
 
-def judge(live: VariantStats, candidate: VariantStats, thresholds: AnalysisThresholds) -> Analysis:
-    reasons = []
-    if candidate.rate_5xx > thresholds.max_5xx_rate:
-        reasons.append(f"candidate 5xx rate {candidate.rate_5xx:.2%} exceeds {thresholds.max_5xx_rate:.2%}")
-    if (candidate.judged >= P99_MIN_SAMPLES and candidate.latency_p99_ms is not None
-            and live.latency_p99_ms is not None and candidate.latency_p99_ms > thresholds.latency_floor_ms
-            and candidate.latency_p99_ms > live.latency_p99_ms * thresholds.max_latency_ratio):
-        reasons.append(f"candidate p99 {candidate.latency_p99_ms:.1f} ms is over "
-                       f"{thresholds.max_latency_ratio:g}x live's {live.latency_p99_ms:.1f} ms")
+def judge(live: VariantStats, candidate: VariantStats, thresholds: AnalysisThresholds,
+          share: float | None = None) -> Analysis:
+    """Candidate against live over one window. ``share``: the fraction of requests the candidate's
+    weight sends it (None where that is not a per-request share: sticky routing, a status read)."""
+    reasons = [*_errors(live, candidate, thresholds), *_traffic(live, candidate, thresholds, share),
+               *_latency(live, candidate, thresholds)]
     if reasons:
         return Analysis(Verdict.FAIL, reasons, live, candidate)
     if candidate.judged < thresholds.min_requests:
         return Analysis(Verdict.INCONCLUSIVE, [f"only {candidate.judged} candidate requests, "
                                                f"{thresholds.min_requests} needed"], live, candidate)
     return Analysis(Verdict.PASS, ["candidate within every threshold"], live, candidate)
+
+
+def _errors(live: VariantStats, candidate: VariantStats, thresholds: AnalysisThresholds) -> list[str]:
+    """A sequential test of the candidate's 5xx rate against live's, with the tolerance
+    ``max_error_ratio``: one early error never fails a candidate, however often the run looks."""
+    if candidate.rate_5xx < thresholds.min_error_rate:
+        return []
+    evidence = sequential.errors_worse(live.judged, live.errors_5xx, candidate.judged, candidate.errors_5xx,
+                                       thresholds.max_error_ratio, thresholds.alpha)
+    if not evidence.rejected:
+        return []
+    return [f"candidate 5xx rate {candidate.rate_5xx:.2%} ({candidate.errors_5xx} of {candidate.judged}) is over "
+            f"{thresholds.max_error_ratio:g}x live's {live.rate_5xx:.2%} ({live.errors_5xx} of {live.judged}); "
+            f"{evidence.describe()}"]
+
+
+def _traffic(live: VariantStats, candidate: VariantStats, thresholds: AnalysisThresholds,
+             share: float | None) -> list[str]:
+    """A sample-ratio check: a candidate that hangs or crashes answers less than its weight sends it."""
+    if share is None:
+        return []
+    evidence = sequential.traffic_short(live.judged, candidate.judged, share, 1.0 - thresholds.min_traffic_share,
+                                        thresholds.alpha)
+    if not evidence.rejected:
+        return []
+    answered = candidate.judged / max(live.judged + candidate.judged, 1)
+    return [f"candidate answered {candidate.judged} of {live.judged + candidate.judged} requests ({answered:.1%}) "
+            f"where its weight sends it {share:.1%}: requests lost (timeouts, a hang or crash?); "
+            f"{evidence.describe()}"]
+
+
+def _latency(live: VariantStats, candidate: VariantStats, thresholds: AnalysisThresholds) -> list[str]:
+    if (candidate.judged >= P99_MIN_SAMPLES and candidate.latency_p99_ms is not None
+            and live.latency_p99_ms is not None and candidate.latency_p99_ms > thresholds.latency_floor_ms
+            and candidate.latency_p99_ms > live.latency_p99_ms * thresholds.max_latency_ratio):
+        return [f"candidate p99 {candidate.latency_p99_ms:.1f} ms is over "
+                f"{thresholds.max_latency_ratio:g}x live's {live.latency_p99_ms:.1f} ms"]
+    return []
 
 
 def analyse(source: MetricsSource, endpoint: str, live: str, candidate: str, window_seconds: float,

@@ -18,7 +18,10 @@ class AnalysisThresholds:
     """Candidate vs live on the traffic it served (``routing.analysis``)."""
 
     min_requests: int = 100  # fewer candidate requests than this: inconclusive
-    max_5xx_rate: float = 0.01
+    max_error_ratio: float = 1.5  # candidate 5xx rate may be this many times live's ...
+    min_error_rate: float = 0.001  # ... and a candidate under this 5xx rate is never failed for errors
+    min_traffic_share: float = 0.8  # the candidate must answer at least this much of its weight's share
+    alpha: float = 0.01  # at most this chance per step of failing a candidate as good as live
     max_latency_ratio: float = 1.5  # candidate p99 may be this many times live's ...
     # ... unless it stays under this: below ~20 ms, p99 differences between two model servers on
     # one host are scheduling noise (measured 5 vs 8 ms for identical models under load)
@@ -39,7 +42,10 @@ class QualityThresholds:
 # stack-file key -> (field, number type, lowest, highest) of each thresholds dataclass
 ANALYSIS_KEYS: dict[str, tuple[str, type, float, float]] = {
     "minRequests": ("min_requests", int, 1, 1_000_000_000),
-    "max5xxRate": ("max_5xx_rate", float, 0.0, 1.0),
+    "maxErrorRatio": ("max_error_ratio", float, 1.0, 1000.0),
+    "minErrorRate": ("min_error_rate", float, 0.0, 1.0),
+    "minTrafficShare": ("min_traffic_share", float, 0.0, 1.0),
+    "alpha": ("alpha", float, 1e-9, 0.5),
     "maxLatencyRatio": ("max_latency_ratio", float, 1.0, 1000.0),
     "latencyFloorMs": ("latency_floor_ms", float, 0.0, 600_000.0),
 }

@@ -19,6 +19,7 @@ from core import routing as routes
 from core import run_state
 from core.analysis import judge
 from core.config import StackConfig
+from core.metrics import VariantStats
 from core.thresholds import AnalysisThresholds
 from emulator import dashboard_view as view
 from emulator.gateway_state import Edit
@@ -77,7 +78,7 @@ class Dashboard:
                           "latestMinute": view.latest_latency_ms(snapshot.periods(name), now),
                           "window": view.stats_view(window[name])} for name in names],
             "analysis": view.analysis_view(verdict, WINDOW_SECONDS),
-            "thresholds": {"max5xxRate": THRESHOLDS.max_5xx_rate},
+            "thresholds": {"errorLimit": _error_limit(window.get(routing.live))},
             "run": view.run_view(self._run(), process_alive),
         }
 
@@ -87,6 +88,13 @@ class Dashboard:
             return run_state.load(run_state.path_for(self.stack_file))
         except run_state.RunStateError:
             return None
+
+
+def _error_limit(live: VariantStats | None) -> float:
+    """The 5xx rate the page marks: the judge's tolerance over live's rate, and never under the
+    rate below which errors fail no candidate."""
+    live_rate = live.rate_5xx if live is not None else 0.0
+    return max(THRESHOLDS.min_error_rate, live_rate * THRESHOLDS.max_error_ratio)
 
 
 def _edit_view(edit: Edit | None) -> dict[str, Any] | None:

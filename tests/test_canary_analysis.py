@@ -23,21 +23,48 @@ LIVE = VariantStats(1000, 10, 0, 20.0)  # p99 20 ms: the latency rule applies ab
 @pytest.mark.parametrize(("candidate", "verdict", "reason"), [
     (VariantStats(200, 2, 0, 29.0), Verdict.PASS, "within every threshold"),
     (VariantStats(50, 0, 0, 20.0), Verdict.INCONCLUSIVE, "only 50 candidate requests, 100 needed"),
-    (VariantStats(200, 0, 5, 20.0), Verdict.FAIL, "candidate 5xx rate 2.50% exceeds 1.00%"),
+    (VariantStats(200, 0, 5, 20.0), Verdict.FAIL,
+     "candidate 5xx rate 2.50% (5 of 200) is over 1.5x live's 0.00% (0 of 990); evidence 199 of 100 needed"),
     (VariantStats(200, 0, 0, 45.0), Verdict.FAIL, "candidate p99 45.0 ms is over 1.5x live's 20.0 ms"),
-    (VariantStats(10, 0, 3, 20.0), Verdict.FAIL, "5xx rate"),  # a failure shows even on few requests
+    (VariantStats(10, 0, 3, 20.0), Verdict.FAIL, "5xx rate"),  # strong evidence shows even on few requests
+    # one early error is no evidence, however often the run looks
+    (VariantStats(60, 0, 1, 20.0), Verdict.INCONCLUSIVE, "only 60 candidate requests"),
+    (VariantStats(200, 0, 1, 20.0), Verdict.PASS, "within every threshold"),
     # refused requests (the template's 400s, client mistakes) count against no version ...
     (VariantStats(200, 60, 0, 20.0), Verdict.PASS, "within every threshold"),
     # ... neither as errors nor as samples: 150 requests of which 60 refused leave 90 judged
     (VariantStats(150, 60, 0, 20.0), Verdict.INCONCLUSIVE, "only 90 candidate requests"),
-    # and a 5xx rate is over the requests that reached the model: 2 of 100, not 2 of 400
-    (VariantStats(400, 300, 2, 20.0), Verdict.FAIL, "candidate 5xx rate 2.00% exceeds 1.00%"),
+    # and a 5xx rate is over the requests that reached the model: 5 of 100, not 5 of 400
+    (VariantStats(400, 300, 5, 20.0), Verdict.FAIL, "candidate 5xx rate 5.00% (5 of 100)"),
     # a p99 of fewer than 100 samples is their maximum: one slow request on a loaded host
     (VariantStats(60, 0, 0, 45.0), Verdict.INCONCLUSIVE, "only 60 candidate requests"),
 ])
 def test_judge(candidate, verdict, reason):
     result = analysis.judge(LIVE, candidate, Thresholds())
     assert result.verdict is verdict and reason in "; ".join(result.reasons)
+
+
+def test_a_problem_live_shares_fails_no_candidate():
+    """Both versions behind the same failing dependency: the candidate is compared with live."""
+    live, candidate = VariantStats(5000, 0, 100, 20.0), VariantStats(1000, 0, 21, 20.0)
+    assert analysis.judge(live, candidate, Thresholds()).verdict is Verdict.PASS
+
+
+def test_errors_under_the_floor_fail_no_candidate():
+    live, candidate = VariantStats(100_000, 0, 0, 20.0), VariantStats(10_000, 0, 9, 20.0)
+    assert analysis.judge(live, candidate, Thresholds()).verdict is Verdict.PASS
+    assert analysis.judge(live, candidate, Thresholds(min_error_rate=0.0)).verdict is Verdict.FAIL
+
+
+def test_a_candidate_answering_less_than_its_weight_sends_it_fails_with_the_counts():
+    live, candidate = VariantStats(950, 0, 0, 20.0), VariantStats(10, 0, 0, 20.0)
+    result = analysis.judge(live, candidate, Thresholds(min_requests=5), share=0.05)
+    assert result.verdict is Verdict.FAIL
+    assert result.reasons[0].startswith("candidate answered 10 of 960 requests (1.0%) where its weight sends it 5.0%")
+    assert analysis.judge(live, candidate, Thresholds(min_requests=5)).verdict is Verdict.PASS, \
+        "no share (sticky routing, a status read): no sample-ratio check"
+    fair = VariantStats(45, 0, 0, 20.0)
+    assert analysis.judge(live, fair, Thresholds(min_requests=5), share=0.05).verdict is Verdict.PASS
 
 
 def test_fast_models_are_not_failed_for_relative_latency():
@@ -56,9 +83,9 @@ def test_counts_since_a_steps_baseline(now, baseline, expected):
 
 
 def test_flags_override_the_stack_thresholds_one_by_one():
-    stack = Thresholds(min_requests=50, max_5xx_rate=0.02)
-    merged = with_overrides(stack, {"min_requests": 10, "max_5xx_rate": None})
-    assert merged == Thresholds(min_requests=10, max_5xx_rate=0.02)
+    stack = Thresholds(min_requests=50, max_error_ratio=2.0)
+    merged = with_overrides(stack, {"min_requests": 10, "max_error_ratio": None})
+    assert merged == Thresholds(min_requests=10, max_error_ratio=2.0)
 
 
 @pytest.mark.parametrize(("text", "seconds"), [("90", 90), ("30s", 30), ("5m", 300), ("1h", 3600),

@@ -50,15 +50,15 @@ def test_prod_status_with_a_chart(cloudwatch, project):
     result = CliRunner().invoke(cli.main, ["--project-dir", str(project), "--stack", "prod", "status",
                                            "--chart", str(chart)])
     assert result.exception is None or isinstance(result.exception, SystemExit), result.output
-    # 12 candidate 5xx of 240 requests: 5 % against a 1 % limit
+    # 12 candidate 5xx of 240 requests (5 %) against none of live's 2,700
     assert result.exit_code == 3, result.output
-    assert "verdict: fail (candidate 5xx rate 5.00% exceeds 1.00%)" in result.output
+    assert "verdict: fail (candidate 5xx rate 5.00% (12 of 240) is over 1.5x live's 0.00% (0 of 2700)" in result.output
     assert chart.read_bytes()[:4] == b"\x89PNG"
 
 
 def test_prod_status_as_json(cloudwatch, project):
     result = CliRunner().invoke(cli.main, ["--project-dir", str(project), "--stack", "prod", "status", "--json",
-                                           "--max-5xx-rate", "0.1"])
+                                           "--min-error-rate", "0.1"])
     data = json.loads(result.output)
     assert result.exit_code == 0, result.output
     assert data["analysis"]["verdict"] == "pass"

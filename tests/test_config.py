@@ -57,11 +57,12 @@ INVALID = [
      routes.MSG_PERCENT.format(field="routing.canary.percent", value=150)),
     ("ratings:routing.analysis.minRequests", 0,
      fields.MSG_OUT_OF_RANGE.format(field="routing.analysis.minRequests", value=0, low=1, high=1_000_000_000)),
-    ("ratings:routing.analysis.max5xxRate", 5,
-     fields.MSG_OUT_OF_RANGE.format(field="routing.analysis.max5xxRate", value=5.0, low=0.0, high=1.0)),
+    ("ratings:routing.analysis.minErrorRate", 5,
+     fields.MSG_OUT_OF_RANGE.format(field="routing.analysis.minErrorRate", value=5.0, low=0.0, high=1.0)),
     ("ratings:routing.analysis.window", "5m",
      fields.MSG_UNKNOWN_KEY.format(field="routing.analysis.window",
-                                   known="minRequests, max5xxRate, maxLatencyRatio, latencyFloorMs, quality")),
+                                   known="minRequests, maxErrorRatio, minErrorRate, minTrafficShare, alpha, "
+                                         "maxLatencyRatio, latencyFloorMs, quality")),
     ("ratings:canary", {"version": "v2"},
      cfg.MSG_UNKNOWN_SECTION.format(key="ratings:canary", hint=" (did you mean ratings:routing.canary?)",
                                     known=KNOWN_SECTIONS)),
@@ -247,8 +248,8 @@ def test_notifications_are_optional():
     assert cfg.parse(example("dev")).notifications is None
     assert cfg.parse(example("prod")).notifications == notes.Notifications(("ml-oncall@example.com",))
 def test_routing_thresholds_are_read_from_the_stack():
-    values = with_change(example("prod"), "ratings:routing.analysis", {"minRequests": 40, "max5xxRate": 0.02})
-    assert cfg.parse(values).routing.analysis == limits.AnalysisThresholds(min_requests=40, max_5xx_rate=0.02)
+    values = with_change(example("prod"), "ratings:routing.analysis", {"minRequests": 40, "maxErrorRatio": 2})
+    assert cfg.parse(values).routing.analysis == limits.AnalysisThresholds(min_requests=40, max_error_ratio=2.0)
     assert cfg.parse(example("prod")).routing.analysis == limits.AnalysisThresholds()
 
 

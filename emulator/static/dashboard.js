@@ -88,7 +88,7 @@ function versionRow(version, limits) {
   row.dataset.version = version.name;
   row.dataset.role = version.role;
   const latest = version.latestMinute || {};
-  const tooMany5xx = (rate) => rate !== null && rate > limits.max5xxRate;
+  const tooMany5xx = (rate) => rate !== null && rate > limits.errorLimit;
   row.append(
     cell("name", version.name), cell("role", version.role), cell("share", `${version.share} %`),
     cell("perSecond", number(version.recent.perSecond, 1)), cell("trend", trendLine(trends.get(version.name))),

@@ -1,0 +1,174 @@
+"""How often the canary judge is wrong: whole `canary run` rollouts, simulated by the thousand.
+
+Each run is the real controller (core.rollout) on the real schedule (`canary run`'s defaults:
+steps 5/25/50 %, 10-minute bakes, a look every 30 s, failure limit 0); traffic between looks is
+Poisson counts, split by the weight, with errors drawn per version. Two judges decide every look
+side by side: the shipped one (core.analysis.judge) and the old fixed threshold (candidate 5xx
+rate over 1 % at any look fails; fewer than 100 candidate requests is inconclusive).
+
+- A/A: live and candidate identical, at 5, 20 and 100 req/s with 0.1, 0.5 and 0.9 % errors: any
+  run that does not promote is a false fail. Target: at most 1 % in every scenario.
+- Regressions, at 20 req/s: 5xx 0.1 -> 1 % and 0.5 -> 2 %, and a candidate that hangs 15 or 25
+  minutes into the run (its requests time out: the model's metrics stop counting them). A run
+  that promotes is a miss. Target: detection of at least 95 %, with the candidate requests it
+  took (median) against the old judge's.
+
+Run: .venv/bin/python bench/bench_judge.py [--runs N] [--seed S] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from core import analysis, rollout
+from core.analysis import Analysis, Verdict
+from core.metrics import VariantStats
+from core.run_state import RunState, RunStatus
+from core.thresholds import AnalysisThresholds
+
+WEIGHTS, BAKE, INTERVAL = [5.0, 25.0, 50.0], 600.0, 30.0
+AA_TARGET, DETECTION_TARGET = 0.01, 0.95
+Judge = Callable[[VariantStats, VariantStats, AnalysisThresholds, float], Analysis]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    rate: float  # requests per second, both versions
+    live_errors: float
+    candidate_errors: float
+    hang_after: float | None = None  # seconds into the run when the candidate stops answering
+
+    @property
+    def regression(self) -> bool:
+        return self.candidate_errors != self.live_errors or self.hang_after is not None
+
+
+def scenarios() -> list[Scenario]:
+    same = [Scenario(f"aa_{rate:g}rps_{errors:.1%}", rate, errors, errors)
+            for rate in (5.0, 20.0, 100.0) for errors in (0.001, 0.005, 0.009)]
+    worse = [Scenario("errors_0.1_to_1pct", 20.0, 0.001, 0.01), Scenario("errors_0.5_to_2pct", 20.0, 0.005, 0.02),
+             Scenario("hang_mid_run", 20.0, 0.001, 0.001, hang_after=900.0),
+             Scenario("hang_last_step", 20.0, 0.001, 0.001, hang_after=1500.0)]
+    return same + worse
+
+
+def fixed_threshold(live: VariantStats, candidate: VariantStats, thresholds: AnalysisThresholds,
+                    share: float) -> Analysis:
+    """The judge before the sequential tests: an absolute 1 % limit at every look."""
+    if candidate.rate_5xx > 0.01:
+        return Analysis(Verdict.FAIL, [f"candidate 5xx rate {candidate.rate_5xx:.2%} exceeds 1.00%"], live, candidate)
+    if candidate.judged < thresholds.min_requests:
+        return Analysis(Verdict.INCONCLUSIVE, ["too few candidate requests"], live, candidate)
+    return Analysis(Verdict.PASS, ["within the threshold"], live, candidate)
+
+
+def shipped(live: VariantStats, candidate: VariantStats, thresholds: AnalysisThresholds, share: float) -> Analysis:
+    return analysis.judge(live, candidate, thresholds, share=share)
+
+
+class Simulated:
+    """One rollout's world: simulated time, Poisson traffic, the counts since the step began."""
+
+    def __init__(self, scenario: Scenario, judge: Judge, draw: np.random.Generator):
+        self.scenario, self.judge, self.draw = scenario, judge, draw
+        self.now, self.weight = 0.0, 0.0
+        self.step = np.zeros(4, dtype=np.int64)  # live answers, live errors, candidate answers, candidate errors
+        self.candidate_total = 0
+
+    def set_weight(self, weight: float) -> None:
+        self.weight, self.step[:] = weight, 0
+
+    def sleep(self, seconds: float) -> None:
+        sent = self.draw.poisson(self.scenario.rate * seconds)
+        to_candidate = self.draw.binomial(sent, self.weight / 100.0)
+        answered = 0 if self._hung() else to_candidate
+        live = sent - to_candidate
+        self.step += (live, self.draw.binomial(live, self.scenario.live_errors),
+                      answered, self.draw.binomial(answered, self.scenario.candidate_errors))
+        self.candidate_total += to_candidate
+        self.now += seconds
+
+    def _hung(self) -> bool:
+        return self.scenario.hang_after is not None and self.now >= self.scenario.hang_after
+
+    def analyse(self, window: float) -> Analysis:
+        live_n, live_e, cand_n, cand_e = (int(v) for v in self.step)
+        return self.judge(VariantStats(live_n, 0, live_e, 5.0), VariantStats(cand_n, 0, cand_e, 5.0),
+                          AnalysisThresholds(), self.weight / 100.0)
+
+
+def one_run(scenario: Scenario, judge: Judge, draw: np.random.Generator) -> tuple[bool, int]:
+    """Whether the run promoted, and how many requests the candidate was sent."""
+    world = Simulated(scenario, judge, draw)
+    state = RunState.planned("bench", "v2", WEIGHTS, BAKE, INTERVAL, 0, BAKE, False, AnalysisThresholds())
+
+    def nothing(*_: object) -> None:
+        return None
+
+    actions = rollout.Actions(set_weight=world.set_weight, analyse=world.analyse, promote=nothing,
+                              stop_canary=nothing, save=nothing, say=nothing, clock=lambda: world.now,
+                              sleep=world.sleep)
+    final = rollout.execute(state, actions)
+    return final.status is RunStatus.PROMOTED, world.candidate_total
+
+
+def measure(judge: Judge, runs: int, seed: int) -> dict:
+    results: dict = {"false_fail_rate": {}, "detection_rate": {}, "median_requests_to_detect": {}}
+    for number, scenario in enumerate(scenarios()):
+        draw = np.random.default_rng([seed, number])
+        outcomes = [one_run(scenario, judge, draw) for _ in range(runs)]
+        if scenario.regression:
+            caught = [requests for promoted, requests in outcomes if not promoted]
+            results["detection_rate"][scenario.name] = len(caught) / runs
+            results["median_requests_to_detect"][scenario.name] = statistics.median(caught) if caught else None
+        else:
+            results["false_fail_rate"][scenario.name] = sum(not promoted for promoted, _ in outcomes) / runs
+    results["aa_false_fail_rate"] = max(results["false_fail_rate"].values())
+    return results
+
+
+def _table(name: str, figures: dict) -> list[str]:
+    lines = [f"{name}:", f"  {'A/A scenario':<26}{'false fail':>12}"]
+    lines += [f"  {key:<26}{value:>12.1%}" for key, value in figures["false_fail_rate"].items()]
+    lines.append(f"  {'regression':<26}{'detected':>12}{'median requests':>18}")
+    for key, value in figures["detection_rate"].items():
+        median = figures["median_requests_to_detect"][key]
+        lines.append(f"  {key:<26}{value:>12.1%}{'-' if median is None else f'{median:,.0f}':>18}")
+    return lines
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=1000, help="rollouts per scenario and judge")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--json", action="store_true", help="print the figures as one JSON document")
+    options = parser.parse_args()
+    started = time.perf_counter()
+    figures = {"shipped": measure(shipped, options.runs, options.seed),
+               "fixed_threshold": measure(fixed_threshold, options.runs, options.seed)}
+    if options.json:
+        print(json.dumps(figures, indent=2))
+    else:
+        tables = _table("shipped judge", figures["shipped"]) + _table("fixed threshold", figures["fixed_threshold"])
+        print("\n".join(tables))
+        print(f"{options.runs:,} runs per scenario and judge in {time.perf_counter() - started:.0f} s")
+    ours = figures["shipped"]
+    met = ours["aa_false_fail_rate"] <= AA_TARGET and min(ours["detection_rate"].values()) >= DETECTION_TARGET
+    print("targets met" if met else "targets NOT met", file=sys.stderr)
+    return 0 if met else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
