@@ -72,6 +72,8 @@ def _status_text(found: service.Status, window: str) -> str:
         parts.append(report.traffic_table(found.traffic, window))
     if found.analysis is not None:
         parts.append(report.verdict_line(found.analysis))
+        if found.analysis.checks:
+            parts.append(report.checks_table(found.analysis))
     if found.run is not None:
         parts += report.run_lines(found.run, found.run_alive)
     return "\n".join(parts)

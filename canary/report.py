@@ -48,6 +48,16 @@ def verdict_line(result: Analysis) -> str:
     return f"verdict: {result.verdict.value} ({'; '.join(result.reasons)})"
 
 
+def checks_table(result: Analysis) -> str:
+    """The evidence behind a verdict: each metric for both versions, its threshold and the test."""
+    rows = [("check", "live", "candidate", "threshold", "evidence")]
+    rows += [(("x " if c.failed else "") + c.metric, c.live, c.candidate, c.threshold, c.evidence)
+             for c in result.checks]
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    return "\n".join("  " + "  ".join(cell.ljust(width) for cell, width in zip(row[:4], widths, strict=True))
+                     + ("  " + row[4] if row[4] else "") for row in rows).rstrip()
+
+
 def _clock(seconds: float) -> str:
     return dt.datetime.fromtimestamp(seconds).strftime("%H:%M:%S")
 
@@ -102,7 +112,7 @@ def analysis_json(result: Analysis | None) -> dict[str, Any] | None:
     if result is None:
         return None
     return {"verdict": result.verdict.value, "reasons": result.reasons, "live": stats_json(result.live),
-            "candidate": stats_json(result.candidate)}
+            "candidate": stats_json(result.candidate), "checks": [check.to_json() for check in result.checks]}
 
 
 def change_json(stack: str, planned: Plan, applied: bool, result: Analysis | None = None) -> dict[str, Any]:

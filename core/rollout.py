@@ -144,8 +144,9 @@ def _quality_gate(state: RunState, actions: Actions) -> None:
 
 
 def _verdict(state: RunState, actions: Actions, kind: VerdictKind, result: Judged) -> None:
+    checks = list(result.checks) if isinstance(result, Analysis) else []
     state.verdicts.append(VerdictRecord(actions.clock(), state.step, state.weight, kind, result.verdict,
-                                        list(result.reasons)))
+                                        list(result.reasons), checks))
     _record(state, actions)
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from core import thresholds as limits
-from core.analysis import Verdict
+from core.analysis import Check, Verdict
 from core.files import write_atomic
 from core.schedule import Step, StepKind, schedule
 from core.thresholds import AnalysisThresholds, QualityThresholds
@@ -75,15 +75,18 @@ class VerdictRecord:
     kind: VerdictKind
     verdict: Verdict
     reasons: list[str]
+    checks: list[Check] = field(default_factory=list)  # the evidence (traffic analyses; none for quality)
 
     def to_json(self) -> dict[str, Any]:
         return {"time": self.time, "step": self.step, "weight": self.weight, "kind": self.kind.value,
-                "verdict": self.verdict.value, "reasons": list(self.reasons)}
+                "verdict": self.verdict.value, "reasons": list(self.reasons),
+                "checks": [check.to_json() for check in self.checks]}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> VerdictRecord:
         return cls(float(data["time"]), int(data["step"]), float(data["weight"]), VerdictKind(data["kind"]),
-                   Verdict(data["verdict"]), [str(reason) for reason in data["reasons"]])
+                   Verdict(data["verdict"]), [str(reason) for reason in data["reasons"]],
+                   [Check.from_json(check) for check in data.get("checks", [])])
 
 
 @dataclass

@@ -85,4 +85,8 @@ def _mixture(successes: int, failures: int, null: float, alternatives: list[floa
 
 def _shown(log_value: float) -> str:
     value = math.exp(min(log_value, 700.0))
-    return f"{value:.3g}" if value < 1e6 else f"{value:.1e}"
+    if value < 0.01:
+        return "<0.01"
+    if value < 1000:
+        return f"{value:.3g}"
+    return f"{value:,.0f}" if value < 1e6 else f"{value:.1e}"

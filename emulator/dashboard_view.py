@@ -126,7 +126,8 @@ def recent_view(reading: Recent | None) -> dict[str, Any]:
 def analysis_view(result: Analysis | None, window_s: float) -> dict[str, Any] | None:
     if result is None:
         return None
-    return {"verdict": result.verdict.value, "reasons": list(result.reasons), "windowSeconds": window_s}
+    return {"verdict": result.verdict.value, "reasons": list(result.reasons), "windowSeconds": window_s,
+            "checks": [check.to_json() for check in result.checks]}
 
 
 def run_view(run: RunState | None, alive: Callable[[int], bool]) -> dict[str, Any] | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import shutil
 
 import boto3
@@ -53,6 +54,9 @@ def test_prod_status_with_a_chart(cloudwatch, project):
     # 12 candidate 5xx of 240 requests (5 %) against none of live's 2,700
     assert result.exit_code == 3, result.output
     assert "verdict: fail (candidate 5xx rate 5.00% (12 of 240) is over 1.5x live's 0.00% (0 of 2700)" in result.output
+    # the evidence behind it, one line per check
+    assert re.search(r"x 5xx rate +0\.00% \(0 of 2700\) +5\.00% \(12 of 240\) +at most 1\.5x live's.*of 100 needed",
+                     result.output)
     assert chart.read_bytes()[:4] == b"\x89PNG"
 
 
@@ -64,6 +68,9 @@ def test_prod_status_as_json(cloudwatch, project):
     assert data["analysis"]["verdict"] == "pass"
     assert data["traffic"]["v1"]["requests"] == 2700 and data["traffic"]["v2"]["errors5xx"] == 12
     assert data["routing"]["canary"] == {"version": "v2", "percent": 10.0, "mode": "request"}
+    checks = {check["metric"]: check for check in data["analysis"]["checks"]}
+    assert checks["5xx rate"]["candidate"] == "5.00% (12 of 240)" and not checks["5xx rate"]["failed"]
+    assert checks["5xx rate"]["evidence"] == "under the floor: not tested", "--min-error-rate 0.1 lifted the floor"
 
 
 def test_status_reads_a_stack_whose_webhook_is_a_secret(cloudwatch, project):

@@ -275,8 +275,9 @@ class PageReading(HTMLParser):
         self.fields: dict[tuple[str, str], str] = {}
         self.rows: dict[str, dict[str, str]] = {}
         self.hidden: set[str] = set()
+        self.checks: dict[str, dict[str, str]] = {}  # the analysis's evidence, by metric
         self.verdict = ""
-        self._card = self._row = None
+        self._card = self._row = self._check = None
         self._capture: list[tuple[str, str, list[str]]] = []
         self.feed(html)
 
@@ -286,6 +287,9 @@ class PageReading(HTMLParser):
             self._card = attributes.get("id")
             if "hidden" in attributes:
                 self.hidden.add(self._card)
+        if tag == "tr" and "data-metric" in attributes:
+            self._check = attributes["data-metric"]
+            self.checks[self._check] = {"failed": attributes.get("data-failed", "")}
         if tag == "tr" and "data-version" in attributes:
             self._row = attributes["data-version"]
             self.rows[self._row] = {"role": attributes.get("data-role", "")}
@@ -306,10 +310,12 @@ class PageReading(HTMLParser):
             text = "".join(parts).strip()
             if tag == "td" and self._row:
                 self.rows[self._row][name] = text
+            elif tag == "td" and self._check:
+                self.checks[self._check][name] = text
             else:
                 self.fields[(self._card, name)] = text
         if tag == "tr":
-            self._row = None
+            self._row = self._check = None
 
 
 def _number(text: str) -> float:
@@ -367,6 +373,11 @@ def test_in_a_browser_the_page_shows_both_versions_and_its_numbers_move(api, chr
         assert all(row["trendPoints"] >= 3 for row in page.rows.values()), page.rows
         # the flaky candidate fails 1 in 4: the analysis fails it on its 5xx rate
         assert page.verdict == "fail" and "candidate 5xx rate" in page.fields[("analysis", "reasons")]
+        # with its evidence: both versions' rates, the threshold, the statistic against its bound
+        errors = page.checks["5xx rate"]
+        assert errors["failed"] == "true" and errors["live"].startswith("0.00% (0 of ")
+        assert errors["threshold"].startswith("at most 1.5x live's") and "of 100 needed" in errors["evidence"]
+        assert set(page.checks) == {"5xx rate", "p99 ms", "requests"}
     for version in ("v1", "v2"):
         assert int(second.rows[version]["requests"]) > int(first.rows[version]["requests"]), version
     assert "run" in first.hidden, "no canary run in progress: no run shown"

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from core import run_state
-from core.analysis import Verdict
+from core.analysis import Check, Verdict
 from core.schedule import Step
 from core.thresholds import AnalysisThresholds, QualityThresholds
 
@@ -17,7 +17,11 @@ def _run(quality: QualityThresholds | None = None) -> run_state.RunState:
     run = run_state.RunState.planned(stack="local", version="v2", weights=[5, 25, 50], bake_seconds=600,
                                      interval_seconds=60, failure_limit=2, window_seconds=600, sticky=False,
                                      thresholds=AnalysisThresholds(min_requests=40), quality=quality)
-    run.verdicts = [run_state.VerdictRecord(1.5, 0, 5, run_state.VerdictKind.GATE, Verdict.PASS, ["ok"])]
+    checks = [Check("5xx rate", "0.10% (1 of 1000)", "2.00% (2 of 100)", "at most 1.5x live's", "evidence 3.1 of 100"),
+              Check("answered share", "95% (950 of 1000)", "5% (50 of 1000)", "at least 80% of 5%", "evidence 0.2",
+                    failure="candidate answered too little")]
+    run.verdicts = [run_state.VerdictRecord(1.5, 0, 5, run_state.VerdictKind.GATE, Verdict.PASS, ["ok"], checks),
+                    run_state.VerdictRecord(2.5, 0, 5, run_state.VerdictKind.QUALITY, Verdict.PASS, ["ok"])]
     return run
 
 
@@ -29,6 +33,14 @@ def test_a_run_reads_back_as_it_was_written(tmp_path, quality):
     assert path.name == "Pulumi.local.canary-run.json"
     assert run_state.load(path) == written
     assert run_state.load(tmp_path / "none.json") is None
+
+
+def test_a_verdict_recorded_without_its_evidence_still_reads():
+    """Records written before verdicts carried their checks."""
+    data = _run().to_json()
+    for verdict in data["verdicts"]:
+        verdict.pop("checks")
+    assert [v.checks for v in run_state.RunState.from_json(data).verdicts] == [[], []]
 
 
 VALID = _run().to_json()

@@ -37,6 +37,18 @@ function drawAnalysis(analysis) {
     item.textContent = reason;
     return item;
   }));
+  byField(card, "checks").replaceChildren(...(analysis ? analysis.checks : []).map((check) => {
+    const row = document.createElement("tr");
+    row.dataset.metric = check.metric;
+    row.dataset.failed = String(check.failed);
+    for (const key of ["metric", "live", "candidate", "threshold", "evidence"]) {
+      const cellElement = document.createElement("td");
+      cellElement.dataset.field = key;
+      cellElement.textContent = check[key];
+      row.append(cellElement);
+    }
+    return row;
+  }));
 }
 
 function drawRun(run) {
