@@ -41,6 +41,7 @@ MSG_MIN_OVER_MAX = "endpoint.autoscaling: minCapacity {low} exceeds maxCapacity 
 MSG_BURST = "api.throttle.burstLimit: {burst} is below rateLimit {rate}; a burst must cover one second of rate"
 MSG_QUOTA_NEEDS_KEY = "api.quota: quotas are enforced per API key; set api.auth to api_key or remove api.quota"
 MSG_UNKNOWN_SECTION = "{key}: unknown setting{hint}; the project's settings are {known}"
+MSG_FAULT_VERSION = "{field}: not a configured model version; faults can be set for {names}"
 MSG_RETENTION = "{key}: {value} is not a CloudWatch retention; use one of {allowed}"
 
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192,
@@ -135,6 +136,15 @@ class ApiSettings:
 
 
 @dataclass(frozen=True)
+class Fault:
+    """What the local runtime does wrong on purpose for one version, to rehearse a bad rollout."""
+
+    error_rate: float = 0.0  # share of invocations answered as a model 500
+    added_latency_ms: float = 0.0  # added before each invocation
+    hang: bool = False  # no answer at all: the gateway times out, as with a stopped model server
+
+
+@dataclass(frozen=True)
 class LocalSettings:
     """How the local runtime runs this stack (ignored by `pulumi up`)."""
 
@@ -143,6 +153,7 @@ class LocalSettings:
     runtime_port: int = 8001
     model_port_base: int = 8101  # version n (in list order) listens on base + n
     canary_seed: int | None = None  # seeds the per-request canary draw (tests, rehearsals)
+    faults: Mapping[str, Fault] = field(default_factory=dict)  # by version; applied without a restart
 
 
 @dataclass(frozen=True)
@@ -175,7 +186,7 @@ def parse(values: Mapping[str, Any]) -> StackConfig:
     routing = parse_routing(root.section("routing") or Section({}, "routing", problems))
     api = _api(root.section("api") or Section({}, "api", problems))
     endpoint = _endpoint(root.section("endpoint") or Section({}, "endpoint", problems), models)
-    local = _local(root.section("local"))
+    local = _local(root.section("local"), [model.name for model in models])
     notifications = (Notifications(sealed=True) if secret_of(values.get(f"{PROJECT}:notifications"))
                      else parse_notifications(root.section("notifications")))
     if not problems:
@@ -353,17 +364,36 @@ def _autoscaling(section: Section | None) -> Autoscaling | None:
     return Autoscaling(settled(low), settled(high), settled(target))
 
 
-def _local(section: Section | None) -> LocalSettings:
+def _local(section: Section | None, versions: list[str]) -> LocalSettings:
     if section is None:
         return LocalSettings()
-    section.check_known(("artifacts", "gatewayPort", "runtimePort", "modelPortBase", "canarySeed"))
+    section.check_known(("artifacts", "gatewayPort", "runtimePort", "modelPortBase", "canarySeed", "faults"))
     return LocalSettings(
         artifacts=settled(section.text("artifacts", LocalSettings.artifacts)),
         gateway_port=settled(section.integer("gatewayPort", LocalSettings.gateway_port, 1024, 65535)),
         runtime_port=settled(section.integer("runtimePort", LocalSettings.runtime_port, 1024, 65535)),
         model_port_base=settled(section.integer("modelPortBase", LocalSettings.model_port_base, 1024, 65000)),
         canary_seed=section.integer("canarySeed", None, 0, 2**31 - 1),
+        faults=_faults(section.section("faults"), versions),
     )
+
+
+def _faults(section: Section | None, versions: list[str]) -> dict[str, Fault]:
+    if section is None:
+        return {}
+    faults = {}
+    for version in section.raw:
+        if version not in versions:
+            section.problem(MSG_FAULT_VERSION.format(field=section.field(str(version)), names=", ".join(versions)))
+            continue
+        entry = section.section(str(version))
+        if entry is None:
+            continue
+        entry.check_known(("errorRate", "addedLatencyMs", "hang"))
+        faults[str(version)] = Fault(settled(entry.number("errorRate", 0.0, 0.0, 1.0)),
+                                     settled(entry.number("addedLatencyMs", 0.0, 0.0, 600_000.0)),
+                                     entry.flag("hang", False))
+    return faults
 
 
 def _alarms(section: Section | None) -> Alarms:

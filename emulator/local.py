@@ -86,7 +86,8 @@ async def serve(stack_path: Path, servers: list[processes.ModelServer], echo=pri
     weights = routing.variant_weights(config.model_names, config.endpoint.default_variant)
     runtime = SageMakerRuntime(config.endpoint.name,
                                [Variant(s.version, s.url, weights.get(s.version, 0.0)) for s in servers],
-                               seed=config.local.canary_seed, limits=limits)
+                               seed=config.local.canary_seed, limits=limits,
+                               faults_of=lambda: states.current().config.local.faults)
     gateway = Gateway(states, runtime, access_log, limits)
     page = dashboard.Dashboard(runtime.metrics, lambda: states.current().config, stack_path,
                                edit_of=lambda: states.last_edit)

@@ -9,8 +9,9 @@ report says so instead of claiming they were applied.
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import replace
 
-from core.config import StackConfig
+from core.config import Fault, StackConfig
 from core.routing import serving_versions
 
 NO_SERVER = ("version {version} has no model server here (running: {running}); "
@@ -29,7 +30,7 @@ def unservable(config: StackConfig, running: Collection[str]) -> list[str]:
 def restart_notes(old: StackConfig, new: StackConfig) -> list[str]:
     """Changes this process cannot apply while running."""
     notes = []
-    if new.local != old.local:
+    if replace(new.local, faults={}) != replace(old.local, faults={}):  # faults apply at once
         notes.append(NEEDS_RESTART.format(what="ratings:local (ports, artifacts, canarySeed)"))
     if new.endpoint.name != old.endpoint.name:
         notes.append(NEEDS_RESTART.format(what="the endpoint name"))
@@ -47,4 +48,13 @@ def applied_summary(config: StackConfig) -> str:
         parts.append(f"canary {canary.version} at {canary.percent:g} % ({canary.mode.value})")
     throttle = config.api.throttle
     parts.append(f"throttle {throttle.rate_limit:g} req/s, burst {throttle.burst_limit}")
+    parts += [f"fault on {version}: {_fault(fault)}" for version, fault in config.local.faults.items()]
     return ", ".join(parts)
+
+
+def _fault(fault: Fault) -> str:
+    if fault.hang:
+        return "hangs"
+    said = [f"{fault.error_rate:.2%} errors" if fault.error_rate else "",
+            f"+{fault.added_latency_ms:g} ms" if fault.added_latency_ms else ""]
+    return ", ".join(part for part in said if part) or "none"

@@ -23,6 +23,7 @@ import math
 import random
 import time
 import urllib.parse
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from starlette.applications import Starlette
@@ -30,6 +31,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from core.config import Fault
 from emulator.admission import Admission, QueueFull
 from emulator.constants import INVOKED_HEADER, JSON, TARGET_VARIANT_HEADER
 from emulator.http import Answer, BodyTooLarge, json_answer, read_body
@@ -45,6 +47,7 @@ PAYLOAD_TOO_LARGE = "HTTP content length exceeded {limit} bytes."
 THROTTLED = "Variant {variant} has {waiting} invocations waiting; retry later."
 TIMED_OUT = "Your invocation timed out while waiting for a response from container {variant}."
 NO_RESPONSE = "Could not get a response from container {variant} ({error})."
+FAULT_ANSWER = b'{"message": "fault injected by ratings:local.faults"}'
 BAD_SINCE = "since={value!r} is not a time; give epoch seconds, e.g. since=1767225600"
 
 
@@ -64,8 +67,10 @@ def _error(status: int, kind: str, message: str, variant: str | None = None, **e
 
 class SageMakerRuntime:
     def __init__(self, endpoint_name: str, variants: list[Variant], seed: int | None = None,
-                 limits: Limits | None = None):
+                 limits: Limits | None = None, faults_of: Callable[[], Mapping[str, Fault]] = dict):
         self.endpoint_name = endpoint_name
+        self.faults_of = faults_of  # the stack's ratings:local.faults as the gateway serves them now
+        self._fault_draw = random.Random(seed)
         self.variants = {variant.name: variant for variant in variants}
         self.limits = limits or Limits()
         self.metrics = VariantMetrics(endpoint_name)
@@ -106,6 +111,11 @@ class SageMakerRuntime:
     async def _call(self, variant: Variant, body: bytes, content_type: str, accept: str) -> Answer:
         """One call within the model timeout; the admission slot bounds the open connections."""
         started = time.perf_counter()
+        fault = self.faults_of().get(variant.name)
+        if fault is not None:
+            injected = await self._inject(variant.name, fault, started)
+            if injected is not None:
+                return injected
         try:
             async with asyncio.timeout(self.limits.model_timeout_s):
                 answer = await self._clients[variant.name].post(
@@ -122,6 +132,19 @@ class SageMakerRuntime:
             return self._model_error(variant.name, status, payload)
         return Answer(200, {"Content-Type": answer.headers.get("content-type", content_type),
                             INVOKED_HEADER: variant.name}, payload)
+
+    async def _inject(self, variant: str, fault: Fault, started: float) -> Answer | None:
+        """A rehearsal's fault: a hang until the model timeout, added latency, or a model 500."""
+        if fault.hang:
+            await asyncio.sleep(self.limits.model_timeout_s)
+            self.metrics.record(variant, 500, (time.perf_counter() - started) * 1e6)
+            return self._model_error(variant, 0, TIMED_OUT.format(variant=variant).encode())
+        if fault.added_latency_ms:
+            await asyncio.sleep(fault.added_latency_ms / 1000.0)
+        if fault.error_rate and self._fault_draw.random() < fault.error_rate:
+            self.metrics.record(variant, 500, (time.perf_counter() - started) * 1e6)
+            return self._model_error(variant, 500, FAULT_ANSWER)
+        return None
 
     def _model_error(self, variant: str, status: int, payload: bytes) -> Answer:
         original = payload.decode("utf-8", "replace")  # SageMaker passes the body on as it is

@@ -275,3 +275,19 @@ def test_routing_write_back_keeps_order_and_number_types(written, routing, expec
     result = config_routing.routing_values(routing, written)
     assert list(result.items()) == expected
     assert [type(v) for _, v in result.items()] == [type(v) for _, v in expected]
+
+
+def test_local_faults_name_configured_versions_and_sane_values():
+    values = example("local")
+    values["ratings:local"] = {**values["ratings:local"],
+                               "faults": {"v2": {"errorRate": 0.005, "addedLatencyMs": 40, "hang": False}}}
+    assert cfg.parse(values).local.faults == {"v2": cfg.Fault(0.005, 40.0, False)}
+    values["ratings:local"]["faults"] = {"v9": {"hang": True}, "v1": {"errorRate": 2, "hang": "yes", "slow": 1}}
+    with pytest.raises(ConfigError) as raised:
+        cfg.parse(values)
+    assert raised.value.problems == [
+        cfg.MSG_FAULT_VERSION.format(field="local.faults.v9", names="v1, v2"),
+        fields.MSG_UNKNOWN_KEY.format(field="local.faults.v1.slow", known="errorRate, addedLatencyMs, hang"),
+        fields.MSG_OUT_OF_RANGE.format(field="local.faults.v1.errorRate", value=2.0, low=0.0, high=1.0),
+        fields.MSG_NOT_FLAG.format(field="local.faults.v1.hang", got="str 'yes'"),
+    ]

@@ -32,7 +32,7 @@ ARTICLE = "/local/predicted-ratings/321?items=101,131,162&"
 
 
 class LocalApi:
-    def __init__(self, project: Path):
+    def __init__(self, project: Path, environ: dict[str, str] | None = None):
         self.project = project
         self.stack_file = project / "Pulumi.local.yaml"
         self.values = yaml.safe_load(self.stack_file.read_text())
@@ -42,7 +42,8 @@ class LocalApi:
         self.model_ports = {"v1": local["modelPortBase"], "v2": local["modelPortBase"] + 1}
         self.restart_expected = ""
         self.process = subprocess.Popen([RATINGS, "local", "up", "--project-dir", str(project)],
-                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=project)
+                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=project,
+                                        env={**os.environ, **(environ or {})})
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             assert self.process.poll() is None, self.process.stdout.read().decode()

@@ -10,6 +10,7 @@ import shutil
 import pytest
 import yaml
 
+from core.config import Fault
 from core.stack_file import read as read_stack_file
 from emulator import reload
 from emulator.constants import INVOKED_HEADER
@@ -60,6 +61,15 @@ def test_restart_notes_name_what_a_running_api_cannot_apply(stack_file):
         "ratings:local (ports, artifacts, canarySeed) changed: takes effect after restarting `ratings local up`",
         "the endpoint name changed: takes effect after restarting `ratings local up`"]
     assert reload.restart_notes(old, old) == []
+
+
+def test_faults_apply_without_a_restart_and_are_said_when_applied(stack_file):
+    old = _config(stack_file)
+    new = dataclasses.replace(old, local=dataclasses.replace(old.local, faults={"v2": Fault(error_rate=0.005)}))
+    assert reload.restart_notes(old, new) == []
+    assert reload.applied_summary(new).endswith("fault on v2: 0.50% errors")
+    hung = dataclasses.replace(old, local=dataclasses.replace(old.local, faults={"v2": Fault(hang=True)}))
+    assert reload.applied_summary(hung).endswith("fault on v2: hangs")
 
 
 def test_a_canary_to_a_version_without_a_server_is_refused_and_the_last_state_kept(stack_file):

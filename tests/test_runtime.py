@@ -16,10 +16,13 @@ import http.client
 import json
 import socketserver
 import threading
+import time
 
 import aiohttp
 import pytest
+import yaml
 
+from core.files import write_atomic
 from emulator.limits import MB, Limits
 from tests.local_harness import PATH, RunningApi, model_app, predictions
 
@@ -115,10 +118,10 @@ def test_a_burst_beyond_the_queue_is_throttled_not_blamed_on_the_model(tmp_path)
         api.stop()
 
 
-def _invoke(api: RunningApi, body: bytes) -> tuple[int, dict]:
+def _invoke(api: RunningApi, body: bytes, variant: str = "v1") -> tuple[int, dict]:
     connection = http.client.HTTPConnection("127.0.0.1", api.runtime_port, timeout=30)
     connection.request("POST", "/endpoints/ratings-local/invocations", body,
-                       {"Content-Type": "application/json", "X-Amzn-SageMaker-Target-Variant": "v1"})
+                       {"Content-Type": "application/json", "X-Amzn-SageMaker-Target-Variant": variant})
     answer = connection.getresponse()
     return answer.status, json.loads(answer.read())
 
@@ -182,3 +185,50 @@ def test_metrics_since_that_is_not_a_time_is_one_400_naming_it(tmp_path):
         assert status == 200 and "Variants" in body, body
     finally:
         api.stop()
+
+
+ONE = b'{"instances": [{"in0": [1], "in1": [2]}]}'
+
+
+def _set_faults(api: RunningApi, faults: dict) -> None:
+    """Edit the stack file as a rehearsal would, atomically, as `canary` writes it."""
+    api.values["config"]["ratings:local"]["faults"] = faults
+    write_atomic(api.stack_file, yaml.safe_dump(api.values, sort_keys=False))
+
+
+def _until(check, seconds: float = 5.0):
+    deadline = time.monotonic() + seconds
+    while True:
+        found = check()
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
+
+
+def test_faults_in_the_stack_file_apply_to_the_running_stack_without_a_restart(tmp_path):
+    """``ratings:local.faults.<version>``: errors, added latency or a hang on demand, to rehearse a
+    bad rollout; the running runtime reads them like any other edit and stops when they go."""
+    api = RunningApi(tmp_path, {"v1": model_app(), "v2": model_app()}, limits=Limits(model_timeout_s=0.3))
+    try:
+        assert _invoke(api, ONE, "v2")[0] == 200
+        _set_faults(api, {"v2": {"errorRate": 1.0}})
+        status, body = _until(lambda: (answer := _invoke(api, ONE, "v2"))[0] != 200 and answer) or (0, {})
+        assert (status, body.get("ErrorCode"), body.get("OriginalStatusCode")) == (424, "ModelError", 500)
+        assert "fault injected by ratings:local.faults" in body["OriginalMessage"]
+        assert _invoke(api, ONE, "v1")[0] == 200, "only the version named has the fault"
+        _set_faults(api, {"v2": {"hang": True}})
+        status, body = _until(lambda: (answer := _invoke(api, ONE, "v2"))[1].get("OriginalStatusCode") == 0
+                              and answer) or (0, {})
+        assert body["OriginalMessage"] == "Your invocation timed out while waiting for a response from container v2."
+        _set_faults(api, {"v2": {"addedLatencyMs": 400}})
+        assert _until(lambda: _timed(lambda: _invoke(api, ONE, "v2"))[1] >= 0.4), "latency added before the call"
+        _set_faults(api, {})
+        assert _until(lambda: _invoke(api, ONE, "v2")[0] == 200)
+        assert _metrics(api)["v2"][-1]["Invocation5XXErrors"] >= 2, "faults count against the version"
+    finally:
+        api.stop()
+
+
+def _timed(call) -> tuple[object, float]:
+    started = time.monotonic()
+    return call(), time.monotonic() - started
