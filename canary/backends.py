@@ -36,6 +36,12 @@ class Backend(Protocol):
         ...
 
     @property
+    def quality_by_default(self) -> bool:
+        """Whether `promote` and `run` judge predictions when the stack does not say: where asking
+        the versions costs nothing."""
+        ...
+
+    @property
     def drift(self) -> tuple[str, str]:
         """What serves the API, and what to do when it routes otherwise than the stack file."""
         ...
@@ -65,6 +71,7 @@ class LocalBackend:
     def served(self, config: StackConfig) -> Routing | None:
         return LocalRuntime(runtime_url(config)).served(config.api.stage_name)
 
+    quality_by_default = True  # the local runtime answers the questions at no cost
     drift = ("the running local API", "it refused the file's last edit (its output says why), or restart "
                                       "`ratings local up`")
 
@@ -79,6 +86,7 @@ class CloudBackend:
 
     stack: PulumiStack
 
+    quality_by_default = False  # every question is a SageMaker invocation the account pays for
     drift = ("the API Gateway stage", "it was changed outside this stack (console, CLI, another tool) or an "
                                       "update did not finish; `pulumi preview --refresh` shows the difference and "
                                       "`pulumi up --refresh` puts the file's routing back")

@@ -36,6 +36,8 @@ MSG_VERDICT_REFUSED = "analysis is {verdict}; wait for more traffic or pass --fo
 MSG_NOT_JUDGED = "dry run: the analysis was not computed ({error}); the promotion itself judges first"
 MSG_QUALITY_CANNOT_RUN = "the quality gate cannot run: {error}"
 MSG_QUALITY_REFUSED = "quality gate is {verdict} ({reasons}); pass --force to promote anyway"
+MSG_QUALITY_OFF = ("note: no quality gate: the candidate's predictions are not compared with live's (on AWS each "
+                   "question is an endpoint invocation); set routing.analysis.quality or pass --quality to judge them")
 MSG_NOTHING_TO_RESUME = "no recorded run on stack {stack}; start one with `canary run VERSION`"
 MSG_SERVED_DRIFT = "warning: {where} routes {served}, not what {file} says ({expected}); {advice}"
 MSG_SERVED_UNREAD = "note: what {where} routes was not read ({error}); the routing above is what {file} says"
@@ -156,7 +158,7 @@ def promote(c: Collaborators, flags: dict[str, Any], window: float, force: bool,
             c.say(f"analysis: {result.verdict.value} ({'; '.join(result.reasons)})")
             if result.verdict is not Verdict.PASS:
                 raise VerdictRefusal(result)
-            thresholds = quality_thresholds_of(config, quality)
+            thresholds = quality_thresholds_of(c, config, quality)
             if thresholds is not None:
                 judge_quality(c, config, config.routing.canary.version, thresholds)
         return plans.promote(config)
@@ -169,8 +171,13 @@ def thresholds_of(config: StackConfig, flags: dict[str, Any]) -> AnalysisThresho
     return with_overrides(config.routing.analysis, flags)
 
 
-def quality_thresholds_of(config: StackConfig, ask: QualityAsk) -> QualityThresholds | None:
-    if not (ask.enabled if ask.enabled is not None else config.routing.quality is not None):
+def quality_thresholds_of(c: Collaborators, config: StackConfig, ask: QualityAsk) -> QualityThresholds | None:
+    """The quality gate's thresholds, or None without a gate: asked for (--quality/--no-quality),
+    else configured (routing.analysis.quality), else the backend's default (on where it is free)."""
+    configured = config.routing.quality is not None or c.backend.quality_by_default
+    if not (ask.enabled if ask.enabled is not None else configured):
+        if ask.enabled is None:
+            c.say(MSG_QUALITY_OFF)
         return None
     return with_overrides(config.routing.quality or QualityThresholds(), ask.flags)
 
@@ -280,7 +287,7 @@ def prepare_run(c: Collaborators, request: RunRequest) -> RunState:
         plans.start(config, version, request.weights[0], request.sticky)  # raises what start would refuse
     return RunState.planned(c.stack.name, version, list(request.weights), request.bake_seconds,
                             request.interval_seconds, request.failure_limit, request.window_seconds, request.sticky,
-                            thresholds_of(config, request.flags), quality_thresholds_of(config, request.quality),
+                            thresholds_of(config, request.flags), quality_thresholds_of(c, config, request.quality),
                             started_at=c.clock())
 
 

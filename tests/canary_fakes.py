@@ -28,6 +28,7 @@ class StubMetrics(LocalBackend):
     """The stack (a real stack file) with metrics from ``source``; it knows nothing of a running API."""
 
     source: Any = None
+    quality_by_default = False  # no model servers behind it to ask (tests that want a gate ask for one)
 
     def metrics(self, config: StackConfig) -> Any:
         return self.source

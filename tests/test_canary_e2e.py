@@ -133,7 +133,7 @@ def test_start_status_promote_rollback(api):
 
 
 def test_an_automated_run_with_a_failing_candidate_rolls_back(api):
-    answers, run = _under_load(api, lambda: canary(api, "run", "v3", "--steps", "30,60", "--bake", "3s",
+    answers, run = _under_load(api, lambda: canary(api, "run", "v3", "--no-quality", "--steps", "30,60", "--bake", "3s",
                                                    "--window", "1m", "--min-requests", "20"))
     assert run.returncode == 3, run.stdout + run.stderr  # 3: rolled back on a failing verdict
     assert "rolled back: fail: candidate 5xx rate" in run.stdout
@@ -169,8 +169,8 @@ def _wait_for(condition, seconds: float = 60.0) -> None:
 def test_a_signal_mid_bake_rolls_the_candidate_back_and_records_it(api, stop, code):
     def interrupted_run():
         # failures tolerated: this test is about the interrupt, whatever the verdicts under load
-        process = subprocess.Popen([CANARY, "--project-dir", str(api.project), "run", "v2", "--steps", "20,50",
-                                    "--bake", "5m", "--interval", "1s", "--failure-limit", "1000"],
+        process = subprocess.Popen([CANARY, "--project-dir", str(api.project), "run", "v2", "--no-quality",
+                                    "--steps", "20,50", "--bake", "5m", "--interval", "1s", "--failure-limit", "1000"],
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             _wait_for(lambda: _baking(api, verdicts=2))
@@ -225,7 +225,8 @@ def test_a_metrics_outage_mid_run_rolls_the_candidate_back(api):
 
 def test_a_candidate_failing_from_the_start_is_rolled_back_within_two_intervals(api):
     interval = 3.0
-    answers, run = _under_load(api, lambda: canary(api, "run", "v3", "--steps", "30,60", "--bake", "10m",
+    answers, run = _under_load(api, lambda: canary(api, "run", "v3", "--no-quality", "--steps", "30,60",
+                                                   "--bake", "10m",
                                                    "--interval", f"{interval:g}s", "--window", "1m"))
     assert run.returncode == 3, run.stdout + run.stderr
     state = _state(api)

@@ -9,9 +9,10 @@ import shutil
 import pytest
 
 from canary import service, stacks
+from canary.backends import CloudBackend, LocalBackend
 from core import plans as plan
 from core import routing as routes
-from core import run_state
+from core import run_state, stack_file
 from core.metrics import MetricsError, VariantStats
 from core.run_state import RunStatus
 from tests.canary_fakes import QuietConsole, StubMetrics
@@ -118,3 +119,20 @@ def test_failures_counted_before_the_step_are_not_held_against_the_candidate(sta
     final = service.run(_collaborators(stack, Stale()), service.prepare_run(_collaborators(stack, Stale()), REQUEST))
     assert final.status is RunStatus.ROLLED_BACK and final.ended_by == "inconclusive"
     assert {v.verdict for v in final.verdicts} == {"inconclusive"}, "no new requests: nothing to judge, no fail"
+
+
+@pytest.mark.parametrize(("backend", "ask", "gate", "note"), [
+    ("local", service.QualityAsk(), True, False),  # free on the local runtime: on unless told not to
+    ("local", service.QualityAsk(enabled=False), False, False),
+    ("cloud", service.QualityAsk(), False, True),  # each question is a paid invocation: off, and said loudly
+    ("cloud", service.QualityAsk(enabled=True), True, False),
+])
+def test_the_quality_gate_is_on_where_it_costs_nothing(tmp_path, backend, ask, gate, note):
+    stack = "local" if backend == "local" else "prod"
+    config = stack_file.load(stack, ROOT)
+    chosen = (LocalBackend(stacks.LocalStack(stack, tmp_path)) if backend == "local"
+              else CloudBackend(stacks.PulumiStack(stack, tmp_path)))
+    console = QuietConsole()
+    thresholds = service.quality_thresholds_of(service.Collaborators(chosen, console), config, ask)
+    assert (thresholds is not None) is gate
+    assert (service.MSG_QUALITY_OFF in console.said) is note
