@@ -41,7 +41,8 @@ THROTTLING_CODES = frozenset({"ThrottlingException", "Throttling", "TooManyReque
 MSG_BUDGET = ("{needed} invocations needed ({batches} per version, 2 versions), more than the budget of "
               "{budget}; raise --budget or ask for fewer pairs with --sample")
 MSG_BUDGET_SPENT = "the budget of {budget} invocations is spent (throttling retries count too); raise --budget"
-MSG_THROTTLED = "{variant}: still throttled after {attempts} attempts; try again later or lower the load"
+MSG_THROTTLED = "{variant}: still {reason} after {attempts} attempts; try again later or lower the load"
+MSG_MODEL_FAILING = "failing with a server error"
 MSG_BAD_ANSWER = "{variant}: the answer is not Object2Vec's predictions JSON ({problem})"
 MSG_COUNT = "{variant}: {got} predictions for {sent} pairs"
 MSG_WRONG_VARIANT = "{variant}: the endpoint answered from variant {answered}"
@@ -53,7 +54,12 @@ class PredictionError(RuntimeError):
 
 
 class Throttled(Exception):
-    """The runtime refused an invocation for its rate; worth another try later."""
+    """An invocation worth another try later: the runtime refused it for its rate, or the model
+    failed it with a server error (one 500 of a flaky dependency must not decide the gate)."""
+
+    def __init__(self, reason: str = "throttled"):
+        super().__init__(reason)
+        self.reason = reason
 
 
 class PredictionSource(Protocol):
@@ -171,17 +177,19 @@ def _scores(variant: str, payload: bytes, sent: int) -> list[float]:
 
 def _invoke_with_retries(source: PredictionSource, variant: str, body: bytes, budget: Budget, retry: Retry,
                          sleep: Callable[[float], None], draw: Callable[[], float]) -> tuple[bytes, float]:
+    reason = "throttled"
     for attempt in range(retry.attempts):
         budget.take()
         started = time.perf_counter()
         try:
             payload = source.invoke(variant, body)
-        except Throttled:
+        except Throttled as refused:
+            reason = refused.reason
             if attempt + 1 < retry.attempts:
                 sleep(retry.delay(attempt, draw))
             continue
         return payload, (time.perf_counter() - started) * 1000
-    raise PredictionError(MSG_THROTTLED.format(variant=variant, attempts=retry.attempts))
+    raise PredictionError(MSG_THROTTLED.format(variant=variant, reason=reason, attempts=retry.attempts))
 
 
 def predict(source: PredictionSource, variant: str, sample: Sample, batches: list[np.ndarray], budget: Budget,
@@ -216,17 +224,29 @@ class LocalRuntimeSource:
         except urllib.error.HTTPError as error:
             if error.code in (429, 503):
                 raise Throttled() from None
-            raise PredictionError(f"{variant}: {_runtime_message(error)}") from None
+            answer = _runtime_answer(error)
+            if _server_error_of_model(answer.get("ErrorCode"), answer.get("OriginalStatusCode")):
+                raise Throttled(MSG_MODEL_FAILING) from None
+            raise PredictionError(f"{variant}: {answer.get('Message') or f'HTTP {error.code} from the local runtime'}"
+                                  ) from None
         except (urllib.error.URLError, OSError) as error:
             reason = getattr(error, "reason", error)
             raise PredictionError(MSG_RUNTIME_DOWN.format(url=self.url, error=reason)) from None
 
 
-def _runtime_message(error: urllib.error.HTTPError) -> str:
+def _runtime_answer(error: urllib.error.HTTPError) -> dict:
     try:
-        return str(json.loads(error.read())["Message"])
-    except (ValueError, KeyError, TypeError):
-        return f"HTTP {error.code} from the local runtime"
+        answer = json.loads(error.read())
+    except ValueError:
+        return {}
+    return answer if isinstance(answer, dict) else {}
+
+
+def _server_error_of_model(code: object, original_status: object) -> bool:
+    """SageMaker's ModelError for a model that failed on its side (5xx) or did not answer (0):
+    transient more often than not, so the gate asks again rather than stopping on it."""
+    return code == "ModelError" and isinstance(original_status, int) and (original_status >= 500
+                                                                            or original_status == 0)
 
 
 class SageMakerSource:
@@ -254,6 +274,8 @@ class SageMakerSource:
             code = error.response.get("Error", {}).get("Code", "")
             if code in THROTTLING_CODES:
                 raise Throttled() from None
+            if _server_error_of_model(code, error.response.get("OriginalStatusCode")):
+                raise Throttled(MSG_MODEL_FAILING) from None
             raise PredictionError(f"{variant}: SageMaker refused the invocation: {error}") from None
         except BotoCoreError as error:
             raise PredictionError(f"{variant}: cannot call SageMaker: {error}") from None

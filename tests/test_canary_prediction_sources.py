@@ -127,6 +127,36 @@ def test_throttled_invocations_are_retried_with_backoff_and_count_against_the_bu
     assert budget.spent == 3 and len(answers.predictions) == 4
 
 
+def model_error(stubber: Stubber, original_status: int) -> None:
+    """SageMaker's ModelError (API reference, InvokeEndpoint: OriginalStatusCode, OriginalMessage)."""
+    stubber.add_client_error("invoke_endpoint", service_error_code="ModelError", http_status_code=424,
+                             service_message=f"Received server error ({original_status}) from primary",
+                             modeled_fields={"OriginalStatusCode": original_status, "OriginalMessage": "boom"},
+                             expected_params={"EndpointName": ENDPOINT, "TargetVariant": ANY, "ContentType": ANY,
+                                              "Accept": ANY, "Body": ANY})
+
+
+def test_a_models_passing_server_error_is_asked_again_and_a_client_error_is_not():
+    """One 500 of a flaky dependency must not decide the gate; a 4xx (the model refusing the
+    question) would be refused again, so it is an error at once."""
+    source, stubber = stubbed()
+    data = make_sample(2, 2)
+    batches = sources.plan_batches(data, 100)
+    model_error(stubber, 500)
+    expect_invocation(stubber, "v2", sources.request_body(data, batches[0]))
+    budget = Budget(5)
+    with stubber:
+        answers = sources.predict(source, "v2", data, batches, budget, sleep=lambda s: None)
+    assert budget.spent == 2 and not np.isnan(answers.predictions).any()
+    model_error(stubber, 400)
+    with stubber, pytest.raises(PredictionError, match="SageMaker refused the invocation"):
+        sources.predict(source, "v2", data, batches, Budget(5), sleep=lambda s: None)
+    for _ in range(3):
+        model_error(stubber, 500)
+    with stubber, pytest.raises(PredictionError, match="v2: still failing with a server error after 3 attempts"):
+        sources.predict(source, "v2", data, batches, Budget(10), Retry(attempts=3), sleep=lambda s: None)
+
+
 def test_throttling_that_does_not_end_is_one_clear_error():
     source, stubber = stubbed()
     data = make_sample(1, 2)
