@@ -4,11 +4,13 @@ Each run is the real controller (core.rollout) on the real schedule (`canary run
 steps 5/25/50 %, 10-minute bakes, a look every 30 s, failure limit 0); traffic between looks is
 Poisson counts, split by the weight, with errors drawn per version. Two judges decide every look
 side by side: the shipped one (core.analysis.judge) and the old fixed threshold (candidate 5xx
-rate over 1 % at any look fails; fewer than 100 candidate requests is inconclusive).
+rate over 1 % at any look fails, as does a p99 over 1.5x live's above 20 ms on 100+ requests;
+fewer than 100 candidate requests is inconclusive). Latencies are lognormal (median 30 ms), counted
+in the local runtime's histogram buckets.
 
 - A/A: live and candidate identical, at 5, 20 and 100 req/s with 0.1, 0.5 and 0.9 % errors: any
   run that does not promote is a false fail. Target: at most 1 % in every scenario.
-- Regressions, at 20 req/s: 5xx 0.1 -> 1 % and 0.5 -> 2 %, and a candidate that hangs 15 or 25
+- Regressions, at 20 req/s: 5xx 0.1 -> 1 % and 0.5 -> 2 %, latencies 50 % longer, and a candidate that hangs 15 or 25
   minutes into the run (its requests time out: the model's metrics stop counting them). A run
   that promotes is a miss. Target: detection of at least 95 %, with the candidate requests it
   took (median) against the old judge's.
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 import sys
 import time
@@ -36,6 +39,7 @@ from core.analysis import Analysis, Verdict
 from core.metrics import VariantStats
 from core.run_state import RunState, RunStatus
 from core.thresholds import AnalysisThresholds
+from emulator.metrics import BUCKETS, BUCKETS_PER_DOUBLING
 
 WEIGHTS, BAKE, INTERVAL = [5.0, 25.0, 50.0], 600.0, 30.0
 AA_TARGET, DETECTION_TARGET = 0.01, 0.95
@@ -49,16 +53,18 @@ class Scenario:
     live_errors: float
     candidate_errors: float
     hang_after: float | None = None  # seconds into the run when the candidate stops answering
+    slower: float = 1.0  # the candidate's latencies are this many times live's
 
     @property
     def regression(self) -> bool:
-        return self.candidate_errors != self.live_errors or self.hang_after is not None
+        return self.candidate_errors != self.live_errors or self.hang_after is not None or self.slower != 1.0
 
 
 def scenarios() -> list[Scenario]:
     same = [Scenario(f"aa_{rate:g}rps_{errors:.1%}", rate, errors, errors)
             for rate in (5.0, 20.0, 100.0) for errors in (0.001, 0.005, 0.009)]
     worse = [Scenario("errors_0.1_to_1pct", 20.0, 0.001, 0.01), Scenario("errors_0.5_to_2pct", 20.0, 0.005, 0.02),
+             Scenario("latency_plus_50pct", 20.0, 0.001, 0.001, slower=1.5),
              Scenario("hang_mid_run", 20.0, 0.001, 0.001, hang_after=900.0),
              Scenario("hang_last_step", 20.0, 0.001, 0.001, hang_after=1500.0)]
     return same + worse
@@ -66,9 +72,13 @@ def scenarios() -> list[Scenario]:
 
 def fixed_threshold(live: VariantStats, candidate: VariantStats, thresholds: AnalysisThresholds,
                     share: float) -> Analysis:
-    """The judge before the sequential tests: an absolute 1 % limit at every look."""
+    """The judge before the sequential tests: an absolute 1 % limit at every look, and a p99 over
+    1.5x live's (above 20 ms, on 100+ requests)."""
     if candidate.rate_5xx > 0.01:
         return Analysis(Verdict.FAIL, [f"candidate 5xx rate {candidate.rate_5xx:.2%} exceeds 1.00%"], live, candidate)
+    live_p99, cand_p99 = live.latency_p99_ms, candidate.latency_p99_ms
+    if (candidate.judged >= 100 and live_p99 and cand_p99 and cand_p99 > 20.0 and cand_p99 > 1.5 * live_p99):
+        return Analysis(Verdict.FAIL, ["candidate p99 over 1.5x live's"], live, candidate)
     if candidate.judged < thresholds.min_requests:
         return Analysis(Verdict.INCONCLUSIVE, ["too few candidate requests"], live, candidate)
     return Analysis(Verdict.PASS, ["within the threshold"], live, candidate)
@@ -78,6 +88,38 @@ def shipped(live: VariantStats, candidate: VariantStats, thresholds: AnalysisThr
     return analysis.judge(live, candidate, thresholds, share=share)
 
 
+LATENCY_MEDIAN_US, LATENCY_SIGMA = 30_000.0, 0.4  # lognormal model latency: p95 about 58 ms
+EDGES = np.exp(np.arange(BUCKETS + 1) / (BUCKETS_PER_DOUBLING / math.log(2)))  # the runtime's bucket edges (µs)
+
+
+def bucket_probabilities(slower: float) -> np.ndarray:
+    """The chance a request lands in each of the runtime's latency buckets (lognormal latencies)."""
+    z = (np.log(EDGES) - math.log(LATENCY_MEDIAN_US * slower)) / (LATENCY_SIGMA * math.sqrt(2))
+    cdf = 0.5 * (1 + np.array([math.erf(value) for value in z]))
+    probabilities = np.clip(np.diff(cdf), 0.0, None)
+    return probabilities / probabilities.sum()
+
+
+LIVE_BUCKETS = bucket_probabilities(1.0)
+# the buckets any scenario's latencies can reach (the rest would only cost time in every draw)
+SUPPORT = np.flatnonzero((LIVE_BUCKETS > 1e-12) | (bucket_probabilities(1.5) > 1e-12))
+
+
+KEYS = [round(float(edge), 3) for edge in EDGES]  # a bucket's key in a histogram, as the runtime writes it
+
+
+def _histogram(counts: np.ndarray) -> dict[float, int]:
+    nonzero = np.flatnonzero(counts)
+    return dict(zip([KEYS[i] for i in nonzero], counts[nonzero].tolist(), strict=True))
+
+
+def _p99_ms(counts: np.ndarray) -> float | None:
+    cumulative = np.cumsum(counts)
+    if not cumulative[-1]:
+        return None
+    return KEYS[int(np.searchsorted(cumulative, 0.99 * cumulative[-1]))] / 1000
+
+
 class Simulated:
     """One rollout's world: simulated time, Poisson traffic, the counts since the step began."""
 
@@ -85,10 +127,13 @@ class Simulated:
         self.scenario, self.judge, self.draw = scenario, judge, draw
         self.now, self.weight = 0.0, 0.0
         self.step = np.zeros(4, dtype=np.int64)  # live answers, live errors, candidate answers, candidate errors
+        self.latency = np.zeros((2, BUCKETS), dtype=np.int64)  # live, candidate
+        candidate = bucket_probabilities(scenario.slower)[SUPPORT]
+        self.probabilities = (LIVE_BUCKETS[SUPPORT] / LIVE_BUCKETS[SUPPORT].sum(), candidate / candidate.sum())
         self.candidate_total = 0
 
     def set_weight(self, weight: float) -> None:
-        self.weight, self.step[:] = weight, 0
+        self.weight, self.step[:], self.latency[:] = weight, 0, 0
 
     def sleep(self, seconds: float) -> None:
         sent = self.draw.poisson(self.scenario.rate * seconds)
@@ -97,6 +142,8 @@ class Simulated:
         live = sent - to_candidate
         self.step += (live, self.draw.binomial(live, self.scenario.live_errors),
                       answered, self.draw.binomial(answered, self.scenario.candidate_errors))
+        for row, count in ((0, live), (1, answered)):
+            self.latency[row, SUPPORT] += self.draw.multinomial(count, self.probabilities[row])
         self.candidate_total += to_candidate
         self.now += seconds
 
@@ -105,7 +152,9 @@ class Simulated:
 
     def analyse(self, window: float) -> Analysis:
         live_n, live_e, cand_n, cand_e = (int(v) for v in self.step)
-        return self.judge(VariantStats(live_n, 0, live_e, 5.0), VariantStats(cand_n, 0, cand_e, 5.0),
+        live, candidate = self.latency
+        return self.judge(VariantStats(live_n, 0, live_e, _p99_ms(live), _histogram(live)),
+                          VariantStats(cand_n, 0, cand_e, _p99_ms(candidate), _histogram(candidate)),
                           AnalysisThresholds(), self.weight / 100.0)
 
 

@@ -37,7 +37,7 @@ VERDICT_EXIT = {Verdict.PASS: 0, Verdict.FAIL: EXIT_FAIL, Verdict.INCONCLUSIVE: 
 ENDED_EXIT = {"promoted": 0, "fail": EXIT_FAIL, "inconclusive": EXIT_INCONCLUSIVE, "SIGINT": 130, "SIGTERM": 143}
 CLEAR = "\x1b[H\x1b[2J"
 THRESHOLD_FLAGS = ("min_requests", "max_error_ratio", "min_error_rate", "min_traffic_share", "alpha",
-                   "max_latency_ratio", "latency_floor_ms")
+                   "max_slow_ratio", "max_latency_ratio", "latency_floor_ms")
 META_YES, META_ALLOW_REPLACE = "canary.yes", "canary.allow_replace"
 
 
@@ -181,6 +181,10 @@ def thresholds_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--alpha", type=click.FloatRange(1e-9, 0.5), default=None,
                      help=f"Chance per step of failing a candidate as good as live [routing.analysis.alpha, "
                           f"else {defaults.alpha:g}]."),
+        click.option("--max-slow-ratio", type=click.FloatRange(1), default=None,
+                     help=f"Candidate's share of requests slower than live's p95 may be this many times live's, "
+                          f"where histograms are kept (locally) [routing.analysis.maxSlowRatio, else "
+                          f"{defaults.max_slow_ratio:g}]."),
         click.option("--max-latency-ratio", type=click.FloatRange(1), default=None,
                      help=f"Highest acceptable candidate/live p99 ratio [routing.analysis.maxLatencyRatio, else "
                           f"{defaults.max_latency_ratio:g}] ..."),

@@ -7,6 +7,7 @@ are taken over the requests that were not refused.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
@@ -69,8 +70,13 @@ def since(now: VariantStats, baseline: VariantStats | None) -> VariantStats:
     the step's start are taken off. A p99 cannot be taken apart: it stays the window's."""
     if baseline is None:
         return now
+    histogram = None
+    if now.latency_histogram is not None:
+        before = baseline.latency_histogram or {}
+        histogram = {edge: count - before.get(edge, 0) for edge, count in now.latency_histogram.items()
+                     if count > before.get(edge, 0)}
     return VariantStats(max(now.requests - baseline.requests, 0), max(now.errors_4xx - baseline.errors_4xx, 0),
-                        max(now.errors_5xx - baseline.errors_5xx, 0), now.latency_p99_ms)
+                        max(now.errors_5xx - baseline.errors_5xx, 0), now.latency_p99_ms, histogram)
 
 
 def judge(live: VariantStats, candidate: VariantStats, thresholds: AnalysisThresholds,
@@ -126,6 +132,42 @@ def _traffic(live: VariantStats, candidate: VariantStats, thresholds: AnalysisTh
 
 
 def _latency(live: VariantStats, candidate: VariantStats, thresholds: AnalysisThresholds) -> Check:
+    if live.latency_histogram and candidate.latency_histogram is not None:
+        return _slow_requests(live.latency_histogram, candidate.latency_histogram, thresholds)
+    return _p99_ratio(live, candidate, thresholds)
+
+
+def _slow_requests(live: Mapping[float, int], candidate: Mapping[float, int], thresholds: AnalysisThresholds) -> Check:
+    """Where both versions' latency histograms are known: the share of requests slower than live's
+    p95 (and the floor), candidate against live, by the same sequential test as errors. As good as
+    live, the candidate has as many such requests as live (5 %); slower, it has many more."""
+    edge = max(_percentile_edge(live, 95.0), thresholds.latency_floor_ms * 1000)
+    live_n, cand_n = sum(live.values()), sum(candidate.values())
+    live_slow = sum(count for at, count in live.items() if at > edge)
+    cand_slow = sum(count for at, count in candidate.items() if at > edge)
+    evidence = sequential.errors_worse(live_n, live_slow, cand_n, cand_slow, thresholds.max_slow_ratio,
+                                       thresholds.alpha)
+    live_share, cand_share = live_slow / max(live_n, 1), cand_slow / max(cand_n, 1)
+    failure = (f"candidate slower: {cand_share:.1%} of its requests ({cand_slow} of {cand_n}) over "
+               f"{edge / 1000:.1f} ms against live's {live_share:.1%} ({live_slow} of {live_n}); "
+               f"{evidence.describe()}") if evidence.rejected else ""
+    return Check(f"requests over {edge / 1000:.1f} ms", f"{live_share:.1%} ({live_slow} of {live_n})",
+                 f"{cand_share:.1%} ({cand_slow} of {cand_n})",
+                 f"at most {thresholds.max_slow_ratio:g}x live's share (live's p95, at least "
+                 f"{thresholds.latency_floor_ms:g} ms)", evidence.describe(), failure)
+
+
+def _percentile_edge(histogram: Mapping[float, int], percent: float) -> float:
+    """The lower edge of the bucket holding the ``percent``-th percentile."""
+    total, seen = sum(histogram.values()), 0
+    for edge, count in sorted(histogram.items()):
+        seen += count
+        if seen >= total * percent / 100:
+            return edge
+    return max(histogram, default=0.0)
+
+
+def _p99_ratio(live: VariantStats, candidate: VariantStats, thresholds: AnalysisThresholds) -> Check:
     failed = (candidate.judged >= P99_MIN_SAMPLES and candidate.latency_p99_ms is not None
               and live.latency_p99_ms is not None and candidate.latency_p99_ms > thresholds.latency_floor_ms
               and candidate.latency_p99_ms > live.latency_p99_ms * thresholds.max_latency_ratio)

@@ -10,7 +10,7 @@ and ``Point`` values, so the analysis never knows where its numbers came from.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -31,6 +31,7 @@ class VariantStats:
     errors_4xx: int
     errors_5xx: int
     latency_p99_ms: float | None
+    latency_histogram: Mapping[float, int] | None = None  # µs bucket lower edge -> samples, where kept
 
     @property
     def judged(self) -> int:
@@ -55,6 +56,7 @@ class Point:
     errors_4xx: int
     errors_5xx: int
     latency_p99_ms: float | None
+    latency_histogram: Mapping[float, int] | None = None  # µs bucket lower edge -> samples, where kept
 
     @property
     def rate_5xx(self) -> float:
@@ -72,13 +74,15 @@ class MetricsSource(Protocol):
 
 @dataclass(frozen=True)
 class Latency:
-    """ModelLatency of one period, in microseconds."""
+    """ModelLatency of one period, in microseconds. ``histogram``: sample counts by the lower edge
+    of their bucket (µs), where the source keeps them (the local runtime; CloudWatch does not)."""
 
     sample_count: int
     average: float
     p50: float
     p99: float
     maximum: float
+    histogram: Mapping[float, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -95,7 +99,9 @@ class Period:
                 "Invocation4XXErrors": self.errors_4xx, "Invocation5XXErrors": self.errors_5xx,
                 "ModelLatency": None if latency is None else {
                     "SampleCount": latency.sample_count, "Average": latency.average, "p50": latency.p50,
-                    "p99": latency.p99, "Maximum": latency.maximum}}
+                    "p99": latency.p99, "Maximum": latency.maximum,
+                    **({"Histogram": [[edge, count] for edge, count in sorted(latency.histogram.items())]}
+                       if latency.histogram is not None else {})}}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Period:
@@ -103,7 +109,7 @@ class Period:
         return cls(int(data["Timestamp"]), int(data["Invocations"]), int(data["Invocation4XXErrors"]),
                    int(data["Invocation5XXErrors"]), None if not latency else Latency(
                        int(latency["SampleCount"]), float(latency["Average"]), float(latency["p50"]),
-                       float(latency["p99"]), float(latency["Maximum"])))
+                       float(latency["p99"]), float(latency["Maximum"]), _histogram(latency.get("Histogram"))))
 
 
 @dataclass(frozen=True)
@@ -119,10 +125,14 @@ class Snapshot:
 
     def stats(self, variant: str) -> VariantStats:
         periods = self.periods(variant)
+        timed = [p.latency for p in periods if p.latency]
+        histograms = [latency.histogram for latency in timed]
+        merged = None if not timed or any(h is None for h in histograms) else merge_histograms(histograms)
         return VariantStats(
             requests=sum(p.invocations for p in periods), errors_4xx=sum(p.errors_4xx for p in periods),
             errors_5xx=sum(p.errors_5xx for p in periods),
-            latency_p99_ms=window_p99([(p.latency.p99, p.latency.sample_count) for p in periods if p.latency]))
+            latency_p99_ms=window_p99([(latency.p99, latency.sample_count) for latency in timed]),
+            latency_histogram=merged)
 
     def series(self, variant: str) -> list[Point]:
         return [Point(p.start, p.invocations, p.errors_4xx, p.errors_5xx,
@@ -141,6 +151,20 @@ class Snapshot:
                         for name, periods in data["Variants"].items()}, int(data.get("PeriodSeconds", PERIOD_SECONDS)))
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise MetricsError(f"not a metrics document ({type(error).__name__}: {error})") from None
+
+
+def _histogram(raw: Any) -> dict[float, int] | None:
+    if raw is None:
+        return None
+    return {float(edge): int(count) for edge, count in raw}
+
+
+def merge_histograms(histograms: Iterable[Mapping[float, int] | None]) -> dict[float, int]:
+    merged: dict[float, int] = {}
+    for histogram in histograms:
+        for edge, count in (histogram or {}).items():
+            merged[edge] = merged.get(edge, 0) + count
+    return merged
 
 
 def published_minutes(now: float, window_seconds: float,

@@ -22,7 +22,8 @@ class AnalysisThresholds:
     min_error_rate: float = 0.001  # ... and a candidate under this 5xx rate is never failed for errors
     min_traffic_share: float = 0.8  # the candidate must answer at least this much of its weight's share
     alpha: float = 0.01  # at most this chance per step of failing a candidate as good as live
-    max_latency_ratio: float = 1.5  # candidate p99 may be this many times live's ...
+    max_slow_ratio: float = 2.0  # candidate's share of requests over live's p95 may be this many times live's
+    max_latency_ratio: float = 1.5  # without histograms (CloudWatch): candidate p99 may be this many times live's ...
     # ... unless it stays under this: below ~20 ms, p99 differences between two model servers on
     # one host are scheduling noise (measured 5 vs 8 ms for identical models under load)
     latency_floor_ms: float = 20.0
@@ -46,6 +47,7 @@ ANALYSIS_KEYS: dict[str, tuple[str, type, float, float]] = {
     "minErrorRate": ("min_error_rate", float, 0.0, 1.0),
     "minTrafficShare": ("min_traffic_share", float, 0.0, 1.0),
     "alpha": ("alpha", float, 1e-9, 0.5),
+    "maxSlowRatio": ("max_slow_ratio", float, 1.0, 1000.0),
     "maxLatencyRatio": ("max_latency_ratio", float, 1.0, 1000.0),
     "latencyFloorMs": ("latency_floor_ms", float, 0.0, 600_000.0),
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import boto3
+import numpy as np
 import pytest
 from botocore.stub import Stubber
 
@@ -16,6 +17,7 @@ from core.metrics import MetricsError, VariantStats, published_minutes, window_p
 from core.run_state import RunState, RunStatus
 from core.thresholds import AnalysisThresholds as Thresholds
 from core.thresholds import with_overrides
+from emulator.metrics import LatencyHistogram
 
 LIVE = VariantStats(1000, 10, 0, 20.0)  # p99 20 ms: the latency rule applies above the 20 ms floor
 
@@ -294,3 +296,37 @@ def test_status_says_how_to_continue_a_run_whose_process_is_gone():
     state.pid = 2**22 + 12345
     lines = report.run_lines(state, alive=False)
     assert "its process 4206649 is gone: `canary --stack local run --resume` continues it" in "\n".join(lines)
+
+
+def _histogram(draw, size: int, scale_ms: float, slower: float = 1.0) -> dict[float, int]:
+    """Lognormal latencies bucketed as the local runtime buckets them."""
+    histogram = LatencyHistogram()
+    for value in draw.lognormal(np.log(scale_ms * 1000 * slower), 0.4, size):
+        histogram.add(value)
+    return histogram.sparse()
+
+
+@pytest.mark.parametrize(("slower", "verdict"), [(1.0, Verdict.PASS), (1.5, Verdict.FAIL)])
+def test_latency_with_histograms_compares_the_share_of_slow_requests(slower, verdict):
+    """Where histograms are kept (locally), the candidate's share of requests over live's p95 is
+    tested against live's, allowing for small samples: as fast as live it passes, 50 % slower it fails."""
+    draw = np.random.default_rng(8)
+    live = VariantStats(4000, 0, 0, 60.0, _histogram(draw, 4000, 30.0))
+    candidate = VariantStats(400, 0, 0, 60.0, _histogram(draw, 400, 30.0, slower))
+    result = analysis.judge(live, candidate, Thresholds())
+    assert result.verdict is verdict, result.reasons
+    if verdict is Verdict.FAIL:
+        assert result.reasons[0].startswith("candidate slower: ") and "against live's" in result.reasons[0]
+
+
+def test_models_faster_than_the_floor_are_not_failed_with_histograms_either():
+    draw = np.random.default_rng(9)
+    live = VariantStats(2000, 0, 0, 6.0, _histogram(draw, 2000, 3.0))
+    candidate = VariantStats(400, 0, 0, 9.0, _histogram(draw, 400, 3.0, 1.6))
+    assert analysis.judge(live, candidate, Thresholds()).verdict is Verdict.PASS
+
+
+def test_a_steps_baseline_is_taken_off_the_histogram_too():
+    now = VariantStats(300, 0, 0, 30.0, {1000.0: 200, 2000.0: 100})
+    before = VariantStats(100, 0, 0, 30.0, {1000.0: 100})
+    assert analysis.since(now, before).latency_histogram == {1000.0: 100, 2000.0: 100}

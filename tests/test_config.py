@@ -62,7 +62,7 @@ INVALID = [
     ("ratings:routing.analysis.window", "5m",
      fields.MSG_UNKNOWN_KEY.format(field="routing.analysis.window",
                                    known="minRequests, maxErrorRatio, minErrorRate, minTrafficShare, alpha, "
-                                         "maxLatencyRatio, latencyFloorMs, quality")),
+                                         "maxSlowRatio, maxLatencyRatio, latencyFloorMs, quality")),
     ("ratings:canary", {"version": "v2"},
      cfg.MSG_UNKNOWN_SECTION.format(key="ratings:canary", hint=" (did you mean ratings:routing.canary?)",
                                     known=KNOWN_SECTIONS)),
