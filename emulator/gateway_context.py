@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from emulator.constants import INVOKED_HEADER
+from emulator.constants import INVOKED_HEADER, TARGET_VARIANT_HEADER
 from emulator.http import Answer
 
 if TYPE_CHECKING:
@@ -55,6 +55,8 @@ class RequestContext:
                 "status": self.answer.status if self.answer else 0,
                 "latencyMs": round((time.perf_counter() - self.started) * 1000, 2),
                 "variant": _invoked_variant(invocation), "isCanary": self.is_canary,
+                # the version the request was sent to, answered or not: a timeout has no variant
+                "targetVariant": self.integration_headers.get(TARGET_VARIANT_HEADER, ""),
                 "integrationStatus": invocation.status if invocation else "", "errorType": self.error_type}
 
 

@@ -12,6 +12,7 @@ from emulator.constants import INVOKED_HEADER
 from emulator.gateway import Gateway
 from emulator.gateway_state import StateHolder
 from emulator.http import Answer
+from emulator.limits import Limits
 from emulator.metrics import VariantMetrics
 from emulator.throttle import TokenBucket
 from tests.stacks import ROOT
@@ -59,6 +60,24 @@ def test_success_maps_predictions_and_the_variant_header(stack_file):
     assert call["target"] in {"v1", "v2"} and len(call["body"]["instances"]) == 3
     line = json.loads(logs[0])
     assert {"requestId", "status", "latencyMs", "variant", "isCanary", "stage"} <= set(line)
+    assert line["targetVariant"] == call["target"]
+
+
+class HangingRuntime(ScriptedRuntime):
+    async def invoke(self, endpoint, body, content_type, accept, target):
+        await asyncio.sleep(5)
+
+
+def test_a_timed_out_request_is_logged_with_the_version_it_was_sent_to(stack_file):
+    """The runtime never answered, so no version is named as having answered; the version the
+    request was sent to is, so a hang shows against the right version in the access log."""
+    logs: list[str] = []
+    gateway = Gateway(StateHolder(stack_file), HangingRuntime(200, {}), logs.append,
+                      Limits(integration_timeout_s=0.05))
+    status, _, _ = _call(gateway)
+    line = json.loads(logs[0])
+    assert (status, line["variant"], line["errorType"]) == (504, "", "INTEGRATION_TIMEOUT")
+    assert line["targetVariant"] in {"v1", "v2"}
 
 
 @pytest.mark.parametrize(("status", "body", "client_status"), [
