@@ -56,7 +56,6 @@ class Point:
     errors_4xx: int
     errors_5xx: int
     latency_p99_ms: float | None
-    latency_histogram: Mapping[float, int] | None = None  # µs bucket lower edge -> samples, where kept
 
     @property
     def rate_5xx(self) -> float:

@@ -8,7 +8,7 @@ import click
 
 from core import openapi, stack_file
 from core.fields import ConfigError
-from core.files import write_atomic
+from ratings.text_output import put
 
 PLACEHOLDER_ROLE = "arn:{partition}:iam::000000000000:role/{endpoint}-api-invoke-role"
 
@@ -32,11 +32,4 @@ def openapi_command(stack: str, output: Path, role_arn: str | None, partition: s
     role = role_arn or PLACEHOLDER_ROLE.format(partition=partition, endpoint=config.endpoint.name)
     integration = openapi.Integration(config.endpoint.name, role, config.region, partition)
     text = openapi.render(openapi.build_document(config.api, openapi.Templates.load(), integration))
-    if str(output) == "-":
-        click.echo(text, nl=False)
-        return
-    try:
-        write_atomic(output, text)
-    except OSError as error:
-        raise click.ClickException(f"cannot write {output}: {error.strerror}") from None
-    click.echo(f"wrote {output} ({stack} stack, endpoint {config.endpoint.name})")
+    put(text, output, f"{stack} stack, endpoint {config.endpoint.name}")

@@ -10,7 +10,7 @@ import click
 
 from core import permissions, stack_file
 from core.fields import ConfigError
-from core.files import write_atomic
+from ratings.text_output import put
 
 ACCOUNT_ID = re.compile(r"\d{12}")
 # IAM and AWS STS quotas: a managed policy holds at most 6,144 characters, whitespace not counted
@@ -49,15 +49,7 @@ def policy_command(stack: str, reader: str, account_id: str | None, explain: boo
     size = len(json.dumps(document, separators=(",", ":")))
     if size > MANAGED_POLICY_CHARACTERS:
         click.echo(MSG_TOO_LONG.format(size=size, limit=MANAGED_POLICY_CHARACTERS), err=True)
-    text = permissions.render(document)
-    if output is None:
-        click.echo(text, nl=False)
-        return
-    try:
-        write_atomic(output, text)
-    except OSError as error:
-        raise click.ClickException(f"cannot write {output}: {error.strerror}") from None
-    click.echo(f"wrote {output} ({reader} of stack {stack}, account {account})")
+    put(permissions.render(document), output, f"{reader} of stack {stack}, account {account}")
 
 
 def _caller_account(region: str) -> str:

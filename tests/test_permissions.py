@@ -15,7 +15,6 @@ from __future__ import annotations
 import io
 import json
 import re
-import shutil
 import urllib.parse
 from collections.abc import Iterator
 from functools import cache
@@ -37,6 +36,7 @@ from tests.aws.provider_calls import CALLS, PROVIDER_START, Call
 from tests.pulumi_mocks import ACCOUNT_ID, REGION, RecordingMocks, Registered, run_program
 from tests.stacks import ROOT, example
 from tests.test_cloud_run import Account
+from tests.test_cloud_run import project as prod_without_canary  # noqa: F401  # a fixture
 
 STACKS = ("prod", "dev")
 # dependent actions AWS lists that this stack never needs, and why
@@ -235,18 +235,9 @@ def _observed_resource(service: str, operation: str, params: dict) -> tuple[str,
     return action, f"arn:aws:sagemaker:{REGION}:{ACCOUNT_ID}:endpoint/{params['EndpointName'].lower()}"
 
 
-@pytest.fixture
-def project(tmp_path):
-    shutil.copy(ROOT / "Pulumi.prod.yaml", tmp_path)
-    path = tmp_path / "Pulumi.prod.yaml"
-    path.write_text(path.read_text().replace("    canary:\n      version: v2\n      percent: 10\n      mode: request\n",
-                                             ""))
-    return tmp_path
-
-
-def test_the_operator_may_make_every_call_canary_makes(project):
+def test_the_operator_may_make_every_call_canary_makes(prod_without_canary):  # noqa: F811  # the fixture
     clients.OBSERVED.clear()
-    account = Account(project)
+    account = Account(prod_without_canary)
     account.run()  # every step's DescribeEndpoint, CloudWatch at every look
     service.status(account.collaborators(), {}, 600.0)  # GetStage
     _ask_sagemaker_for_predictions()
