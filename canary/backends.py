@@ -8,6 +8,7 @@ now. Implementations are chosen here by the stack, once; nothing else compares s
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -107,10 +108,17 @@ class CloudBackend:
     def served(self, config: StackConfig) -> Routing | None:
         """GetStage of the stack's stage; None for a stack last deployed before it exported its API's id."""
         try:
-            rest_api_id = self.stack.output("rest_api_id")
+            rest_api_id = self._rest_api_id
         except ApplyError as error:
             raise MetricsError(str(error)) from None
         return None if rest_api_id is None else self.stages(config).served(rest_api_id, config.api.stage_name)
+
+    @functools.cached_property
+    def _rest_api_id(self) -> str | None:
+        """Read once per process (a failure is not kept): `status --watch` would otherwise run the
+        Pulumi CLI at every refresh for a value only a replacement of the API changes."""
+        found = self.stack.output("rest_api_id")
+        return None if found is None else str(found)
 
     def target(self, config: StackConfig) -> str:
         return f"endpoint {config.endpoint.name} on SageMaker in {config.region}"

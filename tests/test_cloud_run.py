@@ -223,3 +223,16 @@ def test_a_throttled_stage_read_is_said_and_the_metrics_still_shown(project):
     assert found.served_drift is not None and found.served_drift.startswith(
         "note: what the API Gateway stage routes was not read (cannot read stage prod of REST API")
     assert "(GetStage): An error occurred (TooManyRequestsException)" in found.served_drift
+
+
+def test_a_watching_status_asks_pulumi_for_the_apis_id_once(project, monkeypatch):
+    """`status --watch` reads the stage every refresh; the REST API's id comes from the stack's
+    outputs (a Pulumi CLI call) only the first time."""
+    account = Account(project)
+    backend = account.backend()
+    asked: list[str] = []
+    real = backend.stack.output
+    monkeypatch.setattr(backend.stack, "output", lambda name: (asked.append(name), real(name))[1])
+    config = backend.stack.read().config
+    assert backend.served(config) == backend.served(config)
+    assert asked == ["rest_api_id"] and account.stack.apigateway.calls[-2:] == ["GetStage", "GetStage"]
