@@ -1,4 +1,4 @@
-"""Candidate vs live over a window: requests, 5xx rate, model latency p99 -> verdict.
+"""Candidate vs live over a window: 5xx rate, answered share, latency -> verdict.
 
 4xx answers are the client's mistakes (the request template turns a malformed request into a
 body the model refuses with 400), so they count against no version: rates and the sample size
@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from core import sequential
-from core.metrics import MetricsSource, VariantStats
+from core.metrics import NO_ANSWERS, Answers, MetricsSource, VariantStats
 from core.thresholds import AnalysisThresholds
 
 # A p99 needs about 100 samples to be more than the largest one: below that, one slow request
@@ -75,33 +75,50 @@ def since(now: VariantStats, baseline: VariantStats | None) -> VariantStats:
         before = baseline.latency_histogram or {}
         histogram = {edge: count - before.get(edge, 0) for edge, count in now.latency_histogram.items()
                      if count > before.get(edge, 0)}
+    answers = None if now.answers is None else now.answers - (baseline.answers or NO_ANSWERS)
     return VariantStats(max(now.requests - baseline.requests, 0), max(now.errors_4xx - baseline.errors_4xx, 0),
-                        max(now.errors_5xx - baseline.errors_5xx, 0), now.latency_p99_ms, histogram)
+                        max(now.errors_5xx - baseline.errors_5xx, 0), now.latency_p99_ms, histogram, answers)
 
 
 def judge(live: VariantStats, candidate: VariantStats, thresholds: AnalysisThresholds,
           share: float | None = None) -> Analysis:
     """Candidate against live over one window. ``share``: the fraction of requests the candidate's
     weight sends it (None where that is not a per-request share: sticky routing, a status read)."""
-    checks = [_errors(live, candidate, thresholds), *_traffic(live, candidate, thresholds, share),
+    live_counts, candidate_counts = _counts(live, candidate)
+    checks = [_errors(live_counts, candidate_counts, thresholds), *_traffic(live, candidate, thresholds, share),
               _latency(live, candidate, thresholds)]
     reasons = [check.failure for check in checks if check.failed]
-    requests = Check("requests", str(live.judged), str(candidate.judged),
+    judged = candidate_counts.judged
+    requests = Check("requests", str(live_counts.judged), str(judged),
                      f"at least {thresholds.min_requests} candidate requests")
     checks.append(requests)
     if reasons:
         return Analysis(Verdict.FAIL, reasons, live, candidate, checks)
-    if candidate.judged < thresholds.min_requests:
-        return Analysis(Verdict.INCONCLUSIVE, [f"only {candidate.judged} candidate requests, "
+    if judged < thresholds.min_requests:
+        return Analysis(Verdict.INCONCLUSIVE, [f"only {judged} candidate requests, "
                                                f"{thresholds.min_requests} needed"], live, candidate, checks)
     return Analysis(Verdict.PASS, ["candidate within every threshold"], live, candidate, checks)
 
 
-def _errors(live: VariantStats, candidate: VariantStats, thresholds: AnalysisThresholds) -> Check:
+def _counts(live: VariantStats, candidate: VariantStats) -> tuple[Answers, Answers]:
+    """What the error test counts for each version: the gateway's answers where the source has them
+    for both (a request that timed out or was throttled before the model answered is an error of
+    the version it was sent to), else the model's own invocations."""
+    if live.answers is not None and candidate.answers is not None:
+        return live.answers, candidate.answers
+    return (Answers(live.requests, live.errors_4xx, live.errors_5xx),
+            Answers(candidate.requests, candidate.errors_4xx, candidate.errors_5xx))
+
+
+def _rate(counts: Answers) -> str:
+    timeouts = f", {counts.timeouts} gateway timeouts" if counts.timeouts else ""
+    return f"{counts.rate_5xx:.2%} ({counts.errors_5xx} of {counts.judged}{timeouts})"
+
+
+def _errors(live: Answers, candidate: Answers, thresholds: AnalysisThresholds) -> Check:
     """A sequential test of the candidate's 5xx rate against live's, with the tolerance
     ``max_error_ratio``: one early error never fails a candidate, however often the run looks."""
-    live_rate = f"{live.rate_5xx:.2%} ({live.errors_5xx} of {live.judged})"
-    candidate_rate = f"{candidate.rate_5xx:.2%} ({candidate.errors_5xx} of {candidate.judged})"
+    live_rate, candidate_rate = _rate(live), _rate(candidate)
     check = Check("5xx rate", live_rate, candidate_rate,
                   f"at most {thresholds.max_error_ratio:g}x live's, or under {thresholds.min_error_rate:.2%}")
     if candidate.rate_5xx < thresholds.min_error_rate:

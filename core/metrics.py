@@ -2,7 +2,9 @@
 
 The local runtime counts in this shape (``Invocations``, ``Invocation4XXErrors``,
 ``Invocation5XXErrors`` and ``ModelLatency`` in microseconds, as CloudWatch reports them) and
-serves it as ``GET /metrics``; ``Snapshot.from_json`` is the one parser of that document, used by
+serves it as ``GET /metrics``, with what the gateway answered for requests sent to each version
+beside it (``Gateway``: API Gateway's ``Count``, ``4XXError`` and ``5XXError``, and the 504s of
+its integration timeout), because a model that hangs or crashes is absent from its own counts; ``Snapshot.from_json`` is the one parser of that document, used by
 ``canary`` and the local dashboard alike. CloudWatch readers produce the same ``VariantStats``
 and ``Point`` values, so the analysis never knows where its numbers came from.
 """
@@ -26,12 +28,56 @@ class MetricsError(RuntimeError):
 
 
 @dataclass(frozen=True)
+class Answers:
+    """What the API answered to requests sent to one version, counted at the gateway: every
+    request, including the gateway's timeouts and the errors that never reached the model."""
+
+    requests: int
+    errors_4xx: int
+    errors_5xx: int
+    timeouts: int = 0  # 504s of the gateway's own integration timeout, part of errors_5xx
+
+    @property
+    def judged(self) -> int:
+        return max(self.requests - self.errors_4xx, 0)
+
+    @property
+    def rate_5xx(self) -> float:
+        return self.errors_5xx / self.judged if self.judged else 0.0
+
+    def __add__(self, other: Answers) -> Answers:
+        return Answers(self.requests + other.requests, self.errors_4xx + other.errors_4xx,
+                       self.errors_5xx + other.errors_5xx, self.timeouts + other.timeouts)
+
+    def __sub__(self, other: Answers) -> Answers:
+        """What was counted after ``other`` was read (never below zero)."""
+        return Answers(max(self.requests - other.requests, 0), max(self.errors_4xx - other.errors_4xx, 0),
+                       max(self.errors_5xx - other.errors_5xx, 0), max(self.timeouts - other.timeouts, 0))
+
+    def to_json(self) -> dict[str, int]:
+        return {"Count": self.requests, "4XXError": self.errors_4xx, "5XXError": self.errors_5xx,
+                "IntegrationTimeouts": self.timeouts}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Answers:
+        return cls(int(data["Count"]), int(data["4XXError"]), int(data["5XXError"]),
+                   int(data.get("IntegrationTimeouts", 0)))
+
+
+NO_ANSWERS = Answers(0, 0, 0)
+
+
+@dataclass(frozen=True)
 class VariantStats:
+    """One version over a window. ``requests`` and the errors are the model's own invocations
+    (SageMaker's metrics); ``answers``, where the source counts them, what the API answered."""
+
     requests: int
     errors_4xx: int
     errors_5xx: int
     latency_p99_ms: float | None
     latency_histogram: Mapping[float, int] | None = None  # µs bucket lower edge -> samples, where kept
+    answers: Answers | None = None
 
     @property
     def judged(self) -> int:
@@ -91,10 +137,12 @@ class Period:
     errors_4xx: int
     errors_5xx: int
     latency: Latency | None
+    answers: Answers | None = None  # the gateway's, where it counts them
 
     def to_json(self) -> dict[str, Any]:
         latency = self.latency
-        return {"Timestamp": self.start, "Invocations": self.invocations,
+        gateway = {} if self.answers is None else {"Gateway": self.answers.to_json()}
+        return {**gateway, "Timestamp": self.start, "Invocations": self.invocations,
                 "Invocation4XXErrors": self.errors_4xx, "Invocation5XXErrors": self.errors_5xx,
                 "ModelLatency": None if latency is None else {
                     "SampleCount": latency.sample_count, "Average": latency.average, "p50": latency.p50,
@@ -104,11 +152,12 @@ class Period:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Period:
-        latency = data.get("ModelLatency")
+        latency, gateway = data.get("ModelLatency"), data.get("Gateway")
         return cls(int(data["Timestamp"]), int(data["Invocations"]), int(data["Invocation4XXErrors"]),
                    int(data["Invocation5XXErrors"]), None if not latency else Latency(
                        int(latency["SampleCount"]), float(latency["Average"]), float(latency["p50"]),
-                       float(latency["p99"]), float(latency["Maximum"]), _histogram(latency.get("Histogram"))))
+                       float(latency["p99"]), float(latency["Maximum"]), _histogram(latency.get("Histogram"))),
+                   None if gateway is None else Answers.from_json(gateway))
 
 
 @dataclass(frozen=True)
@@ -127,11 +176,12 @@ class Snapshot:
         timed = [p.latency for p in periods if p.latency]
         histograms = [latency.histogram for latency in timed]
         merged = None if not timed or any(h is None for h in histograms) else merge_histograms(histograms)
+        counted = [p.answers for p in periods if p.answers is not None]
         return VariantStats(
             requests=sum(p.invocations for p in periods), errors_4xx=sum(p.errors_4xx for p in periods),
             errors_5xx=sum(p.errors_5xx for p in periods),
             latency_p99_ms=window_p99([(latency.p99, latency.sample_count) for latency in timed]),
-            latency_histogram=merged)
+            latency_histogram=merged, answers=sum(counted, NO_ANSWERS) if counted else None)
 
     def series(self, variant: str) -> list[Point]:
         return [Point(p.start, p.invocations, p.errors_4xx, p.errors_5xx,

@@ -25,6 +25,7 @@ from emulator.gateway_errors import GatewayError, GatewayErrorKind, render
 from emulator.gateway_state import StateHolder
 from emulator.http import Answer
 from emulator.limits import Limits
+from emulator.metrics import VariantMetrics
 from emulator.runtime import SageMakerRuntime
 from emulator.throttle import TokenBucket
 
@@ -33,9 +34,10 @@ __all__ = ["Answer", "Gateway", "GatewayError"]
 
 class Gateway:
     def __init__(self, states: StateHolder, runtime: SageMakerRuntime, access_log: Callable[[str], None] = print,
-                 limits: Limits | None = None):
+                 limits: Limits | None = None, answers: VariantMetrics | None = None):
         self.states = states
         self.runtime = runtime
+        self.answers = answers  # where each answer is counted against its version (the runtime's /metrics)
         self.access_log = access_log
         self.limits = limits or Limits()
         self._random = random.Random(states.state.config.local.canary_seed)
@@ -102,7 +104,13 @@ class Gateway:
             raise GatewayError(GatewayErrorKind.INTEGRATION_TIMEOUT) from None
 
     def _log(self, context: RequestContext) -> None:
+        """The access-log line, and the answer counted against the version the request was sent to
+        (requests refused before a version was chosen count against none)."""
         self.access_log(json.dumps(context.log_line(), separators=(",", ":")))
+        variant = context.integration_headers.get(TARGET_VARIANT_HEADER)
+        if self.answers is not None and variant and context.answer is not None:
+            self.answers.record_answer(variant, context.answer.status,
+                                               context.error_type == GatewayErrorKind.INTEGRATION_TIMEOUT.value)
 
 
 def _query(query_string: str) -> dict[str, str]:

@@ -88,7 +88,7 @@ async def serve(stack_path: Path, servers: list[processes.ModelServer], echo=pri
                                [Variant(s.version, s.url, weights.get(s.version, 0.0)) for s in servers],
                                seed=config.local.canary_seed, limits=limits,
                                faults_of=lambda: states.current().config.local.faults)
-    gateway = Gateway(states, runtime, access_log, limits)
+    gateway = Gateway(states, runtime, access_log, limits, answers=runtime.metrics)
     page = dashboard.Dashboard(runtime.metrics, lambda: states.current().config, stack_path,
                                edit_of=lambda: states.last_edit)
     services = stage_api.with_stage_api(dashboard.with_dashboard(runtime_app(runtime), page), states.current)

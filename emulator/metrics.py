@@ -2,7 +2,9 @@
 
 Invocations, Invocation4XXErrors, Invocation5XXErrors (counts) and ModelLatency (microseconds,
 as CloudWatch reports it), per variant and per one-minute period: a snapshot is ``core.metrics``'
-model, so canary analysis reads the local runtime exactly as it reads CloudWatch.
+model, so canary analysis reads the local runtime exactly as it reads CloudWatch. Beside them, what
+the gateway answered to the requests it sent each variant (``record_answer``): a hung model's
+requests end as the gateway's 504s and never reach the model's own counts.
 
 Memory is constant per variant-minute: latencies go into a fixed histogram of log-scale buckets
 (1 µs to ~100 s, 16 per doubling, so a percentile is within ~2.2 % of the true sample's value),
@@ -17,7 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from core.metrics import PERIOD_SECONDS, Latency, Period, Snapshot
+from core.metrics import PERIOD_SECONDS, Answers, Latency, Period, Snapshot
 
 KEEP_PERIODS = 180
 BUCKETS_PER_DOUBLING = 16
@@ -82,13 +84,14 @@ class _Period:
     errors_4xx: int = 0
     errors_5xx: int = 0
     latency: LatencyHistogram = field(default_factory=LatencyHistogram)
+    answers: Answers | None = None  # None until the gateway answers a request sent to the variant
 
     def summary(self, start: int) -> Period:
         latency = self.latency
         timings = None if latency.count == 0 else Latency(
             latency.count, latency.total / latency.count, latency.percentile(50), latency.percentile(99),
             latency.maximum, latency.sparse())
-        return Period(start, self.invocations, self.errors_4xx, self.errors_5xx, timings)
+        return Period(start, self.invocations, self.errors_4xx, self.errors_5xx, timings, self.answers)
 
 
 class VariantMetrics:
@@ -101,17 +104,31 @@ class VariantMetrics:
         self._periods: dict[str, dict[int, _Period]] = {}
 
     def record(self, variant: str, status: int, latency_us: float) -> None:
-        start = int(self._clock() // PERIOD_SECONDS * PERIOD_SECONDS)
+        """One invocation the model answered (or failed, or timed out on) for ``variant``."""
         with self._lock:
-            periods = self._periods.setdefault(variant, {})
-            period = periods.get(start)
-            if period is None:
-                period = periods[start] = _Period()
-                self._forget_before(start - KEEP_PERIODS * PERIOD_SECONDS)
+            period = self._period(variant)
             period.invocations += 1
             period.errors_4xx += 400 <= status < 500
             period.errors_5xx += status >= 500
             period.latency.add(latency_us)
+
+    def record_answer(self, variant: str, status: int, timed_out: bool = False) -> None:
+        """One answer of the gateway to a request it sent to ``variant``; ``timed_out``: its own
+        integration timeout answered it."""
+        answer = Answers(1, int(400 <= status < 500), int(status >= 500), int(timed_out))
+        with self._lock:
+            period = self._period(variant)
+            period.answers = answer if period.answers is None else period.answers + answer
+
+    def _period(self, variant: str) -> _Period:
+        """This minute's counters of ``variant``, made on first use; call with the lock held."""
+        start = int(self._clock() // PERIOD_SECONDS * PERIOD_SECONDS)
+        periods = self._periods.setdefault(variant, {})
+        period = periods.get(start)
+        if period is None:
+            period = periods[start] = _Period()
+            self._forget_before(start - KEEP_PERIODS * PERIOD_SECONDS)
+        return period
 
     def _forget_before(self, oldest: int) -> None:
         for periods in self._periods.values():

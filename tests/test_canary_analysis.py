@@ -13,7 +13,7 @@ from canary.metrics_sources import CloudWatchMetrics
 from core import analysis, rollout
 from core import schedule as steps
 from core.analysis import Verdict
-from core.metrics import MetricsError, VariantStats, published_minutes, window_p99
+from core.metrics import Answers, MetricsError, Snapshot, VariantStats, published_minutes, window_p99
 from core.run_state import RunState, RunStatus
 from core.thresholds import AnalysisThresholds as Thresholds
 from core.thresholds import with_overrides
@@ -330,3 +330,39 @@ def test_a_steps_baseline_is_taken_off_the_histogram_too():
     now = VariantStats(300, 0, 0, 30.0, {1000.0: 200, 2000.0: 100})
     before = VariantStats(100, 0, 0, 30.0, {1000.0: 100})
     assert analysis.since(now, before).latency_histogram == {1000.0: 100, 2000.0: 100}
+
+
+def test_a_hang_fails_on_the_gateways_timeouts_and_on_the_missing_traffic():
+    """What the gateway answered is judged where it is counted: the candidate's requests that timed
+    out never reached its model's counts, and the verdict names both the timeouts and the gap."""
+    live = VariantStats(800, 0, 0, 20.0, answers=Answers(800, 0, 0))
+    candidate = VariantStats(40, 0, 0, 20.0, answers=Answers(200, 0, 160, timeouts=160))
+    result = analysis.judge(live, candidate, Thresholds(), share=0.2)
+    assert result.verdict is Verdict.FAIL
+    assert result.reasons[0].startswith("candidate 5xx rate 80.00% (160 of 200, 160 gateway timeouts)")
+    assert "requests lost" in result.reasons[1] and "where its weight sends it 20.0%" in result.reasons[1]
+    assert [check.metric for check in result.checks if check.failed] == ["5xx rate", "answered share"]
+
+
+def test_without_the_gateways_counts_for_both_the_models_are_judged():
+    live = VariantStats(800, 0, 0, 20.0, answers=Answers(800, 0, 0))
+    candidate = VariantStats(200, 0, 0, 20.0)  # a source that does not count the gateway's answers
+    result = analysis.judge(live, candidate, Thresholds())
+    assert result.verdict is Verdict.PASS and result.checks[0].candidate == "0.00% (0 of 200)"
+
+
+def test_a_steps_baseline_is_taken_off_the_gateways_answers_too():
+    now = VariantStats(300, 0, 0, 30.0, answers=Answers(400, 4, 100, 90))
+    before = VariantStats(100, 0, 0, 30.0, answers=Answers(150, 1, 10, 5))
+    assert analysis.since(now, before).answers == Answers(250, 3, 90, 85)
+    assert analysis.since(now, VariantStats(100, 0, 0, 30.0)).answers == now.answers
+
+
+def test_the_metrics_document_carries_the_gateways_answers_per_minute():
+    document = {"EndpointName": "ratings-local", "Variants": {"v2": [
+        {"Timestamp": 60, "Invocations": 5, "Invocation4XXErrors": 0, "Invocation5XXErrors": 0, "ModelLatency": None,
+         "Gateway": {"Count": 9, "4XXError": 1, "5XXError": 3, "IntegrationTimeouts": 3}},
+        {"Timestamp": 120, "Invocations": 2, "Invocation4XXErrors": 0, "Invocation5XXErrors": 0, "ModelLatency": None}]}}
+    snapshot = Snapshot.from_json(document)
+    assert snapshot.stats("v2").answers == Answers(9, 1, 3, 3)
+    assert Snapshot.from_json(snapshot.to_json()) == snapshot

@@ -83,11 +83,12 @@ def test_a_candidate_that_hangs_mid_run_is_rolled_back_for_its_lost_traffic(rehe
     stdout = run[0] if run else ""
     assert code == 3, stdout
     assert "requests lost (timeouts, a hang or crash?)" in stdout and "where its weight sends it 20.0%" in stdout
+    assert "gateway timeouts)" in stdout, "the gateway's 504s count against the version they were sent to"
     assert 504 in {status for status, _ in answers}, "the gateway timed the hung candidate's requests out"
     state = _state(rehearsal)
     assert state.status is run_state.RunStatus.ROLLED_BACK and state.ended_by == "fail"
-    failed = [check for verdict in state.verdicts for check in verdict.checks if check.failed]
-    assert failed and failed[-1].metric == "answered share", "the run records the evidence with the verdict"
+    failed = {check.metric for check in state.verdicts[-1].checks if check.failed}
+    assert failed == {"5xx rate", "answered share"}, "the run records the evidence with the verdict"
 
 
 def canary_in_background(api: LocalApi) -> subprocess.Popen:

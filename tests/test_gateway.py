@@ -80,6 +80,22 @@ def test_a_timed_out_request_is_logged_with_the_version_it_was_sent_to(stack_fil
     assert line["targetVariant"] in {"v1", "v2"}
 
 
+def test_every_answer_counts_against_the_version_it_was_sent_to(stack_file):
+    """A hung model's requests end as the gateway's 504s: absent from the model's own counts, they
+    are in the answers the gateway counts per target version (what the judge reads), timeouts named;
+    a request refused before a version was chosen counts against none."""
+    metrics = VariantMetrics("ratings-local", clock=lambda: 600.0)
+    gateway = Gateway(StateHolder(stack_file), HangingRuntime(200, {}), lambda line: None,
+                      Limits(integration_timeout_s=0.05), answers=metrics)
+    assert [_call(gateway)[0] for _ in range(3)] == [504] * 3
+    assert _call(gateway, "")[0] == 400  # no items: refused by the validator, before the draw
+    counted = {name: stats.answers for name in ("v1", "v2")
+               if (stats := metrics.snapshot().stats(name)).answers is not None}
+    assert sum(answers.requests for answers in counted.values()) == 3
+    assert all(answers.errors_5xx == answers.timeouts == answers.requests for answers in counted.values())
+    assert all(metrics.snapshot().stats(name).requests == 0 for name in counted), "the model counted none"
+
+
 @pytest.mark.parametrize(("status", "body", "client_status"), [
     (424, {"ErrorCode": "ModelError", "OriginalStatusCode": 400, "OriginalMessage": "items[0]: 'x' is bad"}, 400),
     (424, {"ErrorCode": "ModelError", "OriginalStatusCode": 500, "OriginalMessage": "crashed"}, 502),
