@@ -4,7 +4,8 @@ The local runtime counts in this shape (``Invocations``, ``Invocation4XXErrors``
 ``Invocation5XXErrors`` and ``ModelLatency`` in microseconds, as CloudWatch reports them) and
 serves it as ``GET /metrics``, with what the gateway answered for requests sent to each version
 beside it (``Gateway``: API Gateway's ``Count``, ``4XXError`` and ``5XXError``, and the 504s of
-its integration timeout), because a model that hangs or crashes is absent from its own counts; ``Snapshot.from_json`` is the one parser of that document, used by
+its integration timeout), because a model that hangs or crashes is absent from its own counts;
+``Snapshot.from_json`` is the one parser of that document, used by
 ``canary`` and the local dashboard alike. CloudWatch readers produce the same ``VariantStats``
 and ``Point`` values, so the analysis never knows where its numbers came from.
 """

@@ -362,7 +362,8 @@ def test_the_metrics_document_carries_the_gateways_answers_per_minute():
     document = {"EndpointName": "ratings-local", "Variants": {"v2": [
         {"Timestamp": 60, "Invocations": 5, "Invocation4XXErrors": 0, "Invocation5XXErrors": 0, "ModelLatency": None,
          "Gateway": {"Count": 9, "4XXError": 1, "5XXError": 3, "IntegrationTimeouts": 3}},
-        {"Timestamp": 120, "Invocations": 2, "Invocation4XXErrors": 0, "Invocation5XXErrors": 0, "ModelLatency": None}]}}
+        {"Timestamp": 120, "Invocations": 2, "Invocation4XXErrors": 0, "Invocation5XXErrors": 0,
+         "ModelLatency": None}]}}
     snapshot = Snapshot.from_json(document)
     assert snapshot.stats("v2").answers == Answers(9, 1, 3, 3)
     assert Snapshot.from_json(snapshot.to_json()) == snapshot
