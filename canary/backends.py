@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from canary.metrics_sources import ApiGatewayStages, CloudWatchMetrics, LocalRuntime
+from canary.metrics_sources import AnswerCounts, ApiGatewayStages, CloudWatchMetrics, LocalRuntime
 from canary.prediction_sources import LocalRuntimeSource, PredictionSource, SageMakerSource
 from canary.stacks import ApplyError, LocalStack, PulumiStack, StackOps
+from core import names
 from core.config import StackConfig
 from core.metrics import MetricsError, MetricsSource
 from core.routing import Routing
@@ -95,7 +96,8 @@ class CloudBackend:
     def metrics(self, config: StackConfig) -> MetricsSource:
         import boto3
 
-        return CloudWatchMetrics(boto3.client("cloudwatch", region_name=config.region))
+        counts = AnswerCounts(names.answers_namespace(config.endpoint.name), config.api.stage_name)
+        return CloudWatchMetrics(boto3.client("cloudwatch", region_name=config.region), answers=counts)
 
     def stages(self, config: StackConfig) -> ApiGatewayStages:
         import boto3

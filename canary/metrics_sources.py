@@ -10,10 +10,11 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from core import routing
-from core.metrics import MetricsError, Point, Snapshot, VariantStats, published_minutes
+from core import access_log, routing
+from core.metrics import Answers, MetricsError, Point, Snapshot, VariantStats, published_minutes
 from core.routing import Routing
 
 NAMESPACE = "AWS/SageMaker"
@@ -73,29 +74,64 @@ class ApiGatewayStages:
         return routing.served_by_get_stage(document)
 
 
+@dataclass(frozen=True)
+class AnswerCounts:
+    """Where the stack's access-log metric filters count the API's answers (``core.access_log``)."""
+
+    namespace: str
+    stage: str
+
+
 class CloudWatchMetrics:
-    """SageMaker's per-variant metrics (Invocations, Invocation4XX/5XXErrors, ModelLatency).
+    """SageMaker's per-variant metrics (Invocations, Invocation4XX/5XXErrors, ModelLatency) and,
+    where the stack counts them, the API's answers per version from its access-log metric filters.
 
     The analysis reads only whole minutes that are over and published (``published_minutes``): a
     minute still counting, or not yet sent to CloudWatch, would read as a quiet one."""
 
-    def __init__(self, cloudwatch_client: Any, now: Callable[[], dt.datetime] | None = None):
+    def __init__(self, cloudwatch_client: Any, now: Callable[[], dt.datetime] | None = None,
+                 answers: AnswerCounts | None = None):
         self.client = cloudwatch_client
         self._now = now or (lambda: dt.datetime.now(dt.UTC))
+        self.answers = answers
 
     def _statistic(self, endpoint: str, variant: str, metric: str, start: dt.datetime, end: dt.datetime,
                    period: int = 60, **kind: Any) -> list[dict[str, Any]]:
+        dimensions = [{"Name": "EndpointName", "Value": endpoint}, {"Name": "VariantName", "Value": variant}]
+        return self._read(NAMESPACE, metric, dimensions, start, end, period, f"{endpoint}/{variant}", **kind)
+
+    def _read(self, namespace: str, metric: str, dimensions: list[dict[str, str]], start: dt.datetime,
+              end: dt.datetime, period: int, whose: str, **kind: Any) -> list[dict[str, Any]]:
         from botocore.exceptions import BotoCoreError, ClientError
 
-        dimensions = [{"Name": "EndpointName", "Value": endpoint}, {"Name": "VariantName", "Value": variant}]
         try:
             answer = self.client.get_metric_statistics(
-                Namespace=NAMESPACE, MetricName=metric, StartTime=start, EndTime=end, Period=period,
+                Namespace=namespace, MetricName=metric, StartTime=start, EndTime=end, Period=period,
                 Dimensions=dimensions, **kind)
         except (BotoCoreError, ClientError) as error:
-            raise MetricsError(f"cannot read CloudWatch metric {metric} of {endpoint}/{variant}: {error}") from None
+            raise MetricsError(f"cannot read CloudWatch metric {metric} of {whose}: {error}") from None
         datapoints: list[dict[str, Any]] = answer["Datapoints"]
         return datapoints
+
+    def _answers(self, variant: str, start: dt.datetime, end: dt.datetime) -> Answers | None:
+        """The API's answers to requests sent to ``variant``; None where no filter counted any (a
+        stack deployed before it counted them, a sticky canary)."""
+        if self.answers is None:
+            return None
+        where = self.answers
+        dimensions = [{"Name": access_log.STAGE_DIMENSION, "Value": where.stage},
+                      {"Name": access_log.VERSION_DIMENSION, "Value": variant}]
+
+        def total(metric: str) -> tuple[int, bool]:
+            points = self._read(where.namespace, metric, dimensions, start, end, 60, f"stage {where.stage}/{variant}",
+                                Statistics=["Sum"])
+            return int(sum(p["Sum"] for p in points)), bool(points)
+
+        requests, counted = total(access_log.ANSWERS)
+        if not counted:
+            return None
+        return Answers(requests, total(access_log.CLIENT_ERRORS)[0], total(access_log.SERVER_ERRORS)[0],
+                       total(access_log.TIMEOUTS)[0])
 
     def variant_stats(self, endpoint: str, variant: str, window_seconds: float) -> VariantStats:
         bounds = published_minutes(self._now().timestamp(), window_seconds)
@@ -114,7 +150,8 @@ class CloudWatchMetrics:
         latency = self._statistic(endpoint, variant, "ModelLatency", start, end, period=int(bounds[1] - bounds[0]),
                                   ExtendedStatistics=["p99"])
         p99 = [p["ExtendedStatistics"]["p99"] for p in latency if "p99" in p.get("ExtendedStatistics", {})]
-        return VariantStats(requests, errors_4xx, errors_5xx, max(p99) / 1000 if p99 else None)
+        return VariantStats(requests, errors_4xx, errors_5xx, max(p99) / 1000 if p99 else None,
+                            answers=self._answers(variant, start, end))
 
     def series(self, endpoint: str, variant: str, window_seconds: float) -> list[Point]:
         """Every minute of the window CloudWatch has, the current one included (a chart shows it)."""

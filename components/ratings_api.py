@@ -108,7 +108,8 @@ class RatingsApi(pulumi.ComponentResource):
             f"{self._name}-access-logs", retention_in_days=logging.access_log_retention_days,
             opts=pulumi.ResourceOptions(parent=self))
         depends_on = self._account_logging(account) if logging.manage_account_role else []
-        depends_on += self._aws_named_log_groups(args, rest_api, log_group)
+        named = self._aws_named_log_groups(args, rest_api, log_group)
+        depends_on += [*named.values(), *self._answer_filters(args, log_group, named["canary-access-logs"])]
         settings = routing.canary_settings(args.routing)
         canary = aws.apigateway.StageCanarySettingsArgs(
             deployment_id=deployment.id, percent_traffic=settings.percent_traffic,
@@ -127,7 +128,7 @@ class RatingsApi(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on))
 
     def _aws_named_log_groups(self, args: RatingsApiArgs, rest_api: aws.apigateway.RestApi,
-                              access_logs: aws.cloudwatch.LogGroup) -> list[pulumi.Resource]:
+                              access_logs: aws.cloudwatch.LogGroup) -> dict[str, aws.cloudwatch.LogGroup]:
         """The groups API Gateway would create on first use (and keep forever, past `destroy`): the
         stage's execution log, the canary's execution and access logs. Created before the stage, so
         the stack owns them and their retention."""
@@ -138,9 +139,22 @@ class RatingsApi(pulumi.ComponentResource):
                                             logging.execution_log_retention_days),
                   "canary-access-logs": (access_logs.name.apply(names.canary_log_group),
                                          logging.access_log_retention_days)}
-        return [aws.cloudwatch.LogGroup(f"{self._name}-{suffix}", name=name, retention_in_days=days,
-                                        opts=pulumi.ResourceOptions(parent=self))
-                for suffix, (name, days) in groups.items()]
+        return {suffix: aws.cloudwatch.LogGroup(f"{self._name}-{suffix}", name=name, retention_in_days=days,
+                                                opts=pulumi.ResourceOptions(parent=self))
+                for suffix, (name, days) in groups.items()}
+
+    def _answer_filters(self, args: RatingsApiArgs, stage_logs: aws.cloudwatch.LogGroup,
+                        canary_logs: aws.cloudwatch.LogGroup) -> list[pulumi.Resource]:
+        """Metric filters counting the access log's lines per version (``core.access_log``): what
+        the judge reads on AWS beside SageMaker's metrics, so timeouts count against their version."""
+        groups = {access_log.LogSide.STAGE: stage_logs.name, access_log.LogSide.CANARY: canary_logs.name}
+        namespace = pulumi.Output.from_input(args.endpoint_name).apply(names.answers_namespace)
+        return [aws.cloudwatch.LogMetricFilter(
+            f"{self._name}-answers-{counted.name}", name=names.answers_filter(counted.name),
+            log_group_name=groups[counted.side], pattern=counted.pattern,
+            metric_transformation=aws.cloudwatch.LogMetricFilterMetricTransformationArgs(
+                name=counted.metric, namespace=namespace, value="1", unit="Count", dimensions=counted.dimensions),
+            opts=pulumi.ResourceOptions(parent=self)) for counted in access_log.answer_filters()]
 
     def _method_settings(self, api: ApiSettings, rest_api: aws.apigateway.RestApi,
                          stage: aws.apigateway.Stage) -> None:

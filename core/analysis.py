@@ -19,6 +19,7 @@ from core.thresholds import AnalysisThresholds
 # A p99 needs about 100 samples to be more than the largest one: below that, one slow request
 # on a loaded host decides it, so the latency rule waits for enough candidate requests.
 P99_MIN_SAMPLES = 100
+ANSWERS_COVER = 0.9
 
 
 class Verdict(StrEnum):
@@ -104,10 +105,18 @@ def _counts(live: VariantStats, candidate: VariantStats) -> tuple[Answers, Answe
     """What the error test counts for each version: the gateway's answers where the source has them
     for both (a request that timed out or was throttled before the model answered is an error of
     the version it was sent to), else the model's own invocations."""
-    if live.answers is not None and candidate.answers is not None:
+    if _answers_complete(live) and _answers_complete(candidate):
+        assert live.answers is not None and candidate.answers is not None, "complete answers are there"
         return live.answers, candidate.answers
     return (Answers(live.requests, live.errors_4xx, live.errors_5xx),
             Answers(candidate.requests, candidate.errors_4xx, candidate.errors_5xx))
+
+
+def _answers_complete(stats: VariantStats) -> bool:
+    """Whether the gateway's count can stand for the version: there, and not well short of what
+    the model itself answered (a sticky canary's requests, which an access log cannot tell apart;
+    a request in flight at the window's edge is counted by the model a moment before the gateway)."""
+    return stats.answers is not None and stats.answers.requests >= ANSWERS_COVER * stats.requests
 
 
 def _rate(counts: Answers) -> str:

@@ -70,6 +70,16 @@ def canary_log_group(stage_group: str) -> str:
     return f"{stage_group}/Canary"
 
 
+def answers_namespace(endpoint: str) -> str:
+    """The CloudWatch namespace the access log's metric filters count the API's answers in, per
+    stack (a metric filter's dimensions can only be taken from the log line, which names no stack)."""
+    return f"RatingsApi/{endpoint}"
+
+
+def answers_filter(filter_name: str) -> str:
+    return f"ratings-answers-{filter_name}"
+
+
 @dataclass(frozen=True)
 class AutoName:
     """One auto-named resource: its logical name, what it is, and the AWS limit on its name."""

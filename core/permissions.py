@@ -27,7 +27,8 @@ from core.config import AuthMode, StackConfig
 SAGEMAKER_TAGS = ("sagemaker:AddTags", "sagemaker:DeleteTags", "sagemaker:ListTags")
 LOG_GROUP_ACTIONS = ("logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:PutRetentionPolicy",
                      "logs:DeleteRetentionPolicy", "logs:ListTagsForResource", "logs:TagResource",
-                     "logs:UntagResource")
+                     "logs:UntagResource", "logs:PutMetricFilter", "logs:DescribeMetricFilters",
+                     "logs:DeleteMetricFilter")
 ROLE_ACTIONS = ("iam:CreateRole", "iam:GetRole", "iam:DeleteRole", "iam:UpdateAssumeRolePolicy",
                 "iam:UpdateRole", "iam:UpdateRoleDescription", "iam:TagRole", "iam:UntagRole", "iam:ListRoleTags",
                 "iam:PutRolePolicy", "iam:GetRolePolicy", "iam:DeleteRolePolicy", "iam:ListRolePolicies",
@@ -108,7 +109,7 @@ GRANTS: tuple[Grant, ...] = (
           # and the canary's "/Canary" copies
           (f"{LOGS}:{{access_logs}}-*", f"{LOGS}:" + names.execution_log_group("*", "{stage}") + "*",
            *policies.log_group_resources(f"{LOGS}:" + names.endpoint_log_group("{endpoint}"))),
-          "aws.cloudwatch.LogGroup (logs/group.go)"),
+          "aws.cloudwatch.LogGroup (logs/group.go) and LogMetricFilter (logs/metric_filter.go)"),
     Grant("ListLogGroups", ("logs:DescribeLogGroups",), ("*",), "aws.cloudwatch.LogGroup reads (no resource type)"),
     Grant("Alarms", (*ALARM_ACTIONS, "cloudwatch:ListTagsForResource", "cloudwatch:TagResource",
                      "cloudwatch:UntagResource"),

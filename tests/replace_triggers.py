@@ -53,6 +53,8 @@ REPLACE_TRIGGERS: dict[str, Triggers] = {
     "aws:cloudwatch/metricAlarm:MetricAlarm": Triggers(("name",), "internal/service/cloudwatch/metric_alarm.go"),
     # read at b11fc0f; newer versions add a ForceNew log_group_class, which the program does not set
     "aws:cloudwatch/logGroup:LogGroup": Triggers(("name", "namePrefix"), "internal/service/logs/group.go"),
+    "aws:cloudwatch/logMetricFilter:LogMetricFilter": Triggers(("logGroupName", "name"),
+                                                             "internal/service/logs/metric_filter.go"),
     # dashboard_body is updated in place by PutDashboard (resourceDashboardPut is also the Update)
     "aws:cloudwatch/dashboard:Dashboard": Triggers(("dashboardName",), "internal/service/cloudwatch/dashboard.go"),
     "aws:sns/topic:Topic": Triggers(("name", "namePrefix", "fifoTopic"), "internal/service/sns/topic.go"),

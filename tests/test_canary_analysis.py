@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from botocore.stub import Stubber
 
-from canary.metrics_sources import CloudWatchMetrics
+from canary.metrics_sources import AnswerCounts, CloudWatchMetrics
 from core import analysis, rollout
 from core import schedule as steps
 from core.analysis import Verdict
@@ -287,6 +287,43 @@ def test_cloudwatch_counts_under_moto(monkeypatch):
     # moto answers sums but not percentiles, so the p99 path is covered by the Stubber test above
     assert (stats.requests, stats.errors_4xx, stats.errors_5xx) == (240, 4, 2)
     assert analysis.judge(LIVE, stats, Thresholds()).verdict is Verdict.PASS
+
+
+def test_the_apis_answers_per_version_are_read_from_the_access_log_filters_metrics(monkeypatch):
+    """As the stack's metric filters publish them (core.access_log): the candidate's answers, its
+    gateway timeouts among them, beside what its model counted; a hang fails on both."""
+    from moto import mock_aws
+
+    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        client = boto3.client("cloudwatch", region_name="eu-west-1")
+        at = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=2)
+        for version, invocations, answers, errors, timeouts in (("v1", 800, 800, 0, 0), ("v2", 40, 200, 160, 160)):
+            variant = [{"Name": "EndpointName", "Value": "ratings-prod"}, {"Name": "VariantName", "Value": version}]
+            client.put_metric_data(Namespace="AWS/SageMaker", MetricData=[
+                {"MetricName": "Invocations", "Dimensions": variant, "Value": invocations, "Timestamp": at}])
+            counted = [{"Name": "Stage", "Value": "prod"}, {"Name": "Version", "Value": version}]
+            client.put_metric_data(Namespace="RatingsApi/ratings-prod", MetricData=[
+                {"MetricName": metric, "Dimensions": counted, "Value": value, "Timestamp": at}
+                for metric, value in (("Answers", answers), ("ServerErrors", errors), ("IntegrationTimeouts", timeouts))
+                if value])
+        source = CloudWatchMetrics(client, answers=AnswerCounts("RatingsApi/ratings-prod", "prod"))
+        live, candidate = (source.variant_stats("ratings-prod", version, 600) for version in ("v1", "v2"))
+        uncounted = CloudWatchMetrics(client, answers=AnswerCounts("RatingsApi/ratings-prod", "beta"))
+        assert uncounted.variant_stats("ratings-prod", "v2", 600).answers is None, "no filter counted that stage"
+    assert candidate.answers == Answers(200, 0, 160, 160) and candidate.requests == 40
+    result = analysis.judge(live, candidate, Thresholds(), share=0.2)
+    assert {check.metric for check in result.checks if check.failed} == {"5xx rate", "answered share"}
+
+
+def test_a_gateway_count_short_of_the_models_is_not_judged():
+    """A sticky canary's lines are counted for no version (the access log cannot see the template's
+    split), so a count well short of the model's own falls back to the model's."""
+    live = VariantStats(800, 0, 0, 20.0, answers=Answers(800, 0, 0))
+    candidate = VariantStats(200, 0, 0, 20.0, answers=Answers(3, 0, 3))
+    result = analysis.judge(live, candidate, Thresholds())
+    assert result.verdict is Verdict.PASS and result.checks[0].candidate == "0.00% (0 of 200)"
 
 
 def test_status_says_how_to_continue_a_run_whose_process_is_gone():

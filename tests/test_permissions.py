@@ -180,6 +180,8 @@ def _resources_of(call: Call, action: str, resource: Registered, mocks: Recordin
         return [inputs["topic"]]
     if resource.type == "aws:cloudwatch/dashboard:Dashboard":
         return [outputs["dashboardArn"]]
+    if resource.type == "aws:cloudwatch/logMetricFilter:LogMetricFilter":  # authorized on its log group
+        return [f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:{inputs['logGroupName']}"]
     return [outputs["arn"].lower() if call.service == "sagemaker" else outputs["arn"]]
 
 

@@ -203,6 +203,23 @@ def test_the_stack_owns_every_log_group_aws_would_write_to(prod):
                       "/aws/sagemaker/Endpoints/ratings-prod": 30}
 
 
+def test_the_access_logs_answers_are_counted_per_version_by_metric_filters(prod):
+    """Each filter reads the copy of the access log its side is written to (the stage's group, the
+    canary's "/Canary" group) and counts into the stack's own namespace by stage and version; the
+    provider's schema (logs/metric_filter.go) takes the pattern up to 1,024 characters, and AWS a
+    metric filter's dimensions up to three (PutMetricFilter, "MetricTransformation")."""
+    groups = {g.name: g.outputs["name"] for g in prod.of_type(LOG_GROUP)}
+    filters = prod.of_type("aws:cloudwatch/logMetricFilter:LogMetricFilter")
+    counted = {(f.inputs["logGroupName"], f.inputs["metricTransformation"]["name"]) for f in filters}
+    access = groups["ratings-prod-api-access-logs"]
+    assert counted == {(group, metric) for group in (access, groups["ratings-prod-api-canary-access-logs"])
+                       for metric in ("Answers", "ClientErrors", "ServerErrors", "IntegrationTimeouts")}
+    for metric_filter in filters:
+        transformation = metric_filter.inputs["metricTransformation"]
+        assert transformation["namespace"] == "RatingsApi/ratings-prod" and transformation["value"] == "1"
+        assert len(transformation["dimensions"]) <= 3 and len(metric_filter.inputs["pattern"]) <= 1024
+
+
 def test_log_retention_follows_the_config():
     values = example("prod")
     values["ratings:endpoint"] = {**values["ratings:endpoint"], "logRetentionDays": 7}

@@ -60,6 +60,10 @@ CALLS: dict[str, tuple[Call, ...]] = {
         "iam", "internal/service/iam/role_policy.go",
         ("PutRolePolicy", "resourceRolePolicyPut"), ("GetRolePolicy", "findRolePolicyByTwoPartKey"),
         ("DeleteRolePolicy", "resourceRolePolicyDelete")),
+    "aws:cloudwatch/logMetricFilter:LogMetricFilter": _calls(
+        "logs", "internal/service/logs/metric_filter.go",
+        ("PutMetricFilter", "resourceMetricFilterPut"), ("DescribeMetricFilters", "findMetricFilterByTwoPartKey"),
+        ("DeleteMetricFilter", "resourceMetricFilterDelete")),
     "aws:cloudwatch/logGroup:LogGroup": _calls(
         "logs", "internal/service/logs/group.go",
         ("CreateLogGroup", "resourceGroupCreate"), ("PutRetentionPolicy", "resourceGroupCreate"),
