@@ -11,9 +11,17 @@ in the local runtime's histogram buckets.
 - A/A: live and candidate identical, at 5, 20 and 100 req/s with 0.1, 0.5 and 0.9 % errors: any
   run that does not promote is a false fail. Target: at most 1 % in every scenario.
 - Regressions, at 20 req/s: 5xx 0.1 -> 1 % and 0.5 -> 2 %, latencies 50 % longer, and a candidate that hangs 15 or 25
-  minutes into the run (its requests time out: the model's metrics stop counting them). A run
-  that promotes is a miss. Target: detection of at least 95 %, with the candidate requests it
-  took (median) against the old judge's.
+  minutes into the run (its requests time out: the model's metrics stop counting them, the
+  gateway answers them 504). A run that promotes is a miss. Target: detection of at least 95 %,
+  with the candidate requests it took (median) against the old judge's.
+- Sticky canaries (``sticky_*``): 2,000 active users with lognormal request rates, each always
+  sent to one version by its bucket, so the candidate's share of requests moves with who is
+  active and the traffic check is off. With the gateway's per-version answers (the local stack)
+  they are held to the same targets; without them (a sticky canary on AWS, whose access log
+  cannot tell the versions apart) the figures are reported, not held to a target.
+
+The shipped judge reads what it reads in use: the model's counts and, where counted, the
+gateway's answers per version; the old judge read the model's counts only.
 
 Run: .venv/bin/python bench/bench_judge.py [--runs N] [--seed S] [--json]
 """
@@ -36,14 +44,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core import analysis, rollout
 from core.analysis import Analysis, Verdict
-from core.metrics import VariantStats
+from core.metrics import Answers, VariantStats
 from core.run_state import RunState, RunStatus
 from core.thresholds import AnalysisThresholds
 from emulator.metrics import BUCKETS, BUCKETS_PER_DOUBLING
 
 WEIGHTS, BAKE, INTERVAL = [5.0, 25.0, 50.0], 600.0, 30.0
 AA_TARGET, DETECTION_TARGET = 0.01, 0.95
-Judge = Callable[[VariantStats, VariantStats, AnalysisThresholds, float], Analysis]
+Judge = Callable[[VariantStats, VariantStats, AnalysisThresholds, float | None], Analysis]
+USERS, USER_RATE_SIGMA = 2000, 1.0  # sticky scenarios: active users, spread of their request rates
 
 
 @dataclass(frozen=True)
@@ -54,6 +63,9 @@ class Scenario:
     candidate_errors: float
     hang_after: float | None = None  # seconds into the run when the candidate stops answering
     slower: float = 1.0  # the candidate's latencies are this many times live's
+    sticky: bool = False  # users, not requests, are split by the weight
+    gateway_counted: bool = True  # the judge sees the gateway's answers per version
+    held_to_target: bool = True
 
     @property
     def regression(self) -> bool:
@@ -67,11 +79,17 @@ def scenarios() -> list[Scenario]:
              Scenario("latency_plus_50pct", 20.0, 0.001, 0.001, slower=1.5),
              Scenario("hang_mid_run", 20.0, 0.001, 0.001, hang_after=900.0),
              Scenario("hang_last_step", 20.0, 0.001, 0.001, hang_after=1500.0)]
-    return same + worse
+    sticky = [Scenario("sticky_aa_20rps_0.5%", 20.0, 0.005, 0.005, sticky=True),
+              Scenario("sticky_errors_0.5_to_2pct", 20.0, 0.005, 0.02, sticky=True),
+              Scenario("sticky_hang_mid_run", 20.0, 0.001, 0.001, hang_after=900.0, sticky=True),
+              *(Scenario(f"sticky_hang_{when}_aws", 20.0, 0.001, 0.001, hang_after=after, sticky=True,
+                         gateway_counted=False, held_to_target=False)
+                for when, after in (("mid_run", 900.0), ("last_step", 1500.0)))]
+    return same + worse + sticky
 
 
 def fixed_threshold(live: VariantStats, candidate: VariantStats, thresholds: AnalysisThresholds,
-                    share: float) -> Analysis:
+                    share: float | None) -> Analysis:
     """The judge before the sequential tests: an absolute 1 % limit at every look, and a p99 over
     1.5x live's (above 20 ms, on 100+ requests)."""
     if candidate.rate_5xx > 0.01:
@@ -84,7 +102,8 @@ def fixed_threshold(live: VariantStats, candidate: VariantStats, thresholds: Ana
     return Analysis(Verdict.PASS, ["within the threshold"], live, candidate)
 
 
-def shipped(live: VariantStats, candidate: VariantStats, thresholds: AnalysisThresholds, share: float) -> Analysis:
+def shipped(live: VariantStats, candidate: VariantStats, thresholds: AnalysisThresholds,
+            share: float | None) -> Analysis:
     return analysis.judge(live, candidate, thresholds, share=share)
 
 
@@ -126,22 +145,37 @@ class Simulated:
     def __init__(self, scenario: Scenario, judge: Judge, draw: np.random.Generator):
         self.scenario, self.judge, self.draw = scenario, judge, draw
         self.now, self.weight = 0.0, 0.0
-        self.step = np.zeros(4, dtype=np.int64)  # live answers, live errors, candidate answers, candidate errors
+        # sent and 5xx answered per version (the gateway's count), and what each model answered
+        self.sent = np.zeros(4, dtype=np.int64)  # live sent, live 5xx, candidate sent, candidate 5xx
+        self.model = np.zeros(4, dtype=np.int64)  # live answered, live 5xx, candidate answered, candidate 5xx
         self.latency = np.zeros((2, BUCKETS), dtype=np.int64)  # live, candidate
         candidate = bucket_probabilities(scenario.slower)[SUPPORT]
         self.probabilities = (LIVE_BUCKETS[SUPPORT] / LIVE_BUCKETS[SUPPORT].sum(), candidate / candidate.sum())
         self.candidate_total = 0
+        if scenario.sticky:  # users' request rates (mean: the scenario's rate in all) and buckets
+            rates = draw.lognormal(0.0, USER_RATE_SIGMA, USERS)
+            self.user_rates, self.user_buckets = rates * scenario.rate / rates.sum(), draw.integers(0, 100, USERS)
 
     def set_weight(self, weight: float) -> None:
-        self.weight, self.step[:], self.latency[:] = weight, 0, 0
+        self.weight, self.sent[:], self.model[:], self.latency[:] = weight, 0, 0, 0
+
+    def _split(self, seconds: float) -> tuple[int, int]:
+        """Requests sent to live and to the candidate over ``seconds``."""
+        if not self.scenario.sticky:
+            sent = self.draw.poisson(self.scenario.rate * seconds)
+            to_candidate = self.draw.binomial(sent, self.weight / 100.0)
+            return sent - to_candidate, to_candidate
+        counts = self.draw.poisson(self.user_rates * seconds)
+        to_candidate = int(counts[self.user_buckets < self.weight].sum())
+        return int(counts.sum()) - to_candidate, to_candidate
 
     def sleep(self, seconds: float) -> None:
-        sent = self.draw.poisson(self.scenario.rate * seconds)
-        to_candidate = self.draw.binomial(sent, self.weight / 100.0)
+        live, to_candidate = self._split(seconds)
         answered = 0 if self._hung() else to_candidate
-        live = sent - to_candidate
-        self.step += (live, self.draw.binomial(live, self.scenario.live_errors),
-                      answered, self.draw.binomial(answered, self.scenario.candidate_errors))
+        live_errors = self.draw.binomial(live, self.scenario.live_errors)
+        candidate_errors = self.draw.binomial(answered, self.scenario.candidate_errors)
+        self.model += (live, live_errors, answered, candidate_errors)
+        self.sent += (live, live_errors, to_candidate, candidate_errors + to_candidate - answered)
         for row, count in ((0, live), (1, answered)):
             self.latency[row, SUPPORT] += self.draw.multinomial(count, self.probabilities[row])
         self.candidate_total += to_candidate
@@ -151,11 +185,16 @@ class Simulated:
         return self.scenario.hang_after is not None and self.now >= self.scenario.hang_after
 
     def analyse(self, window: float) -> Analysis:
-        live_n, live_e, cand_n, cand_e = (int(v) for v in self.step)
+        live_n, live_e, cand_n, cand_e = (int(v) for v in self.model)
+        live_sent, live_5xx, cand_sent, cand_5xx = (int(v) for v in self.sent)
+        counted = self.scenario.gateway_counted
         live, candidate = self.latency
-        return self.judge(VariantStats(live_n, 0, live_e, _p99_ms(live), _histogram(live)),
-                          VariantStats(cand_n, 0, cand_e, _p99_ms(candidate), _histogram(candidate)),
-                          AnalysisThresholds(), self.weight / 100.0)
+        return self.judge(
+            VariantStats(live_n, 0, live_e, _p99_ms(live), _histogram(live),
+                         Answers(live_sent, 0, live_5xx) if counted else None),
+            VariantStats(cand_n, 0, cand_e, _p99_ms(candidate), _histogram(candidate),
+                         Answers(cand_sent, 0, cand_5xx, cand_sent - cand_n) if counted else None),
+            AnalysisThresholds(), None if self.scenario.sticky else self.weight / 100.0)
 
 
 def one_run(scenario: Scenario, judge: Judge, draw: np.random.Generator) -> tuple[bool, int]:
@@ -174,7 +213,8 @@ def one_run(scenario: Scenario, judge: Judge, draw: np.random.Generator) -> tupl
 
 
 def measure(judge: Judge, runs: int, seed: int) -> dict:
-    results: dict = {"false_fail_rate": {}, "detection_rate": {}, "median_requests_to_detect": {}}
+    results: dict = {"false_fail_rate": {}, "detection_rate": {}, "median_requests_to_detect": {},
+                     "not_held_to_target": [s.name for s in scenarios() if not s.held_to_target]}
     for number, scenario in enumerate(scenarios()):
         draw = np.random.default_rng([seed, number])
         outcomes = [one_run(scenario, judge, draw) for _ in range(runs)]
@@ -188,13 +228,19 @@ def measure(judge: Judge, runs: int, seed: int) -> dict:
     return results
 
 
+def targets_met(figures: dict) -> bool:
+    held = [rate for name, rate in figures["detection_rate"].items() if name not in figures["not_held_to_target"]]
+    return figures["aa_false_fail_rate"] <= AA_TARGET and min(held) >= DETECTION_TARGET
+
+
 def _table(name: str, figures: dict) -> list[str]:
     lines = [f"{name}:", f"  {'A/A scenario':<26}{'false fail':>12}"]
     lines += [f"  {key:<26}{value:>12.1%}" for key, value in figures["false_fail_rate"].items()]
     lines.append(f"  {'regression':<26}{'detected':>12}{'median requests':>18}")
     for key, value in figures["detection_rate"].items():
         median = figures["median_requests_to_detect"][key]
-        lines.append(f"  {key:<26}{value:>12.1%}{'-' if median is None else f'{median:,.0f}':>18}")
+        note = "  (reported, no target)" if key in figures["not_held_to_target"] else ""
+        lines.append(f"  {key:<26}{value:>12.1%}{'-' if median is None else f'{median:,.0f}':>18}{note}")
     return lines
 
 
@@ -213,8 +259,7 @@ def main() -> int:
         tables = _table("shipped judge", figures["shipped"]) + _table("fixed threshold", figures["fixed_threshold"])
         print("\n".join(tables))
         print(f"{options.runs:,} runs per scenario and judge in {time.perf_counter() - started:.0f} s")
-    ours = figures["shipped"]
-    met = ours["aa_false_fail_rate"] <= AA_TARGET and min(ours["detection_rate"].values()) >= DETECTION_TARGET
+    met = targets_met(figures["shipped"])
     print("targets met" if met else "targets NOT met", file=sys.stderr)
     return 0 if met else 1
 

@@ -7,8 +7,9 @@ A CloudWatch dashboard is a grid 24 columns wide. From the top:
   splits inside the request template, so the stage's numbers hold both versions there and the
   per-version rows below are the comparison;
 - the versions, one column each: the live version first, the candidate beside it, then the
-  others (rollback targets, versions about to retire). Each column holds invocations, 4xx/5xx,
-  model latency p50/p99, and the instances serving with their CPU.
+  others (rollback targets, versions about to retire). Each column holds what the API answered
+  for requests sent to the version (the access log's metric filters: answers, 5xx, timeouts),
+  the model's invocations, 4xx/5xx, latency p50/p99, and the instances serving with their CPU.
 
 The body follows the config: adding or retiring a version, or a routing flip, changes it, and
 the dashboard is updated in place (its name comes from the endpoint's, never from versions).
@@ -21,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from core import routing
+from core import access_log, names, routing
 from core.config import StackConfig
 from core.routing import CanaryMode, Role
 
@@ -146,6 +147,7 @@ def _version_panels(config: StackConfig, version: str) -> list[Panel]:
 
     alarms = config.endpoint.alarms
     return [
+        Panel(f"API answers: {label}", _answer_metrics(config, version)),
         Panel(f"Invocations: {label}", [metric("Invocations", stat="Sum", label="invocations")]),
         Panel(f"Model errors: {label}", [metric("Invocation4XXErrors", stat="Sum", label="4xx"),
                                          metric("Invocation5XXErrors", stat="Sum", label="5xx")],
@@ -155,6 +157,15 @@ def _version_panels(config: StackConfig, version: str) -> list[Panel]:
               ({"label": "p99 alarm", "value": alarms.latency_p99_ms * 1000},)),  # ModelLatency is in µs
         Panel(f"Instances: {label}", _instance_metrics(metric), _capacity(config, version)),
     ]
+
+
+def _answer_metrics(config: StackConfig, version: str) -> list[Metric]:
+    """What the stack's access-log filters counted for the version (``core.access_log``)."""
+    namespace = names.answers_namespace(config.endpoint.name)
+    where = [access_log.STAGE_DIMENSION, config.api.stage_name, access_log.VERSION_DIMENSION, version]
+    return [[namespace, metric, *where, {"stat": "Sum", "label": label}]
+            for metric, label in ((access_log.ANSWERS, "answers"), (access_log.SERVER_ERRORS, "5xx"),
+                                  (access_log.TIMEOUTS, "gateway timeouts"))]
 
 
 def _instance_metrics(metric: Callable[..., Metric]) -> list[Metric]:

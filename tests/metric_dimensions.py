@@ -14,12 +14,18 @@ metric against this table, read from the AWS documentation:
   https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-metrics-and-dimensions.html
   (awsdocs/amazon-api-gateway-developer-guide doc_source/api-gateway-metrics-and-dimensions.md):
   ApiName; ApiName, Stage; ApiName, Method, Resource, Stage (detailed metrics only).
+- RatingsApi/<endpoint>: the stack's own, what its access-log metric filters publish
+  (core.access_log.answer_filters, each metric with its filter's dimensions).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+
+from core import access_log
+
+STACK_NAMESPACE_PREFIX = "RatingsApi/"
 
 METRICS: dict[str, frozenset[str]] = {
     "AWS/SageMaker": frozenset({"Invocations", "Invocation4XXErrors", "Invocation5XXErrors",
@@ -28,6 +34,7 @@ METRICS: dict[str, frozenset[str]] = {
                                            "GPUUtilization", "GPUMemoryUtilization"}),
     "AWS/ApiGateway": frozenset({"4XXError", "5XXError", "CacheHitCount", "CacheMissCount", "Count",
                                  "IntegrationLatency", "Latency"}),
+    STACK_NAMESPACE_PREFIX: frozenset(f.metric for f in access_log.answer_filters()),
 }
 
 DIMENSION_SETS: dict[str, frozenset[frozenset[str]]] = {
@@ -35,6 +42,7 @@ DIMENSION_SETS: dict[str, frozenset[frozenset[str]]] = {
     "/aws/sagemaker/Endpoints": frozenset({frozenset({"EndpointName", "VariantName"})}),
     "AWS/ApiGateway": frozenset({frozenset({"ApiName"}), frozenset({"ApiName", "Stage"}),
                                  frozenset({"ApiName", "Method", "Resource", "Stage"})}),
+    STACK_NAMESPACE_PREFIX: frozenset(frozenset(f.dimensions) for f in access_log.answer_filters()),
 }
 
 # Statistics: CloudWatch's named statistics plus percentiles pNN(.NN)
@@ -77,6 +85,8 @@ def expressions(widget: dict[str, Any]) -> list[dict[str, Any]]:
 def problems(metric: DashboardMetric) -> list[str]:
     """What is wrong with a metric line against the documented metrics, or nothing."""
     found = []
+    namespace = STACK_NAMESPACE_PREFIX if metric.namespace.startswith(STACK_NAMESPACE_PREFIX) else metric.namespace
+    metric = DashboardMetric(namespace, metric.name, metric.dimensions, metric.options)
     if metric.name not in METRICS.get(metric.namespace, ()):
         found.append(f"{metric.namespace} does not publish {metric.name}")
     if frozenset(metric.dimensions) not in DIMENSION_SETS.get(metric.namespace, ()):

@@ -15,7 +15,8 @@ from click.testing import CliRunner
 from canary import cli, cloud, service, stacks
 from canary.backends import CloudBackend
 from canary.cli_options import EXIT_FAIL, EXIT_INCONCLUSIVE, ClickConsole, cloud_options
-from canary.metrics_sources import ApiGatewayStages, CloudWatchMetrics
+from canary.metrics_sources import AnswerCounts, ApiGatewayStages, CloudWatchMetrics
+from core import names
 from core.run_state import RunStatus
 from tests.aws import clients
 from tests.aws.cloudwatch import CloudWatch
@@ -25,6 +26,7 @@ from tests.canary_fakes import QuietConsole
 from tests.stacks import ROOT
 
 ENDPOINT = "ratings-prod"
+ANSWERS = AnswerCounts(names.answers_namespace(ENDPOINT), "prod")  # where the stack's metric filters count
 START = 1_796_000_410.0  # ten seconds past a minute
 
 
@@ -34,6 +36,7 @@ class Account:
     def __init__(self, project, rate: float = 20.0, failing: dict[str, float] | None = None):
         self.project, self.now, self.rate = project, START, rate
         self.failing = failing or {}  # version -> share of its answers that are 5xx
+        self.hanging: set[str] = set()  # versions whose model never answers: API Gateway's 504 after 29 s
         self.sagemaker = SageMaker()
         self.cloudwatch = CloudWatch(clock=lambda: self.now)
         self.stack = ModelledStack(project, "prod", self.sagemaker)
@@ -47,7 +50,7 @@ class Account:
         class Modelled(CloudBackend):
             def metrics(self, config):
                 return CloudWatchMetrics(clients.client("cloudwatch", account.cloudwatch.handlers()),
-                                         now=lambda: _utc(account.now))
+                                         now=lambda: _utc(account.now), answers=ANSWERS)
 
             def stages(self, config):
                 return ApiGatewayStages(clients.client("apigateway", account.stack.apigateway.handlers()))
@@ -77,8 +80,15 @@ class Account:
             self.invoke(version)
 
     def invoke(self, version: str) -> None:
+        """One request the stage sent to ``version``: its access-log line, and the model's
+        invocation as SageMaker counts it unless the model hangs (the gateway times it out)."""
+        if version in self.hanging:
+            self.cloudwatch.answered(ANSWERS.namespace, ANSWERS.stage, version, 504, True, self.now)
+            return
         status = 500 if self.draw.random() < self.failing.get(version, 0.0) else 200
         self.cloudwatch.invoked(ENDPOINT, version, status, self.draw.uniform(3000, 6000), self.now)
+        self.cloudwatch.answered(ANSWERS.namespace, ANSWERS.stage, version, 502 if status == 500 else 200, False,
+                                 self.now)
 
     def collaborators(self) -> service.Collaborators:
         return service.Collaborators(self.backend(), QuietConsole(), cloud.CloudOptions(yes=True),
@@ -158,6 +168,17 @@ def test_a_failing_candidate_is_rolled_back_on_published_minutes(project, monkey
     assert "candidate 5xx rate" in result.output
     assert account.routing() == {"live": "v1"}, "the stack file is back to live v1, no canary"
     assert account.served() == ("v1", None, 0.0), "the stage no longer sends anything to v2"
+
+
+def test_a_candidate_that_hangs_is_rolled_back_on_the_apis_answers(project, monkeypatch):
+    """Its model answers nothing, so SageMaker's metrics show only a quiet candidate; the access
+    log's filters count the gateway's 504s against it, and the verdict names them."""
+    account = Account(project)
+    account.hanging.add("v2")
+    result = account.canary_run(monkeypatch)
+    assert result.exit_code == EXIT_FAIL, result.output
+    assert "gateway timeouts)" in result.output and "requests lost" in result.output
+    assert account.routing() == {"live": "v1"} and account.served() == ("v1", None, 0.0)
 
 
 def test_without_traffic_the_gate_is_inconclusive_and_the_candidate_rolled_back(project, monkeypatch):

@@ -1,5 +1,6 @@
-"""CloudWatch's GetMetricStatistics over SageMaker's per-variant metrics, as it behaves for a
-reader that is early: datapoints that arrive late, minutes with no data, rounded start times.
+"""CloudWatch's GetMetricStatistics over SageMaker's per-variant metrics and the stack's access-log
+metric filters, as it behaves for a reader that is early: datapoints that arrive late, minutes with
+no data, rounded start times.
 
 Sources: the GetMetricStatistics API reference (start times "less than 15 days ago - Round down to
 the nearest whole minute"; EndTime exclusive; datapoints "not returned in chronological order")
@@ -7,6 +8,12 @@ and "Amazon SageMaker AI metrics in Amazon CloudWatch" (invocation metrics per v
 1-minute frequency; ModelLatency in microseconds). A minute with no request has no datapoint (a
 period CloudWatch has no value for is left out of the answer). How late a minute is published is
 not documented: ``delay_seconds`` sets it.
+
+A metric filter publishes its value for each log event that matches and nothing for a minute with
+no match (PutMetricFilter without a default value: "Monitoring: metric filters", CloudWatch Logs
+User Guide); ``answered`` is one access-log line, counted as the filters of ``core.access_log``
+count it. What SageMaker's metrics count for an invocation its container never answers is not
+documented; ``invoked`` is only called for answered ones, the worst case for a reader of them.
 """
 
 from __future__ import annotations
@@ -20,13 +27,14 @@ from typing import Any
 
 import numpy as np
 
+from core import access_log
 from tests.aws.clients import AwsError, Handler
 
 MINUTE = 60
 NAMESPACE = "AWS/SageMaker"
 COUNTS = ("Invocations", "Invocation4XXErrors", "Invocation5XXErrors")
 
-Key = tuple[str, str, str]  # metric, endpoint, variant
+Key = tuple[str, str, frozenset[tuple[str, str]]]  # namespace, metric, dimensions
 
 
 @dataclass
@@ -39,15 +47,25 @@ class CloudWatch:
     def invoked(self, endpoint: str, variant: str, status: int, latency_us: float, when: float) -> None:
         """One invocation as SageMaker reports it: a count, a 4xx or 5xx count, a latency sample."""
         minute = int(when // MINUTE * MINUTE)
+        dimensions = frozenset({"EndpointName": endpoint, "VariantName": variant}.items())
         for metric, value in (("Invocations", 1.0), ("Invocation4XXErrors", float(400 <= status < 500)),
                               ("Invocation5XXErrors", float(status >= 500)), ("ModelLatency", latency_us)):
-            self.samples[(metric, endpoint, variant)][minute].append(value)
+            self.samples[(NAMESPACE, metric, dimensions)][minute].append(value)
+
+    def answered(self, namespace: str, stage: str, version: str, status: int, timed_out: bool, when: float) -> None:
+        """One access-log line of a request sent to ``version``, as the stack's filters count it."""
+        minute = int(when // MINUTE * MINUTE)
+        dimensions = frozenset({access_log.STAGE_DIMENSION: stage, access_log.VERSION_DIMENSION: version}.items())
+        for metric, matches in ((access_log.ANSWERS, True), (access_log.CLIENT_ERRORS, 400 <= status < 500),
+                                (access_log.SERVER_ERRORS, status >= 500), (access_log.TIMEOUTS, timed_out)):
+            if matches:
+                self.samples[(namespace, metric, dimensions)][minute].append(1.0)
 
     def get_metric_statistics(self, params: dict[str, Any]) -> dict[str, Any]:
         if self.out:
             raise AwsError("ServiceUnavailable", "Service is unavailable", 503)
-        dimensions = {d["Name"]: d["Value"] for d in params["Dimensions"]}
-        minutes = self.samples.get((params["MetricName"], dimensions["EndpointName"], dimensions["VariantName"]), {})
+        dimensions = frozenset((d["Name"], d["Value"]) for d in params["Dimensions"])
+        minutes = self.samples.get((params["Namespace"], params["MetricName"], dimensions), {})
         start = math.floor(params["StartTime"].timestamp() / MINUTE) * MINUTE  # rounded down (API reference)
         end, period = params["EndTime"].timestamp(), params["Period"]
         published = self.clock() - self.delay_seconds
