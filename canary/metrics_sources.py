@@ -18,6 +18,12 @@ from core.metrics import Answers, MetricsError, Point, Snapshot, VariantStats, p
 from core.routing import Routing
 
 NAMESPACE = "AWS/SageMaker"
+# The ModelLatency edges (µs) CloudWatch is asked the percentile rank of, so the judge compares
+# versions by their share of slow requests on AWS as it does on the local runtime's histograms:
+# 1 ms to about 65 s, a factor of √2 apart. PR(:T), "the percentage of data points that have a
+# value of T or less", is an extended statistic of GetMetricData only (CloudWatch User Guide,
+# "CloudWatch statistics definitions"; GetMetricStatistics takes percentiles alone).
+LATENCY_EDGES_US = tuple(float(round(1000 * 2 ** (i / 2))) for i in range(33))
 MSG_RUNTIME_DOWN = "cannot read {url} ({error}); is the local API running (make local)?"
 
 
@@ -113,6 +119,46 @@ class CloudWatchMetrics:
         datapoints: list[dict[str, Any]] = answer["Datapoints"]
         return datapoints
 
+    def _latency_histogram(self, endpoint: str, variant: str, start: dt.datetime,
+                           end: dt.datetime) -> dict[float, int] | None:
+        """The window's ModelLatency samples counted between ``LATENCY_EDGES_US``, by the lower
+        edge of their bucket, as the local runtime keeps them; None without samples."""
+        dimensions = [{"Name": "EndpointName", "Value": endpoint}, {"Name": "VariantName", "Value": variant}]
+        metric = {"Namespace": NAMESPACE, "MetricName": "ModelLatency", "Dimensions": dimensions}
+        period = int((end - start).total_seconds())
+        stats = {"n": "SampleCount", **{f"r{i}": f"PR(:{edge:g})" for i, edge in enumerate(LATENCY_EDGES_US)}}
+        values = self._metric_data([{"Id": key, "MetricStat": {"Metric": metric, "Period": period, "Stat": stat}}
+                                    for key, stat in stats.items()], start, end, f"{endpoint}/{variant}")
+        samples = int(sum(values.get("n", [])))
+        if not samples:
+            return None
+        at_or_below, histogram, previous = 0, {}, 0.0
+        for i, edge in enumerate(LATENCY_EDGES_US):
+            ranks = values.get(f"r{i}") or [100.0]
+            counted = max(at_or_below, round(samples * min(ranks[0], 100.0) / 100))
+            histogram[previous] = counted - at_or_below
+            at_or_below, previous = counted, edge
+        histogram[previous] = samples - at_or_below
+        return {edge: count for edge, count in histogram.items() if count}
+
+    def _metric_data(self, queries: list[dict[str, Any]], start: dt.datetime, end: dt.datetime,
+                     whose: str) -> dict[str, list[float]]:
+        """GetMetricData's values by query id, every page read."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        values: dict[str, list[float]] = {}
+        request: dict[str, Any] = {"MetricDataQueries": queries, "StartTime": start, "EndTime": end}
+        try:
+            while True:
+                answer = self.client.get_metric_data(**request)
+                for result in answer["MetricDataResults"]:
+                    values.setdefault(result["Id"], []).extend(result.get("Values", []))
+                if not answer.get("NextToken"):
+                    return values
+                request["NextToken"] = answer["NextToken"]
+        except (BotoCoreError, ClientError) as error:
+            raise MetricsError(f"cannot read CloudWatch metric ModelLatency of {whose}: {error}") from None
+
     def _answers(self, variant: str, start: dt.datetime, end: dt.datetime) -> Answers | None:
         """The API's answers to requests sent to ``variant``; None where no filter counted any (a
         stack deployed before it counted them, a sticky canary)."""
@@ -150,8 +196,9 @@ class CloudWatchMetrics:
         latency = self._statistic(endpoint, variant, "ModelLatency", start, end, period=int(bounds[1] - bounds[0]),
                                   ExtendedStatistics=["p99"])
         p99 = [p["ExtendedStatistics"]["p99"] for p in latency if "p99" in p.get("ExtendedStatistics", {})]
-        return VariantStats(requests, errors_4xx, errors_5xx, max(p99) / 1000 if p99 else None,
-                            answers=self._answers(variant, start, end))
+        histogram = self._latency_histogram(endpoint, variant, start, end)
+        return VariantStats(requests, errors_4xx, errors_5xx, max(p99) / 1000 if p99 else None, histogram,
+                            self._answers(variant, start, end))
 
     def series(self, endpoint: str, variant: str, window_seconds: float) -> list[Point]:
         """Every minute of the window CloudWatch has, the current one included (a chart shows it)."""

@@ -148,8 +148,9 @@ GRANTS: tuple[Grant, ...] = (
                                  "sns:Unsubscribe"), ("*",),
           "aws.sns.TopicSubscription (no resource type)", Feature.NOTIFICATIONS),
     Grant("CallerIdentity", ("sts:GetCallerIdentity",), ("*",), "the provider's start (account id and partition)"),
-    Grant("ReadVariantMetrics", ("cloudwatch:GetMetricStatistics",), ("*",),
-          "canary status, promote and run read SageMaker's per-variant metrics (no resource type)",
+    Grant("ReadVariantMetrics", ("cloudwatch:GetMetricStatistics", "cloudwatch:GetMetricData"), ("*",),
+          "canary status, promote and run read SageMaker's per-variant metrics, the latency's percentile "
+          "ranks and the API's answers per version (no resource type)",
           reader=Reader.OPERATOR),
     Grant("QualityGate", ("sagemaker:InvokeEndpoint",), (SAGEMAKER_ENDPOINT,),
           "canary compare and the quality gate of promote and run ask each version", reader=Reader.OPERATOR),

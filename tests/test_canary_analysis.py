@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from botocore.stub import Stubber
 
-from canary.metrics_sources import AnswerCounts, CloudWatchMetrics
+from canary.metrics_sources import LATENCY_EDGES_US, AnswerCounts, CloudWatchMetrics
 from core import analysis, rollout
 from core import schedule as steps
 from core.analysis import Verdict
@@ -239,7 +239,19 @@ def test_cloudwatch_reads_per_variant_sums_and_p99():
                           {"Namespace": "AWS/SageMaker", "MetricName": "ModelLatency", "Dimensions": dimensions,
                            "StartTime": now - dt.timedelta(seconds=600), "EndTime": now - dt.timedelta(minutes=1),
                            "Period": 540, "ExtendedStatistics": ["p99"]})
-        assert source.variant_stats("ratings-prod", "v2", 600) == VariantStats(300, 6, 1, 12.0)
+        # the samples' percentile ranks at the judge's edges: 293 samples, 80 % at or under 4 ms,
+        # all at or under 11.3 ms (the ranks CloudWatch estimates need not give whole counts)
+        ranks = [0.0] * 4 + [80.0] * 3 + [100.0] * 26  # edges 1, 1.4, 2, 2.8 | 4, 5.7, 8 | 11.3 ms ...
+        stub.add_response("get_metric_data", {"MetricDataResults": [
+            {"Id": "n", "Values": [293.0]}, *({"Id": f"r{i}", "Values": [rank]} for i, rank in enumerate(ranks))]},
+            {"MetricDataQueries": [
+                {"Id": key, "MetricStat": {"Metric": {"Namespace": "AWS/SageMaker", "MetricName": "ModelLatency",
+                                                      "Dimensions": dimensions}, "Period": 540, "Stat": stat}}
+                for key, stat in [("n", "SampleCount"), *((f"r{i}", f"PR(:{edge:g})") for i, edge in
+                                                           enumerate(LATENCY_EDGES_US))]],
+             "StartTime": now - dt.timedelta(seconds=600), "EndTime": now - dt.timedelta(minutes=1)})
+        assert source.variant_stats("ratings-prod", "v2", 600) == VariantStats(
+            300, 6, 1, 12.0, {2828.0: 234, 8000.0: 59})
 
 
 @pytest.mark.parametrize(("minutes", "p99_ms"), [

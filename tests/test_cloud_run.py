@@ -37,6 +37,7 @@ class Account:
         self.project, self.now, self.rate = project, START, rate
         self.failing = failing or {}  # version -> share of its answers that are 5xx
         self.hanging: set[str] = set()  # versions whose model never answers: API Gateway's 504 after 29 s
+        self.slower: dict[str, float] = {}  # version -> factor on its model latency
         self.sagemaker = SageMaker()
         self.cloudwatch = CloudWatch(clock=lambda: self.now)
         self.stack = ModelledStack(project, "prod", self.sagemaker)
@@ -86,7 +87,8 @@ class Account:
             self.cloudwatch.answered(ANSWERS.namespace, ANSWERS.stage, version, 504, True, self.now)
             return
         status = 500 if self.draw.random() < self.failing.get(version, 0.0) else 200
-        self.cloudwatch.invoked(ENDPOINT, version, status, self.draw.uniform(3000, 6000), self.now)
+        latency_us = self.draw.uniform(3000, 6000) * self.slower.get(version, 1.0)
+        self.cloudwatch.invoked(ENDPOINT, version, status, latency_us, self.now)
         self.cloudwatch.answered(ANSWERS.namespace, ANSWERS.stage, version, 502 if status == 500 else 200, False,
                                  self.now)
 
@@ -179,6 +181,17 @@ def test_a_candidate_that_hangs_is_rolled_back_on_the_apis_answers(project, monk
     assert result.exit_code == EXIT_FAIL, result.output
     assert "gateway timeouts)" in result.output and "requests lost" in result.output
     assert account.routing() == {"live": "v1"} and account.served() == ("v1", None, 0.0)
+
+
+def test_a_slower_candidate_is_rolled_back_on_its_share_of_slow_requests(project, monkeypatch):
+    """CloudWatch keeps no histogram, but answers the percentile rank of any latency (PR(:T)): the
+    judge compares the versions' shares of slow requests as it does locally."""
+    account = Account(project)
+    account.slower["v2"] = 10.0  # 30-60 ms where live answers in 3-6 ms, over the 20 ms floor
+    result = account.canary_run(monkeypatch)
+    assert result.exit_code == EXIT_FAIL, result.output
+    assert "candidate slower: 100.0% of its requests" in result.output
+    assert account.routing() == {"live": "v1"}
 
 
 def test_without_traffic_the_gate_is_inconclusive_and_the_candidate_rolled_back(project, monkeypatch):

@@ -244,8 +244,8 @@ def test_the_operator_may_make_every_call_canary_makes(prod_without_canary):  # 
     service.status(account.collaborators(), {}, 600.0)  # GetStage
     _ask_sagemaker_for_predictions()
     observed = {(service_name, operation) for service_name, operation, _ in clients.OBSERVED}
-    assert {("sagemaker", "DescribeEndpoint"), ("cloudwatch", "GetMetricStatistics"), ("apigateway", "GetStage"),
-            ("sagemaker-runtime", "InvokeEndpoint")} <= observed
+    assert {("sagemaker", "DescribeEndpoint"), ("cloudwatch", "GetMetricStatistics"), ("cloudwatch", "GetMetricData"),
+            ("apigateway", "GetStage"), ("sagemaker-runtime", "InvokeEndpoint")} <= observed
     document = _policy("prod", Reader.OPERATOR)
     for service_name, operation, params in clients.OBSERVED:
         action, resource = _observed_resource(service_name, operation, params)

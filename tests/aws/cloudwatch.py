@@ -77,6 +77,32 @@ class CloudWatch:
                 datapoints.append(self._datapoint(bucket, values, params))
         return {"Label": params["MetricName"], "Datapoints": datapoints[::-1]}  # not in chronological order
 
+    def get_metric_data(self, params: dict[str, Any]) -> dict[str, Any]:
+        """MetricStat queries only, each answered as GetMetricStatistics would for its statistic:
+        SampleCount, pNN, or PR(:T), "the percentage of data points that have a value of T or less"
+        ("CloudWatch statistics definitions"; exact here, where CloudWatch's ranks are estimates)."""
+        results = []
+        for query in params["MetricDataQueries"]:
+            stat = query["MetricStat"]
+            single = {"Namespace": stat["Metric"]["Namespace"], "MetricName": stat["Metric"]["MetricName"],
+                      "Dimensions": stat["Metric"].get("Dimensions", []), "StartTime": params["StartTime"],
+                      "EndTime": params["EndTime"], "Period": stat["Period"], "Statistics": ["SampleCount"]}
+            points = self.get_metric_statistics(single)["Datapoints"]
+            samples = [self._samples(single, point["Timestamp"]) for point in points]
+            results.append({"Id": query["Id"], "StatusCode": "Complete",
+                            "Timestamps": [point["Timestamp"] for point in points],
+                            "Values": [_statistic(stat["Stat"], values) for values in samples]})
+        return {"MetricDataResults": results}
+
+    def _samples(self, params: dict[str, Any], bucket: dt.datetime) -> list[float]:
+        dimensions = frozenset((d["Name"], d["Value"]) for d in params["Dimensions"])
+        minutes = self.samples.get((params["Namespace"], params["MetricName"], dimensions), {})
+        start = bucket.timestamp()
+        end = min(start + params["Period"], params["EndTime"].timestamp())
+        published = self.clock() - self.delay_seconds
+        return [v for minute, values in minutes.items() if start <= minute < end and minute + MINUTE <= published
+                for v in values]
+
     def _datapoint(self, bucket: int, values: list[float], params: dict[str, Any]) -> dict[str, Any]:
         point: dict[str, Any] = {"Timestamp": dt.datetime.fromtimestamp(bucket, dt.UTC)}
         for statistic in params.get("Statistics", []):
@@ -89,4 +115,15 @@ class CloudWatch:
         return point
 
     def handlers(self) -> dict[str, Handler]:
-        return {"GetMetricStatistics": self.get_metric_statistics}
+        return {"GetMetricStatistics": self.get_metric_statistics, "GetMetricData": self.get_metric_data}
+
+
+def _statistic(stat: str, values: list[float]) -> float:
+    if stat == "SampleCount":
+        return float(len(values))
+    if stat.startswith("PR(:") and stat.endswith(")"):
+        limit = float(stat[4:-1])
+        return 100.0 * sum(value <= limit for value in values) / len(values)
+    if stat.startswith("p"):
+        return float(np.percentile(values, float(stat[1:])))
+    raise AwsError("InvalidParameterValue", f"the model knows no statistic {stat}", 400)
