@@ -19,6 +19,8 @@ in the local runtime's histogram buckets.
   active and the traffic check is off. With the gateway's per-version answers (the local stack)
   they are held to the same targets; without them (a sticky canary on AWS, whose access log
   cannot tell the versions apart) the figures are reported, not held to a target.
+- On CloudWatch's edges (``*_cloudwatch``): latencies counted as the AWS reader counts them, between
+  the percentile-rank edges a factor √2 apart, not the runtime's 16 buckets per doubling.
 
 The shipped judge reads what it reads in use: the model's counts and, where counted, the
 gateway's answers per version; the old judge read the model's counts only.
@@ -42,6 +44,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from canary.metrics_sources import LATENCY_EDGES_US
 from core import analysis, rollout
 from core.analysis import Analysis, Verdict
 from core.metrics import Answers, VariantStats
@@ -66,6 +69,7 @@ class Scenario:
     sticky: bool = False  # users, not requests, are split by the weight
     gateway_counted: bool = True  # the judge sees the gateway's answers per version
     held_to_target: bool = True
+    cloudwatch_edges: bool = False  # latencies counted between canary.metrics_sources.LATENCY_EDGES_US
 
     @property
     def regression(self) -> bool:
@@ -85,7 +89,9 @@ def scenarios() -> list[Scenario]:
               *(Scenario(f"sticky_hang_{when}_aws", 20.0, 0.001, 0.001, hang_after=after, sticky=True,
                          gateway_counted=False, held_to_target=False)
                 for when, after in (("mid_run", 900.0), ("last_step", 1500.0)))]
-    return same + worse + sticky
+    cloudwatch = [Scenario("aa_20rps_0.5%_cloudwatch", 20.0, 0.005, 0.005, cloudwatch_edges=True),
+                  Scenario("latency_plus_50pct_cloudwatch", 20.0, 0.001, 0.001, slower=1.5, cloudwatch_edges=True)]
+    return same + worse + sticky + cloudwatch
 
 
 def fixed_threshold(live: VariantStats, candidate: VariantStats, thresholds: AnalysisThresholds,
@@ -127,9 +133,17 @@ SUPPORT = np.flatnonzero((LIVE_BUCKETS > 1e-12) | (bucket_probabilities(1.5) > 1
 KEYS = [round(float(edge), 3) for edge in EDGES]  # a bucket's key in a histogram, as the runtime writes it
 
 
-def _histogram(counts: np.ndarray) -> dict[float, int]:
+# the CloudWatch edge each runtime bucket falls under (0.0 below the first)
+CLOUDWATCH_KEYS = [max((edge for edge in LATENCY_EDGES_US if edge <= key), default=0.0) for key in KEYS]
+
+
+def _histogram(counts: np.ndarray, cloudwatch_edges: bool = False) -> dict[float, int]:
     nonzero = np.flatnonzero(counts)
-    return dict(zip([KEYS[i] for i in nonzero], counts[nonzero].tolist(), strict=True))
+    keys = CLOUDWATCH_KEYS if cloudwatch_edges else KEYS
+    histogram: dict[float, int] = {}
+    for index, count in zip(nonzero.tolist(), counts[nonzero].tolist(), strict=True):
+        histogram[keys[index]] = histogram.get(keys[index], 0) + count
+    return histogram
 
 
 def _p99_ms(counts: np.ndarray) -> float | None:
@@ -187,12 +201,12 @@ class Simulated:
     def analyse(self, window: float) -> Analysis:
         live_n, live_e, cand_n, cand_e = (int(v) for v in self.model)
         live_sent, live_5xx, cand_sent, cand_5xx = (int(v) for v in self.sent)
-        counted = self.scenario.gateway_counted
+        counted, edges = self.scenario.gateway_counted, self.scenario.cloudwatch_edges
         live, candidate = self.latency
         return self.judge(
-            VariantStats(live_n, 0, live_e, _p99_ms(live), _histogram(live),
+            VariantStats(live_n, 0, live_e, _p99_ms(live), _histogram(live, edges),
                          Answers(live_sent, 0, live_5xx) if counted else None),
-            VariantStats(cand_n, 0, cand_e, _p99_ms(candidate), _histogram(candidate),
+            VariantStats(cand_n, 0, cand_e, _p99_ms(candidate), _histogram(candidate, edges),
                          Answers(cand_sent, 0, cand_5xx, cand_sent - cand_n) if counted else None),
             AnalysisThresholds(), None if self.scenario.sticky else self.weight / 100.0)
 
@@ -234,13 +248,13 @@ def targets_met(figures: dict) -> bool:
 
 
 def _table(name: str, figures: dict) -> list[str]:
-    lines = [f"{name}:", f"  {'A/A scenario':<26}{'false fail':>12}"]
-    lines += [f"  {key:<26}{value:>12.1%}" for key, value in figures["false_fail_rate"].items()]
-    lines.append(f"  {'regression':<26}{'detected':>12}{'median requests':>18}")
+    lines = [f"{name}:", f"  {'A/A scenario':<32}{'false fail':>12}"]
+    lines += [f"  {key:<32}{value:>12.1%}" for key, value in figures["false_fail_rate"].items()]
+    lines.append(f"  {'regression':<32}{'detected':>12}{'median requests':>18}")
     for key, value in figures["detection_rate"].items():
         median = figures["median_requests_to_detect"][key]
         note = "  (reported, no target)" if key in figures["not_held_to_target"] else ""
-        lines.append(f"  {key:<26}{value:>12.1%}{'-' if median is None else f'{median:,.0f}':>18}{note}")
+        lines.append(f"  {key:<32}{value:>12.1%}{'-' if median is None else f'{median:,.0f}':>18}{note}")
     return lines
 
 
