@@ -4,8 +4,8 @@ canary.service, which applies ``core``'s plans, analysis and rollout through the
 
 Every command defaults to the ``local`` stack, like every `ratings` command. Exit codes: 0 done
 (or a passing verdict), 1 an error or a refusal, 2 a usage mistake, 3 a failing verdict, 4 an
-inconclusive one, 5 a rollback that did not complete; a run stopped by SIGINT or SIGTERM exits
-130 or 143 once the candidate is rolled back.
+inconclusive one, 5 a rollback that did not complete, 6 a run aborted by `canary abort`; a run
+stopped by SIGINT, SIGTERM or SIGHUP exits 130, 143 or 129 once the candidate is rolled back.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from canary.cli_options import (
     user_errors,
 )
 from core import routing as routes
-from core.run_state import RunStatus
+from core.run_state import RunState, RunStatus
 from core.schedule import describe_duration
 from core.stack_file import DEFAULT_STACK
 
@@ -110,7 +110,7 @@ def status(ctx: Context, window: float, chart: Path | None, watch: bool, refresh
 
 def _status_once(ctx: Context, collaborators: service.Collaborators, flags: dict, window: float,
                  chart: Path | None, watch: bool, as_json: bool) -> service.Status:
-    with user_errors():
+    with user_errors(as_json):
         found = service.status(collaborators, flags, window)
         if chart and not found.metrics_error:
             _draw(collaborators, found, chart)
@@ -146,7 +146,7 @@ def _draw(collaborators: service.Collaborators, found: service.Status, path: Pat
 @click.pass_obj
 def start(ctx: Context, version: str, percent: float, sticky: bool, dry_run: bool, as_json: bool) -> None:
     """Send PERCENT of traffic to model VERSION."""
-    with user_errors():
+    with user_errors(as_json):
         outcome = service.start(collaborators_for(ctx, as_json), version, percent, sticky, dry_run,
                                 show_change(ctx, as_json))
     finish_change(ctx, as_json, outcome)
@@ -160,7 +160,7 @@ def start(ctx: Context, version: str, percent: float, sticky: bool, dry_run: boo
 @click.pass_obj
 def set_command(ctx: Context, percent: float, dry_run: bool, as_json: bool) -> None:
     """Change the running canary's share of traffic."""
-    with user_errors():
+    with user_errors(as_json):
         outcome = service.set_percent(collaborators_for(ctx, as_json), percent, dry_run, show_change(ctx, as_json))
     finish_change(ctx, as_json, outcome)
 
@@ -170,19 +170,28 @@ def set_command(ctx: Context, percent: float, dry_run: bool, as_json: bool) -> N
 @thresholds_options
 @compare_command.quality_gate_options
 @click.option("--force", is_flag=True, help="Promote even when the analysis fails or is inconclusive.")
+@click.option("--full", is_flag=True,
+              help="Finish the run in progress now: promote its candidate, skipping the steps left.")
+@click.option("--timeout", type=Duration(), default="15m", show_default=True,
+              help="With --full: how long to wait for the run to finish.")
 @dry_run_option
 @cloud_step_options
 @click.pass_obj
-def promote(ctx: Context, window: float, force: bool, dry_run: bool, as_json: bool, quality: bool | None,
-            **kwargs) -> None:
+def promote(ctx: Context, window: float, force: bool, full: bool, timeout: float, dry_run: bool, as_json: bool,
+            quality: bool | None, **kwargs) -> None:
     """Make the canary live, if its metrics (and, with a quality gate, its predictions) hold up; the
-    old version stays for rollback.
+    old version stays for rollback. During a run: --full.
 
     A refusal exits 3 (failing analysis) or 4 (inconclusive)."""
     collaborators = collaborators_for(ctx, as_json)
+    if full:
+        with user_errors(as_json):
+            ended = service.promote_full(collaborators, timeout, show_change(ctx, as_json))
+        _ended(as_json, ended)
+        return
     if force:
         collaborators.say("forced: promoting without looking at the metrics")
-    with user_errors():
+    with user_errors(as_json):
         ask = service.QualityAsk(quality, compare_command.quality_flags(kwargs))
         outcome = service.promote(collaborators, threshold_flags(kwargs), window, force, dry_run,
                                   show_change(ctx, as_json), ask)
@@ -196,7 +205,7 @@ def promote(ctx: Context, window: float, force: bool, dry_run: bool, as_json: bo
 @click.pass_obj
 def rollback(ctx: Context, dry_run: bool, as_json: bool) -> None:
     """Stop the canary, or flip back to the version live before the last promotion."""
-    with user_errors():
+    with user_errors(as_json):
         outcome = service.rollback(collaborators_for(ctx, as_json), dry_run, show_change(ctx, as_json))
     finish_change(ctx, as_json, outcome)
 
@@ -209,7 +218,7 @@ def rollback(ctx: Context, dry_run: bool, as_json: bool) -> None:
 @click.pass_obj
 def retire(ctx: Context, version: str, dry_run: bool, as_json: bool) -> None:
     """Remove model VERSION from the endpoint (it must serve no traffic)."""
-    with user_errors():
+    with user_errors(as_json):
         outcome = service.retire(collaborators_for(ctx, as_json), version, dry_run, show_change(ctx, as_json))
     finish_change(ctx, as_json, outcome)
 
@@ -232,27 +241,33 @@ def _weights(steps: str) -> list[float]:
 @click.option("--failure-limit", type=click.IntRange(0), default=0, show_default=True,
               help="Failed measurements tolerated during a bake; one more rolls back at once.")
 @click.option("--sticky", is_flag=True, help="Route by user (same user, same version) instead of per request.")
-@click.option("--resume", is_flag=True, help="Continue the run recorded for this stack from the step it reached.")
+@click.option("--resume", is_flag=True,
+              help="Continue the interrupted run recorded for this stack from the step it reached.")
+@click.option("--retry", is_flag=True, help="Run the version of the recorded run that failed or was aborted "
+                                            "again, from the start.")
 @thresholds_options
 @compare_command.quality_gate_options
 @click.option("--dry-run", is_flag=True, help="Check the rollout and print its schedule; change nothing.")
 @cloud_step_options
 @click.pass_obj
 def run(ctx: Context, version: str | None, steps: str, bake: float, interval: float, failure_limit: int,
-        sticky: bool, resume: bool, window: float, dry_run: bool, as_json: bool, quality: bool | None,
+        sticky: bool, resume: bool, retry: bool, window: float, dry_run: bool, as_json: bool, quality: bool | None,
         **kwargs) -> None:
-    """Roll VERSION out step by step; a failing analysis, an error, Ctrl-C or SIGTERM rolls it back.
+    """Roll VERSION out step by step; a failing analysis, an error, `canary abort`, Ctrl-C, SIGTERM or
+    SIGHUP (the terminal closing) rolls it back.
 
     The run's state is written beside the stack file (`canary status` shows it)."""
-    if version is None and not resume:
-        raise click.UsageError("give the VERSION to roll out, or --resume")
+    if version is None and not (resume or retry):
+        raise click.UsageError("give the VERSION to roll out, or --resume, or --retry")
+    if resume and retry:
+        raise click.UsageError("--resume continues an interrupted run, --retry runs a failed one again: pick one")
     if interval <= 0:
         raise click.BadParameter("must be more than 0 s", param_hint="--interval")
     ask = service.QualityAsk(quality, compare_command.quality_flags(kwargs))
     request = service.RunRequest(version, _weights(steps), bake, interval, failure_limit, window, sticky,
-                                 threshold_flags(kwargs), resume, ask)
+                                 threshold_flags(kwargs), resume, ask, retry)
     collaborators = collaborators_for(ctx, as_json)
-    with user_errors():
+    with user_errors(as_json):
         state = service.prepare_run(collaborators, request)
     if dry_run:
         schedule = report.schedule_lines(state)
@@ -260,13 +275,34 @@ def run(ctx: Context, version: str | None, steps: str, bake: float, interval: fl
                        "steps": [step.to_json() for step in state.steps[state.position:]], "schedule": schedule},
              "\n".join(f"  {line}" for line in schedule) + "\nthen promote; dry run: nothing changed")
         return
-    with user_errors():
+    with user_errors(as_json):
         state = service.run(collaborators, state)
     if as_json:  # in text, the run has said how it ended
         emit(True, state.to_json(), "")
     if state.status is RunStatus.ROLLBACK_FAILED:
         sys.exit(EXIT_ROLLBACK_FAILED)
     sys.exit(ENDED_EXIT.get(state.ended_by.value, 1))
+
+
+@main.command()
+@stack_option
+@click.option("--timeout", type=Duration(), default="15m", show_default=True,
+              help="How long to wait for the run to roll its candidate back.")
+@click.pass_obj
+def abort(ctx: Context, timeout: float, as_json: bool) -> None:
+    """Stop the run in progress now and roll its candidate back (exits 0 once it is rolled back).
+
+    A run whose process is gone (killed, its machine lost) is rolled back by this command."""
+    with user_errors(as_json):
+        ended = service.abort(collaborators_for(ctx, as_json), timeout)
+    _ended(as_json, ended)
+
+
+def _ended(as_json: bool, state: RunState) -> None:
+    """How a run that a command ended stands: its record, and a non-zero exit unless it ended as asked."""
+    emit(as_json, state.to_json(), f"run of {state.version}: {state.status.value} ({state.reason})")
+    if state.status is RunStatus.ROLLBACK_FAILED:
+        sys.exit(EXIT_ROLLBACK_FAILED)
 
 
 main.add_command(compare_command.compare)

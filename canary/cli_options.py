@@ -32,9 +32,10 @@ from core.stack_file import StackFileError
 from core.thresholds import AnalysisThresholds
 
 WINDOW = "10m"
-EXIT_FAIL, EXIT_INCONCLUSIVE, EXIT_ROLLBACK_FAILED = 3, 4, 5
+EXIT_FAIL, EXIT_INCONCLUSIVE, EXIT_ROLLBACK_FAILED, EXIT_ABORTED = 3, 4, 5, 6
 VERDICT_EXIT = {Verdict.PASS: 0, Verdict.FAIL: EXIT_FAIL, Verdict.INCONCLUSIVE: EXIT_INCONCLUSIVE}
-ENDED_EXIT = {"promoted": 0, "fail": EXIT_FAIL, "inconclusive": EXIT_INCONCLUSIVE, "SIGINT": 130, "SIGTERM": 143}
+ENDED_EXIT = {"promoted": 0, "fail": EXIT_FAIL, "inconclusive": EXIT_INCONCLUSIVE, "aborted": EXIT_ABORTED,
+              "SIGINT": 130, "SIGTERM": 143, "SIGHUP": 129}
 CLEAR = "\x1b[H\x1b[2J"
 THRESHOLD_FLAGS = ("min_requests", "max_error_ratio", "min_error_rate", "min_traffic_share", "alpha",
                    "max_slow_ratio", "max_latency_ratio", "latency_floor_ms")
@@ -61,16 +62,24 @@ class Exit(click.ClickException):
 
 
 @contextlib.contextmanager
-def user_errors() -> Iterator[None]:
-    """Every expected failure becomes one line and a non-zero exit, never a traceback."""
+def user_errors(as_json: bool = False) -> Iterator[None]:
+    """Every expected failure becomes one line and a non-zero exit, never a traceback; under
+    ``--json`` also one document on standard output (``error``, ``refused``, ``exitCode``), so a
+    script reads a refusal the way it reads a success."""
     try:
         yield
     except service.VerdictRefusal as refusal:
-        raise Exit(f"refused: {refusal}", VERDICT_EXIT[refusal.result.verdict]) from None
+        raise _said(as_json, Exit(f"refused: {refusal}", VERDICT_EXIT[refusal.result.verdict]), True) from None
     except Refusal as refusal:
-        raise click.ClickException(f"refused: {refusal}") from None
+        raise _said(as_json, click.ClickException(f"refused: {refusal}"), True) from None
     except (ApplyError, StackFileError, ConfigError, MetricsError, RunStateError) as error:
-        raise click.ClickException(str(error)) from None
+        raise _said(as_json, click.ClickException(str(error)), False) from None
+
+
+def _said(as_json: bool, error: click.ClickException, refused: bool) -> click.ClickException:
+    if as_json:
+        click.echo(json.dumps({"error": error.message, "refused": refused, "exitCode": error.exit_code}, indent=2))
+    return error
 
 
 class Percent(click.ParamType):

@@ -30,9 +30,15 @@ from core.thresholds import AnalysisThresholds, QualityThresholds, with_override
 
 BASELINE_WINDOW = 0.001  # seconds: the counts of the current period only, read when a step sets its weight
 SERVED_RECHECK_SECONDS = 0.6  # the local gateway reads the stack file every quarter second
-SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# what stops a run and rolls it back (SIGHUP: its terminal closed), where the platform has them
+SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+# how `canary abort` and `canary promote --full` reach the process of a run (on its host)
+ABORT_SIGNAL, PROMOTE_SIGNAL = getattr(signal, "SIGUSR1", None), getattr(signal, "SIGUSR2", None)
 
-MSG_VERDICT_REFUSED = "analysis is {verdict}; wait for more traffic or pass --force"
+MSG_VERDICT_REFUSED = {
+    Verdict.FAIL: "analysis is fail: the candidate is worse than live; `canary rollback` stops it, or pass --force "
+                  "to promote it anyway",
+    Verdict.INCONCLUSIVE: "analysis is inconclusive: too little evidence yet; wait for more traffic or pass --force"}
 MSG_NOT_JUDGED = "dry run: the analysis was not computed ({error}); the promotion itself judges first"
 MSG_QUALITY_CANNOT_RUN = "the quality gate cannot run: {error}"
 MSG_QUALITY_REFUSED = "quality gate is {verdict} ({reasons}); pass --force to promote anyway"
@@ -42,15 +48,27 @@ MSG_NOTHING_TO_RESUME = "no recorded run on stack {stack}; start one with `canar
 MSG_SERVED_DRIFT = "warning: {where} routes {served}, not what {file} says ({expected}); {advice}"
 MSG_SERVED_UNREAD = "note: what {where} routes was not read ({error}); the routing above is what {file} says"
 MSG_ALREADY_PROMOTED = "the recorded run of {version} ended promoted; nothing to resume"
-MSG_RUN_IN_PROGRESS = "a run of {version} is in progress on stack {stack} (process {pid}); stop it first"
-MSG_RESUME_OTHER = "the recorded run is of {recorded}, not {version}; pass no VERSION with --resume"
+MSG_RESUME_OTHER = "the recorded run is of {recorded}, not {version}; pass no VERSION with --{flag}"
+MSG_DURING_RUN = ("a run of {version} is in progress on stack {stack} (process {pid}, step {step}/{steps} at "
+                  "{weight:g} %); `canary abort` stops it and rolls back, `canary promote --full` promotes now")
+MSG_RESUME_ENDED = ("the recorded run of {version} ended {ended} ({reason}); `canary run --retry` runs it again "
+                    "from the start")
+MSG_RETRY_NOTHING = "no ended run on stack {stack} to retry; start one with `canary run VERSION`"
+MSG_RETRY_INTERRUPTED = ("the recorded run of {version} was interrupted ({how}), not judged: `canary run --resume` "
+                         "continues it from the step it reached")
+MSG_RETRYING = "the last run of {version} ended {ended}: {reason}; running it again from the start"
+MSG_NO_RUN = "no run in progress on stack {stack}; `canary rollback` stops a canary"
+MSG_RUN_GONE = "its process {pid} was gone"
+MSG_SETTLED = "{what} by `canary {command}`; " + MSG_RUN_GONE
+MSG_RUN_DID_NOT_END = ("the run of {version} (process {pid}) did not end within {seconds:g} s of `canary {command}`; "
+                       "`canary status` shows where it stands")
 
 
 class VerdictRefusal(plans.Refusal):
     """A promotion refused because of the analysis; the exit code tells the verdict."""
 
     def __init__(self, result: Analysis | QualityVerdict, message: str | None = None):
-        super().__init__(message or MSG_VERDICT_REFUSED.format(verdict=result.verdict.value))
+        super().__init__(message or MSG_VERDICT_REFUSED[result.verdict])
         self.result = result
 
 
@@ -96,6 +114,37 @@ class Outcome:
     analysis: Analysis | None = None
 
 
+def running_run(c: Collaborators) -> RunState | None:
+    """The run in progress on this stack (recorded running, its process alive on this host)."""
+    recorded = run_state.load(run_state.path_for(c.stack.path))
+    if recorded is not None and recorded.status is RunStatus.RUNNING and run_state.process_alive(recorded.pid):
+        return recorded
+    return None
+
+
+def refuse_during_run(c: Collaborators) -> None:
+    """A manual change while a run moves the traffic would fight it, and the run's record would no
+    longer tell the truth: refused, naming the commands that act through the run."""
+    found = running_run(c)
+    if found is not None:
+        raise plans.Refusal(MSG_DURING_RUN.format(version=found.version, stack=c.stack.name, pid=found.pid,
+                                                  step=found.step + 1, steps=len(found.weights), weight=found.weight))
+
+
+def settle_record(c: Collaborators, version: str, status: RunStatus, command: str) -> None:
+    """After a manual promote or rollback, a run recorded as running whose process is gone ends in
+    the record as it ended in the stack, so `status` and the dashboard tell the truth."""
+    path = run_state.path_for(c.stack.path)
+    recorded = run_state.load(path)
+    if recorded is None or recorded.status is not RunStatus.RUNNING or recorded.version != version:
+        return
+    what = "promoted" if status is RunStatus.PROMOTED else "rolled back"
+    recorded.status, recorded.phase = status, run_state.Phase.DONE
+    recorded.ended_by = EndedBy.PROMOTED if status is RunStatus.PROMOTED else EndedBy.ABORTED
+    recorded.reason, recorded.updated_at = MSG_SETTLED.format(what=what, command=command, pid=recorded.pid), c.clock()
+    run_state.save(path, recorded)
+
+
 def change(c: Collaborators, decide: Callable[[StackConfig], plans.Change], dry_run: bool,
            show: Callable[[Outcome], None] = lambda outcome: None) -> Outcome:
     """Read, plan and write under the stack file's lock; ``show`` sees the change before it applies.
@@ -114,21 +163,82 @@ def change(c: Collaborators, decide: Callable[[StackConfig], plans.Change], dry_
 
 def start(c: Collaborators, version: str, percent: float, sticky: bool, dry_run: bool,
           show: Callable[[Outcome], None] = lambda o: None) -> Outcome:
+    refuse_during_run(c)
     return change(c, lambda config: plans.start(config, version, percent, sticky), dry_run, show)
 
 
 def set_percent(c: Collaborators, percent: float, dry_run: bool,
                 show: Callable[[Outcome], None] = lambda o: None) -> Outcome:
+    refuse_during_run(c)
     return change(c, lambda config: plans.set_percent(config, percent), dry_run, show)
 
 
 def rollback(c: Collaborators, dry_run: bool, show: Callable[[Outcome], None] = lambda o: None) -> Outcome:
-    return change(c, plans.rollback, dry_run, show)
+    refuse_during_run(c)
+    canary = c.stack.read().config.routing.canary
+    outcome = change(c, plans.rollback, dry_run, show)
+    if outcome.applied and canary is not None:
+        settle_record(c, canary.version, RunStatus.ROLLED_BACK, "rollback")
+    return outcome
 
 
 def retire(c: Collaborators, version: str, dry_run: bool,
            show: Callable[[Outcome], None] = lambda o: None) -> Outcome:
+    refuse_during_run(c)
     return change(c, lambda config: plans.retire(config, version), dry_run, show)
+
+
+def signal_run(c: Collaborators, command: str, number: int | None, timeout: float) -> RunState | None:
+    """Ask the run in progress to end (``number``: its signal) and wait until its record says it
+    ended; None when no process of a run is alive (the caller settles the record itself)."""
+    path = run_state.path_for(c.stack.path)
+    recorded = run_state.load(path)
+    if recorded is None or recorded.status is not RunStatus.RUNNING:
+        raise plans.Refusal(MSG_NO_RUN.format(stack=c.stack.name))
+    if number is None or not run_state.process_alive(recorded.pid):
+        return None
+    os.kill(recorded.pid, number)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        current = run_state.load(path)
+        if current is not None and current.status is not RunStatus.RUNNING:
+            return current
+        time.sleep(0.05)
+    raise plans.Refusal(MSG_RUN_DID_NOT_END.format(version=recorded.version, pid=recorded.pid, seconds=timeout,
+                                                   command=command))
+
+
+def abort(c: Collaborators, timeout: float) -> RunState:
+    """Stop the run in progress and roll its candidate back; a run whose process is gone (`kill -9`,
+    a lost machine) is rolled back here and its record settled."""
+    ended = signal_run(c, "abort", ABORT_SIGNAL, timeout)
+    if ended is not None:
+        return ended
+    recorded = run_state.load(run_state.path_for(c.stack.path))
+    assert recorded is not None, "signal_run refused a missing record"
+    stop_canary(c, recorded.version)
+    settle_record(c, recorded.version, RunStatus.ROLLED_BACK, "abort")
+    settled = run_state.load(run_state.path_for(c.stack.path))
+    assert settled is not None
+    return settled
+
+
+def promote_full(c: Collaborators, timeout: float, show: Callable[[Outcome], None] = lambda o: None) -> RunState:
+    """Finish the run in progress now: its candidate is promoted, the steps left skipped. A run whose
+    process is gone is promoted here (as `promote --force` would) and its record settled."""
+    ended = signal_run(c, "promote --full", PROMOTE_SIGNAL, timeout)
+    if ended is not None:
+        return ended
+    recorded = run_state.load(run_state.path_for(c.stack.path))
+    assert recorded is not None, "signal_run refused a missing record"
+    canary = c.stack.read().config.routing.canary
+    if canary is not None and canary.version == recorded.version:
+        change(c, plans.promote, dry_run=False, show=show)
+    live = c.stack.read().config.routing.live == recorded.version
+    settle_record(c, recorded.version, RunStatus.PROMOTED if live else RunStatus.ROLLED_BACK, "promote --full")
+    settled = run_state.load(run_state.path_for(c.stack.path))
+    assert settled is not None
+    return settled
 
 
 def judge_canary(c: Collaborators, config: StackConfig, thresholds: AnalysisThresholds, window: float) -> Analysis:
@@ -163,7 +273,11 @@ def promote(c: Collaborators, flags: dict[str, Any], window: float, force: bool,
                 judge_quality(c, config, config.routing.canary.version, thresholds)
         return plans.promote(config)
 
+    refuse_during_run(c)
+    canary = c.stack.read().config.routing.canary
     outcome = change(c, decide, dry_run, show)
+    if outcome.applied and canary is not None:
+        settle_record(c, canary.version, RunStatus.PROMOTED, "promote")
     return Outcome(outcome.plan, outcome.applied, judged[0] if judged else None)
 
 
@@ -266,6 +380,7 @@ class RunRequest:
     flags: dict[str, Any]
     resume: bool = False
     quality: QualityAsk = QualityAsk()
+    retry: bool = False
 
 
 def prepare_run(c: Collaborators, request: RunRequest) -> RunState:
@@ -273,14 +388,12 @@ def prepare_run(c: Collaborators, request: RunRequest) -> RunState:
 
     Refuses what `start` would refuse (an unknown version, a running canary of another version),
     so a dry run of an impossible rollout fails like the rollout would."""
+    refuse_during_run(c)
     recorded = run_state.load(run_state.path_for(c.stack.path))
-    if recorded is not None and recorded.status is RunStatus.RUNNING and run_state.process_alive(recorded.pid):
-        raise plans.Refusal(MSG_RUN_IN_PROGRESS.format(version=recorded.version, stack=c.stack.name,
-                                                       pid=recorded.pid))
     config = c.stack.read().config
     if request.resume:
         return _resumed(c, config, recorded, request.version)
-    version = request.version
+    version = _retried(c, recorded, request.version) if request.retry else request.version
     assert version is not None
     canary = config.routing.canary
     if canary is None or canary.version != version:
@@ -291,13 +404,36 @@ def prepare_run(c: Collaborators, request: RunRequest) -> RunState:
                             started_at=c.clock())
 
 
+def _interrupted(recorded: RunState) -> bool:
+    """Stopped before it was judged: by a signal, or its process vanished while it ran."""
+    return recorded.status is RunStatus.RUNNING or recorded.ended_by in run_state.INTERRUPTIONS
+
+
+def _retried(c: Collaborators, recorded: RunState | None, version: str | None) -> str:
+    """The version `run --retry` runs again, after saying how its last run ended."""
+    if recorded is None:
+        raise plans.Refusal(MSG_RETRY_NOTHING.format(stack=c.stack.name))
+    if version is not None and version != recorded.version:
+        raise plans.Refusal(MSG_RESUME_OTHER.format(recorded=recorded.version, version=version, flag="retry"))
+    if recorded.status is RunStatus.PROMOTED:
+        raise plans.Refusal(MSG_ALREADY_PROMOTED.format(version=recorded.version))
+    if _interrupted(recorded):
+        how = recorded.ended_by.value or MSG_RUN_GONE.format(pid=recorded.pid)
+        raise plans.Refusal(MSG_RETRY_INTERRUPTED.format(version=recorded.version, how=how))
+    c.say(MSG_RETRYING.format(version=recorded.version, ended=recorded.ended_by.value, reason=recorded.reason))
+    return recorded.version
+
+
 def _resumed(c: Collaborators, config: StackConfig, recorded: RunState | None, version: str | None) -> RunState:
     if recorded is None:
         raise plans.Refusal(MSG_NOTHING_TO_RESUME.format(stack=c.stack.name))
     if version is not None and version != recorded.version:
-        raise plans.Refusal(MSG_RESUME_OTHER.format(recorded=recorded.version, version=version))
+        raise plans.Refusal(MSG_RESUME_OTHER.format(recorded=recorded.version, version=version, flag="resume"))
     if recorded.status is RunStatus.PROMOTED:
         raise plans.Refusal(MSG_ALREADY_PROMOTED.format(version=recorded.version))
+    if not _interrupted(recorded):
+        raise plans.Refusal(MSG_RESUME_ENDED.format(version=recorded.version, ended=recorded.ended_by.value,
+                                                    reason=recorded.reason))
     plans.check_version(config, recorded.version)
     recorded.position = recorded.resume_position()
     recorded.status, recorded.ended_by, recorded.reason, recorded.failures = (RunStatus.RUNNING, EndedBy.NOT_ENDED,
@@ -364,8 +500,9 @@ def stop_canary(c: Collaborators, version: str) -> Outcome | None:
 
 @contextlib.contextmanager
 def signals_interrupt() -> Iterator[None]:
-    """SIGINT and SIGTERM raise ``rollout.Interrupted`` once; later ones only say a rollback is under way,
-    so a second Ctrl-C cannot cut the rollback short."""
+    """SIGINT, SIGTERM and SIGHUP raise ``rollout.Interrupted``, `canary abort`'s signal
+    ``rollout.AbortRequested`` and `promote --full`'s ``rollout.PromoteRequested``, once: later
+    signals only say the run is already ending, so a second Ctrl-C cannot cut a rollback short."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -375,9 +512,14 @@ def signals_interrupt() -> Iterator[None]:
         if raised:
             return
         raised.append(number)
+        if number == ABORT_SIGNAL:
+            raise rollout.AbortRequested()
+        if number == PROMOTE_SIGNAL:
+            raise rollout.PromoteRequested()
         raise rollout.Interrupted(signal.Signals(number).name)
 
-    previous = {number: signal.signal(number, handler) for number in SIGNALS}
+    handled = [*SIGNALS, *(number for number in (ABORT_SIGNAL, PROMOTE_SIGNAL) if number is not None)]
+    previous = {number: signal.signal(number, handler) for number in handled}
     try:
         yield
     finally:

@@ -19,6 +19,8 @@ from core.run_state import EndedBy, Phase, RunState, RunStatus, VerdictKind, Ver
 from core.schedule import Step, StepKind
 
 MSG_PROMOTED = "every analysis passed; promoted"
+MSG_PROMOTED_FULL = "promoted by `canary promote --full` at step {step} ({weight:g} %), the steps left skipped"
+MSG_ABORTED = "rolled back: aborted by `canary abort` at step {step} ({weight:g} %)"
 MSG_ROLLBACK_FAILED = ("rolling back failed ({error}): {version} may still receive {weight:g} % of traffic on "
                        "stack {stack}; run `canary --stack {stack} rollback` to stop it")
 
@@ -29,6 +31,14 @@ class Interrupted(BaseException):
     def __init__(self, signal_name: str):
         super().__init__(signal_name)
         self.signal_name = signal_name
+
+
+class AbortRequested(BaseException):
+    """`canary abort` asked the run to stop and roll back now."""
+
+
+class PromoteRequested(BaseException):
+    """`canary promote --full` asked the run to promote now, skipping the steps left."""
 
 
 class Aborted(Exception):
@@ -65,14 +75,17 @@ class Actions:
 def execute(state: RunState, actions: Actions) -> RunState:
     """Run from ``state.position`` to the end; always returns a finished state (promoted or rolled back)."""
     try:
-        while state.position < len(state.steps):
-            _run(state, state.steps[state.position], actions)
-            state.position += 1
-        _record(state, actions, phase=Phase.PROMOTING)
-        actions.promote()
-        state.ended_by = EndedBy.PROMOTED
-        actions.say(MSG_PROMOTED)
-        return _finish(state, actions, RunStatus.PROMOTED, MSG_PROMOTED)
+        try:
+            while state.position < len(state.steps):
+                _run(state, state.steps[state.position], actions)
+                state.position += 1
+            message = MSG_PROMOTED
+        except PromoteRequested:
+            message = MSG_PROMOTED_FULL.format(step=state.step + 1, weight=state.weight)
+        return _promote(state, actions, message)
+    except AbortRequested:
+        state.ended_by = EndedBy.ABORTED
+        return _roll_back(state, actions, MSG_ABORTED.format(step=state.step + 1, weight=state.weight))
     except Aborted as aborted:
         state.ended_by = EndedBy(aborted.verdict.value)
         return _roll_back(state, actions, f"rolled back: {aborted}")
@@ -82,6 +95,14 @@ def execute(state: RunState, actions: Actions) -> RunState:
     except Exception as error:  # noqa: BLE001  # any failure leaves no candidate serving
         state.ended_by = EndedBy.ERROR
         return _roll_back(state, actions, f"rolled back: {error}")
+
+
+def _promote(state: RunState, actions: Actions, message: str) -> RunState:
+    _record(state, actions, phase=Phase.PROMOTING)
+    actions.promote()
+    state.ended_by = EndedBy.PROMOTED
+    actions.say(message)
+    return _finish(state, actions, RunStatus.PROMOTED, message)
 
 
 def _run(state: RunState, step: Step, actions: Actions) -> None:

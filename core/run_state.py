@@ -22,7 +22,8 @@ from core.schedule import Step, StepKind, schedule
 from core.thresholds import AnalysisThresholds, QualityThresholds
 
 SUFFIX = ".canary-run.json"
-FORMAT = 2
+FORMAT = 3  # 3: steps are counted from 1 in the document, as every text counts them
+READABLE_FORMATS = (2, 3)
 
 MSG_UNREADABLE = "run state {path} is not readable ({reason}); delete it to start afresh"
 
@@ -58,7 +59,14 @@ class EndedBy(StrEnum):
     INCONCLUSIVE = "inconclusive"
     SIGINT = "SIGINT"
     SIGTERM = "SIGTERM"
+    SIGHUP = "SIGHUP"  # the terminal closed
+    ABORTED = "aborted"  # `canary abort`
     ERROR = "error"
+
+
+# a run a signal or an error ended was interrupted, not judged: `run --resume` continues it; one a
+# verdict or `canary abort` ended is run again with `run --retry`
+INTERRUPTIONS = frozenset({EndedBy.SIGINT, EndedBy.SIGTERM, EndedBy.SIGHUP, EndedBy.ERROR})
 
 
 class VerdictKind(StrEnum):
@@ -78,13 +86,15 @@ class VerdictRecord:
     checks: list[Check] = field(default_factory=list)  # the evidence (traffic analyses; none for quality)
 
     def to_json(self) -> dict[str, Any]:
-        return {"time": self.time, "step": self.step, "weight": self.weight, "kind": self.kind.value,
+        return {"time": self.time, "step": self.step + 1, "weight": self.weight, "kind": self.kind.value,
                 "verdict": self.verdict.value, "reasons": list(self.reasons),
                 "checks": [check.to_json() for check in self.checks]}
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> VerdictRecord:
-        return cls(float(data["time"]), int(data["step"]), float(data["weight"]), VerdictKind(data["kind"]),
+    def from_json(cls, data: dict[str, Any], first_step: int = 1) -> VerdictRecord:
+        """``first_step``: how the document counts steps (format 2 counted from 0)."""
+        return cls(float(data["time"]), int(data["step"]) - first_step, float(data["weight"]),
+                   VerdictKind(data["kind"]),
                    Verdict(data["verdict"]), [str(reason) for reason in data["reasons"]],
                    [Check.from_json(check) for check in data.get("checks", [])])
 
@@ -158,14 +168,15 @@ class RunState:
             "failures": self.failures, "verdicts": [verdict.to_json() for verdict in self.verdicts],
             "startedAt": self.started_at, "updatedAt": self.updated_at, "stepStartedAt": self.step_started_at,
             "reason": self.reason, "stepTimes": self.step_times, "pid": self.pid,
+            "step": self.step + 1, "stepCount": len(self.weights),  # derived, for readers; counted from 1
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RunState:
         """Raises ValueError, KeyError or TypeError on a document that is not a run state."""
-        if data.get("format") != FORMAT:
-            raise ValueError(f"format {data.get('format')!r}, this version reads format {FORMAT}")
-        quality = data["quality"]
+        if data.get("format") not in READABLE_FORMATS:
+            raise ValueError(f"format {data.get('format')!r}, this version reads formats {READABLE_FORMATS}")
+        quality, first_step = data["quality"], 0 if data["format"] == 2 else 1
         return cls(
             stack=str(data["stack"]), version=str(data["version"]),
             steps=[Step.from_json(step) for step in data["steps"]], position=int(data["position"]),
@@ -174,7 +185,7 @@ class RunState:
             thresholds=AnalysisThresholds(**data["thresholds"]),
             quality=None if quality is None else QualityThresholds(**quality),
             phase=Phase(data["phase"]), status=RunStatus(data["status"]), ended_by=EndedBy(data["endedBy"]),
-            failures=int(data["failures"]), verdicts=[VerdictRecord.from_json(v) for v in data["verdicts"]],
+            failures=int(data["failures"]), verdicts=[VerdictRecord.from_json(v, first_step) for v in data["verdicts"]],
             started_at=float(data["startedAt"]), updated_at=float(data["updatedAt"]),
             step_started_at=None if data["stepStartedAt"] is None else float(data["stepStartedAt"]),
             reason=str(data["reason"]), step_times=[[float(t), float(w)] for t, w in data["stepTimes"]],

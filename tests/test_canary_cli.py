@@ -127,15 +127,19 @@ def test_set_percent_changes_exactly_one_line_of_the_example_stack(project, stac
     ["rollback", "--dry-run"], ["set", "--percent", "30", "--dry-run"], ["promote", "--force", "--dry-run"],
     ["--stack", "dev", "start", "v1", "--percent", "5", "--dry-run"], ["retire", "v2", "--dry-run"],
     ["run", "v2", "--steps", "5,50", "--bake", "1m", "--dry-run"], ["--stack", "broken", "status"],
-    ["--stack", "prod", "retire", "v1", "--dry-run"],
+    ["--stack", "prod", "retire", "v1", "--dry-run"], ["start", "v2", "--percent", "5", "--dry-run"],
+    ["run", "v9", "--dry-run"], ["abort"], ["run", "--resume", "--dry-run"], ["promote", "--full"],
 ])
 def test_every_command_speaks_json(project, args):
+    """Success and refusal alike: one JSON document on standard output, the message on standard
+    error, so a script in CI reads every outcome the same way."""
     done = canary(project, *args, "--json")
     assert "Traceback" not in done.stderr
-    if done.returncode == 0:
-        assert isinstance(json.loads(done.stdout), dict)
-    else:
-        assert done.stdout == "" and done.stderr.startswith("Error: ")
+    document = json.loads(done.stdout)
+    assert isinstance(document, dict)
+    if done.returncode != 0:
+        assert document["exitCode"] == done.returncode and done.stderr.startswith("Error: ")
+        assert document["error"] in done.stderr
 
 
 def test_a_change_as_json_names_the_routing_before_and_after(project):

@@ -4,11 +4,13 @@ automated runs that roll back on a failing candidate, on SIGINT and on a metrics
 from __future__ import annotations
 
 import concurrent.futures
+import json
 import math
 import signal
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -72,14 +74,19 @@ def _traffic(api: LocalApi, count: int, workers: int = 8) -> list[tuple[int, str
 
 def _under_load(api: LocalApi, action) -> tuple[list[tuple[int, str]], subprocess.CompletedProcess]:
     """Run ``action`` while 8 clients keep sending requests; return every answer and its result."""
-    answers: list[tuple[int, str]] = []
+    return _load(api, action, lambda status, version: (status, version))
+
+
+def _load(api: LocalApi, action, answer: Callable[[int, str], tuple]) -> tuple[list[tuple], object]:
+    """``action`` under 8 clients' requests, each answer kept as ``answer(status, version)`` makes it."""
+    answers: list[tuple] = []
     stop = threading.Event()
 
     def client(offset: int) -> None:
         n = offset
         while not stop.is_set():
             status, headers, _ = api.get(f"/local/predicted-ratings/{n % 900 + 1}?items=5")
-            answers.append((status, headers.get("x-model-version", "")))
+            answers.append(answer(status, headers.get("x-model-version", "")))
             n += 8
 
     threads = [threading.Thread(target=client, args=(i,)) for i in range(8)]
@@ -143,6 +150,11 @@ def test_an_automated_run_with_a_failing_candidate_rolls_back(api):
     assert failed and set(failed) == {502}, "only the failing candidate's share fails, as JSON 502"
     api.await_routing("v1")
     assert {version for _, version in _traffic(api, 200)} == {"v1"}
+    resumed = canary(api, "run", "--resume", "--dry-run")  # a judged run is not resumed, it is retried
+    assert resumed.returncode == 1 and "ended fail" in resumed.stderr and "`canary run --retry`" in resumed.stderr
+    retried = canary(api, "run", "--retry", "--dry-run")
+    assert retried.returncode == 0, retried.stderr
+    assert retried.stdout.startswith("the last run of v3 ended fail: rolled back: fail: candidate 5xx rate")
 
 
 def _state(api: LocalApi) -> RunState | None:
@@ -165,7 +177,7 @@ def _wait_for(condition, seconds: float = 60.0) -> None:
         time.sleep(0.1)
 
 
-@pytest.mark.parametrize(("stop", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+@pytest.mark.parametrize(("stop", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)])
 def test_a_signal_mid_bake_rolls_the_candidate_back_and_records_it(api, stop, code):
     def interrupted_run():
         # failures tolerated: this test is about the interrupt, whatever the verdicts under load
@@ -191,6 +203,64 @@ def test_a_signal_mid_bake_rolls_the_candidate_back_and_records_it(api, stop, co
     assert "run of v2: rolled back" in status.stdout, status.stdout + status.stderr
     resumed = canary(api, "run", "--resume", "--dry-run")
     assert resumed.returncode == 0 and resumed.stdout.startswith("  step 1: set canary weight to 20 %")
+
+
+def _run_in_background(api: LocalApi, *flags: str) -> subprocess.Popen:
+    """A long run of v2 whose verdicts do not end it (this is about the operator's commands)."""
+    return subprocess.Popen([CANARY, "--project-dir", str(api.project), "run", "v2", "--no-quality", "--steps",
+                             "20,50", "--bake", "5m", "--interval", "1s", "--failure-limit", "1000", *flags],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_manual_changes_during_a_run_are_refused_with_the_commands_that_act_through_it(api):
+    process = _run_in_background(api)
+    try:
+        _wait_for(lambda: _baking(api, verdicts=1))
+        refused = {name: canary(api, *args) for name, args in (
+            ("set", ("set", "--percent", "40")), ("promote", ("promote",)), ("rollback", ("rollback",)),
+            ("start", ("start", "v3", "--percent", "5")), ("run", ("run", "v3", "--dry-run")))}
+        assert _routing(api)["canary"] == {"version": "v2", "percent": 20, "mode": "request"}, "nothing changed"
+        assert _state(api).status == "running"
+    finally:
+        aborted = canary(api, "abort")
+        out, err = process.communicate(timeout=120)
+    for name, done in refused.items():
+        assert done.returncode == 1, (name, done.stderr)
+        assert f"a run of v2 is in progress on stack local (process {process.pid}, step 1/2 at 20 %)" in done.stderr
+        assert "`canary abort` stops it and rolls back, `canary promote --full` promotes now" in done.stderr
+    assert aborted.returncode == 0 and process.returncode == 6, out + err
+    assert _routing(api).get("canary") is None and _routing(api)["live"] == "v1"
+
+
+def test_abort_stops_the_candidates_answers_within_two_seconds_and_records_it(api):
+    timings: dict[str, float] = {}
+
+    def aborted_run():
+        process = _run_in_background(api)
+        try:
+            _wait_for(lambda: _baking(api, verdicts=2))
+            timings["abort"] = time.monotonic()
+            done = canary(api, "abort", "--json")
+            timings["returned"] = time.monotonic()
+            process.communicate(timeout=60)
+        finally:
+            process.kill()
+        return done, process.returncode
+
+    answers, (done, run_exit) = _under_load_timed(api, aborted_run)
+    assert done.returncode == 0 and run_exit == 6, done.stdout + done.stderr
+    record = json.loads(done.stdout)
+    assert (record["status"], record["endedBy"], record["step"]) == ("rolled back", "aborted", 1)
+    assert record["reason"] == "rolled back: aborted by `canary abort` at step 1 (20 %)"
+    last_candidate = max(at for at, version in answers if version == "v2")
+    assert last_candidate - timings["abort"] <= 2.0, f"v2 answered {last_candidate - timings['abort']:.2f} s later"
+    assert any(at > timings["returned"] and version == "v1" for at, version in answers), "live kept answering"
+    assert _state(api).ended_by == "aborted" and canary(api, "run", "--resume", "--dry-run").returncode == 1
+
+
+def _under_load_timed(api: LocalApi, action) -> tuple[list[tuple[float, str]], object]:
+    """Like _under_load, each answer stamped with the time it arrived (monotonic) and its version."""
+    return _load(api, action, lambda status, version: (time.monotonic(), version))
 
 
 class FailingAfter:

@@ -94,8 +94,71 @@ def test_a_second_run_is_refused_while_the_first_one_runs(stack):
     state = service.prepare_run(_collaborators(stack, Metrics()), REQUEST)
     state.pid = os.getppid()  # a live process other than this one
     run_state.save(run_state.path_for(stack.path), state)
-    with pytest.raises(plan.Refusal, match=f"a run of v2 is in progress on stack local \\(process {os.getppid()}\\)"):
+    with pytest.raises(plan.Refusal, match=f"a run of v2 is in progress on stack local \\(process {os.getppid()}, "
+                                           "step 1/2 at 10 %\\); `canary abort` stops it"):
         service.prepare_run(_collaborators(stack, Metrics()), REQUEST)
+
+
+def _ended(stack, ended_by: run_state.EndedBy, status: RunStatus = RunStatus.ROLLED_BACK) -> None:
+    state = service.prepare_run(_collaborators(stack, Metrics()), REQUEST)
+    state.status, state.ended_by, state.reason = status, ended_by, f"rolled back: {ended_by.value}"
+    run_state.save(run_state.path_for(stack.path), state)
+
+
+@pytest.mark.parametrize(("ended_by", "resumes"), [
+    (run_state.EndedBy.SIGHUP, True), (run_state.EndedBy.SIGINT, True), (run_state.EndedBy.ERROR, True),
+    (run_state.EndedBy.FAIL, False), (run_state.EndedBy.INCONCLUSIVE, False), (run_state.EndedBy.ABORTED, False)])
+def test_resume_continues_an_interrupted_run_and_retry_runs_a_judged_one_again(stack, ended_by, resumes):
+    """A signal or an error interrupted the run before it was judged: --resume continues it. A
+    verdict or `canary abort` ended it: --resume refuses and names --retry, which says what ended it."""
+    _ended(stack, ended_by)
+    c = _collaborators(stack, Metrics())
+    resume = service.RunRequest(None, [5], 1, 1, 0, 1, False, {}, resume=True)
+    retry = service.RunRequest(None, [10, 50], 4.0, 1.0, 0, 60.0, False, {}, retry=True)
+    if resumes:
+        assert service.prepare_run(c, resume).version == "v2"
+        with pytest.raises(plan.Refusal, match="`canary run --resume` continues it"):
+            service.prepare_run(c, retry)
+    else:
+        with pytest.raises(plan.Refusal, match=f"ended {ended_by.value} .*`canary run --retry` runs it again"):
+            service.prepare_run(c, resume)
+        said: list[str] = []
+        c.console.say = said.append
+        assert service.prepare_run(c, retry).position == 0
+        assert said[0] == (f"the last run of v2 ended {ended_by.value}: rolled back: {ended_by.value}; running it "
+                           "again from the start")
+
+
+def test_a_manual_rollback_settles_the_record_of_a_run_whose_process_is_gone(stack):
+    """kill -9 left the record running; `canary rollback` ends the canary and the record with it."""
+    c = _collaborators(stack, Metrics())
+    state = service.prepare_run(c, REQUEST)
+    service.start(c, "v2", 10, False, dry_run=False)
+    state.pid = 2**22 + 7  # no such process
+    run_state.save(run_state.path_for(stack.path), state)
+    service.rollback(c, dry_run=False)
+    settled = run_state.load(run_state.path_for(stack.path))
+    assert (settled.status, settled.ended_by) == (RunStatus.ROLLED_BACK, run_state.EndedBy.ABORTED)
+    assert settled.reason == f"rolled back by `canary rollback`; its process {state.pid} was gone"
+
+
+@pytest.mark.parametrize(("command", "live", "status"), [
+    (lambda c: service.abort(c, 5.0), "v1", RunStatus.ROLLED_BACK),
+    (lambda c: service.promote_full(c, 5.0), "v2", RunStatus.PROMOTED)])
+def test_abort_and_promote_full_finish_a_run_whose_process_is_gone(stack, command, live, status):
+    c = _collaborators(stack, Metrics())
+    state = service.prepare_run(c, REQUEST)
+    service.start(c, "v2", 10, False, dry_run=False)
+    state.pid = 2**22 + 7
+    run_state.save(run_state.path_for(stack.path), state)
+    ended = command(c)
+    assert ended.status is status and stack.read().config.routing.live == live
+    assert stack.read().config.routing.canary is None
+
+
+def test_abort_without_a_run_is_refused(stack):
+    with pytest.raises(plan.Refusal, match="no run in progress on stack local; `canary rollback` stops a canary"):
+        service.abort(_collaborators(stack, Metrics()), 5.0)
 
 
 def test_an_analysis_that_is_not_a_pass_refuses_the_promotion_and_changes_nothing(stack):
