@@ -16,11 +16,15 @@ from typing import Protocol
 from canary.metrics_sources import AnswerCounts, ApiGatewayStages, CloudWatchMetrics, LocalRuntime
 from canary.prediction_sources import LocalRuntimeSource, PredictionSource, SageMakerSource
 from canary.stacks import ApplyError, LocalStack, PulumiStack, StackOps
+from canary.traffic import FileTraffic, StageTraffic, Traffic
 from core import names
 from core.config import StackConfig
 from core.metrics import MetricsError, MetricsSource
 from core.routing import Routing
 from core.stack_file import DEFAULT_STACK
+
+MSG_NO_API_ID = ("stack {stack} exports no rest_api_id (deployed before this version of the program): run "
+                 "`pulumi up` once, then the canary's share can be moved on the stage directly")
 
 
 class Backend(Protocol):
@@ -52,6 +56,10 @@ class Backend(Protocol):
         """Where invocations go, for messages."""
         ...
 
+    def traffic(self, config: StackConfig) -> Traffic:
+        """Where the canary's share is moved without an update of the stack (canary.traffic)."""
+        ...
+
 
 def runtime_url(config: StackConfig) -> str:
     return f"http://127.0.0.1:{config.local.runtime_port}"
@@ -80,6 +88,9 @@ class LocalBackend:
     def target(self, config: StackConfig) -> str:
         return f"endpoint {config.endpoint.name} on the local runtime"
 
+    def traffic(self, config: StackConfig) -> Traffic:
+        return FileTraffic()
+
 
 @dataclass
 class CloudBackend:
@@ -91,7 +102,8 @@ class CloudBackend:
     quality_by_default = False  # every question is a SageMaker invocation the account pays for
     drift = ("the API Gateway stage", "it was changed outside this stack (console, CLI, another tool) or an "
                                       "update did not finish; `pulumi preview --refresh` shows the difference and "
-                                      "`pulumi up --refresh` puts the file's routing back")
+                                      "`pulumi up --refresh` puts the file's routing back, except the canary's "
+                                      "share, which the stack leaves to `canary set --percent N`")
 
     def metrics(self, config: StackConfig) -> MetricsSource:
         import boto3
@@ -124,6 +136,16 @@ class CloudBackend:
 
     def target(self, config: StackConfig) -> str:
         return f"endpoint {config.endpoint.name} on SageMaker in {config.region}"
+
+    def traffic(self, config: StackConfig) -> Traffic:
+        """UpdateStage on the stack's stage; its REST API's id is the stack output ``rest_api_id``."""
+        try:
+            rest_api_id = self._rest_api_id
+        except ApplyError as error:
+            raise MetricsError(str(error)) from None
+        if rest_api_id is None:
+            raise MetricsError(MSG_NO_API_ID.format(stack=self.stack.name))
+        return StageTraffic(self.stages(config).client, rest_api_id, config.api.stage_name)
 
 
 def for_stack(name: str, project_dir: Path) -> Backend:

@@ -57,6 +57,7 @@ MSG_RETRY_NOTHING = "no ended run on stack {stack} to retry; start one with `can
 MSG_RETRY_INTERRUPTED = ("the recorded run of {version} was interrupted ({how}), not judged: `canary run --resume` "
                          "continues it from the step it reached")
 MSG_RETRYING = "the last run of {version} ended {ended}: {reason}; running it again from the start"
+MSG_NOT_STOPPED = "could not stop the candidate's traffic on the stage directly ({error}); the rollback stops it"
 MSG_NO_RUN = "no run in progress on stack {stack}; `canary rollback` stops a canary"
 MSG_RUN_GONE = "its process {pid} was gone"
 MSG_SETTLED = "{what} by `canary {command}`; " + MSG_RUN_GONE
@@ -170,7 +171,27 @@ def start(c: Collaborators, version: str, percent: float, sticky: bool, dry_run:
 def set_percent(c: Collaborators, percent: float, dry_run: bool,
                 show: Callable[[Outcome], None] = lambda o: None) -> Outcome:
     refuse_during_run(c)
-    return change(c, lambda config: plans.set_percent(config, percent), dry_run, show)
+    return move_share(c, percent, dry_run, show)
+
+
+def move_share(c: Collaborators, percent: float, dry_run: bool,
+               show: Callable[[Outcome], None] = lambda o: None) -> Outcome:
+    """The canary's share moved on the stage directly (one UpdateStage on AWS: seconds, where a
+    `pulumi up` takes minutes), then recorded in the stack file, whose share Pulumi leaves alone
+    (canary.traffic). A sticky canary's share is a stage variable: its stack is updated instead."""
+    with contextlib.nullcontext() if dry_run else c.stack.locked():
+        document = c.stack.read()
+        planned = plans.written(document, plans.set_percent(document.config, percent))
+        show(Outcome(planned, applied=False))
+        if dry_run:
+            return Outcome(planned, applied=False)
+        canary = document.config.routing.canary
+        assert canary is not None, "plans.set_percent refuses a stack without a canary"
+        if c.backend.traffic(document.config).set_share(canary, percent):
+            c.stack.record(planned)
+        else:
+            c.stack.apply(planned, c.options, c.console)
+        return Outcome(planned, applied=True)
 
 
 def rollback(c: Collaborators, dry_run: bool, show: Callable[[Outcome], None] = lambda o: None) -> Outcome:
@@ -454,12 +475,11 @@ def run(c: Collaborators, state: RunState) -> RunState:
                 for role, version in (("live", config.routing.live), ("candidate", state.version))}
 
     def set_weight(weight: float) -> None:
-        def decide(config: StackConfig) -> plans.Change:
-            canary = config.routing.canary
-            if canary is not None and canary.version == state.version:
-                return plans.set_percent(config, weight)
-            return plans.start(config, state.version, weight, state.sticky)
-        change(c, decide, dry_run=False)
+        canary = c.stack.read().config.routing.canary
+        if canary is not None and canary.version == state.version:
+            move_share(c, weight, dry_run=False)
+        else:
+            change(c, lambda config: plans.start(config, state.version, weight, state.sticky), dry_run=False)
         baseline.clear()
         baseline.update(counts_now(BASELINE_WINDOW))
 
@@ -490,11 +510,20 @@ def run(c: Collaborators, state: RunState) -> RunState:
 
 
 def stop_canary(c: Collaborators, version: str) -> Outcome | None:
-    """Roll back the canary of ``version`` if it is still running; never flips a promotion back."""
+    """Roll back the canary of ``version`` if it is still running; never flips a promotion back.
+
+    The candidate's traffic stops first, with one direct call to the stage (canary.traffic), then
+    the rollback reconciles the stack file and the stack; if the direct call fails, the rollback
+    alone still stops it."""
     with c.stack.locked():  # the lock is reentrant: `change` takes it again
-        canary = c.stack.read().config.routing.canary
+        config = c.stack.read().config
+        canary = config.routing.canary
         if canary is None or canary.version != version:
             return None
+        try:
+            c.backend.traffic(config).stop(canary)
+        except MetricsError as error:
+            c.say(MSG_NOT_STOPPED.format(error=error))
         return change(c, plans.rollback, dry_run=False)
 
 

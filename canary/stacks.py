@@ -47,6 +47,11 @@ class StackOps(Protocol):
 
     def apply(self, plan: Plan, options: cloud.CloudOptions, console: cloud.Console) -> None: ...
 
+    def record(self, plan: Plan) -> None:
+        """Write ``plan`` to the stack file without deploying it: what was changed on the stage
+        directly (canary.traffic) and what the stack leaves alone (the canary's share)."""
+        ...
+
     def preview(self, plan: Plan, console: cloud.Console) -> None:
         """Say what applying ``plan`` would do to the resources (a dry run); change nothing."""
         ...
@@ -70,6 +75,9 @@ class StackFile:
 
     def read(self) -> StackDocument:
         return stack_file.read(self.path)
+
+    def record(self, plan: Plan) -> None:
+        stack_file.write(self.path, plan.text)
 
 
 class LocalStack(StackFile):

@@ -14,6 +14,11 @@ from core.config import ApiSettings, AuthMode
 from core.routing import Routing
 
 API_GATEWAY_SERVICE = "apigateway.amazonaws.com"
+# A run moves the canary's share with UpdateStage directly (seconds, and an abort before any Pulumi
+# operation); Pulumi keeps every other setting of the stage, and a `pulumi up` from the committed
+# stack file mid-run leaves the live share alone (stage.go patches percentTraffic only when the
+# input differs from the state, and an ignored input takes the state's value).
+STAGE_IGNORED = ["canarySettings.percentTraffic"]
 
 
 @dataclass(frozen=True)
@@ -125,7 +130,7 @@ class RatingsApi(pulumi.ComponentResource):
             access_log_settings=aws.apigateway.StageAccessLogSettingsArgs(
                 destination_arn=log_group.arn, format=access_log.format_of(args.routing)),
             xray_tracing_enabled=True,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on))
+            opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on, ignore_changes=STAGE_IGNORED))
 
     def _aws_named_log_groups(self, args: RatingsApiArgs, rest_api: aws.apigateway.RestApi,
                               access_logs: aws.cloudwatch.LogGroup) -> dict[str, aws.cloudwatch.LogGroup]:

@@ -97,8 +97,28 @@ def changes(before: dict[Key, Registered], after: dict[Key, Registered]) -> dict
     """Every resource of either deployment with what `pulumi up` does to it."""
     result = {key: Change.DELETE for key in before.keys() - after.keys()}
     result.update({key: Change.CREATE for key in after.keys() - before.keys()})
-    result.update({key: classify(before[key], after[key]) for key in before.keys() & after.keys()})
+    result.update({key: classify(before[key], with_ignored(before[key], after[key]))
+                   for key in before.keys() & after.keys()})
     return result
+
+
+def with_ignored(before: Registered | None, after: Registered) -> Registered:
+    """``after`` as the update sees it under its ``ignore_changes``: each ignored path that the
+    state holds takes the state's value (pulumi-terraform-bridge, pkg/tfbridge/ignore_changes_test.go,
+    TestIgnoreChanges_UsesOlds: "items.weight" on a MaxItems-1 block diffs as no change and updates
+    with the old value); a path the state lacks, as when the block is created, keeps the new value."""
+    if before is None or not after.ignore_changes:
+        return after
+    inputs = copy.deepcopy(after.inputs)
+    for path in after.ignore_changes:
+        *parents, leaf = path.split(".")
+        old, new = before.inputs, inputs
+        for part in parents:
+            old = old.get(part) if isinstance(old, dict) else None
+            new = new.get(part) if isinstance(new, dict) else None
+        if isinstance(old, dict) and isinstance(new, dict) and leaf in old:
+            new[leaf] = old[leaf]
+    return Registered(after.type, after.name, inputs, after.outputs, after.ignore_changes)
 
 
 def _apply(values: dict[str, Any], make_change) -> dict[str, Any]:

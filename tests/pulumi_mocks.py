@@ -27,6 +27,7 @@ class Registered:
     name: str
     inputs: dict[str, Any]
     outputs: dict[str, Any]
+    ignore_changes: tuple[str, ...] = ()  # the resource option, as the program declared it
 
 
 def _physical_name(args: pulumi.runtime.MockResourceArgs, suffix: str) -> str:
@@ -67,11 +68,18 @@ class RecordingMocks(pulumi.runtime.Mocks):
         self.resources: list[Registered] = []
         self.program: dict[str, Any] = {}  # the program's globals once it has run (its components)
         self.exports: dict[str, Any] = {}  # the stack outputs, resolved
+        self.ignored: dict[tuple[str, str], tuple[str, ...]] = {}  # (type, name) -> ignore_changes
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         outputs = realistic_outputs(args)
-        self.resources.append(Registered(args.typ, args.name, dict(args.inputs), outputs))
+        self.resources.append(Registered(args.typ, args.name, dict(args.inputs), outputs,
+                                         self.ignored.get((args.typ, args.name), ())))
         return f"{args.name}-id", outputs
+
+    def record_options(self, args: pulumi.ResourceTransformationArgs) -> None:
+        """A stack transformation: the mocks see inputs, not options, so options are read here."""
+        if args.opts is not None and args.opts.ignore_changes:
+            self.ignored[(args.type_, args.name)] = tuple(args.opts.ignore_changes)
 
     def call(self, args: pulumi.runtime.MockCallArgs):
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
@@ -104,6 +112,7 @@ def run_program(values: dict[str, Any], stack: str = "test",
     exported: dict[str, Any] = {}
 
     def program() -> pulumi.Output:
+        pulumi.runtime.register_stack_transformation(mocks.record_options)
         with unittest.mock.patch.object(pulumi, "export", exported.__setitem__):
             mocks.program.update(runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__"))
         return pulumi.Output.all(**exported).apply(mocks.exports.update)

@@ -16,7 +16,7 @@ from canary import cli, cloud, service, stacks
 from canary.backends import CloudBackend
 from canary.cli_options import EXIT_FAIL, EXIT_INCONCLUSIVE, ClickConsole, cloud_options
 from canary.metrics_sources import AnswerCounts, ApiGatewayStages, CloudWatchMetrics
-from core import names
+from core import names, run_state
 from core.run_state import RunStatus
 from tests.aws import clients
 from tests.aws.cloudwatch import CloudWatch
@@ -270,3 +270,64 @@ def test_a_watching_status_asks_pulumi_for_the_apis_id_once(project, monkeypatch
     config = backend.stack.read().config
     assert backend.served(config) == backend.served(config)
     assert asked == ["rest_api_id"] and account.stack.apigateway.calls[-2:] == ["GetStage", "GetStage"]
+
+
+def _recording_ups(account: Account) -> list[str]:
+    """API Gateway's calls and the stack's `pulumi up`s, in the order they happen."""
+    order = account.stack.apigateway.calls
+    real_up = account.stack.up
+
+    def up(*args, **kwargs):
+        order.append("pulumi up")
+        return real_up(*args, **kwargs)
+
+    account.stack.up = up
+    return order
+
+
+def test_a_moved_share_survives_a_pulumi_up_of_the_file_the_run_started_from(project, monkeypatch):
+    """CI applies the committed stack file mid-run (it declares the candidate at its first step):
+    the share the run moved on the stage stays, because the Stage ignores it and stage.go patches
+    only what changed."""
+    account = Account(project)
+    assert account.canary(monkeypatch, "start", "v2", "--percent", "10", "--yes").exit_code == 0
+    committed = (project / "Pulumi.prod.yaml").read_text()
+    moved = account.canary(monkeypatch, "set", "--percent", "50", "--yes")
+    assert moved.exit_code == 0, moved.output
+    assert account.stack.apigateway.updates[-1] == [
+        {"op": "replace", "path": "/canarySettings/percentTraffic", "value": "50.000000"}], "one direct call"
+    assert account.routing()["canary"]["percent"] == 50, "the file records the share"
+    (project / "Pulumi.prod.yaml").write_text(committed)
+    updates = len(account.stack.apigateway.updates)
+    account.stack.up()
+    assert account.served() == ("v1", "v2", 50.0)
+    assert not any("percentTraffic" in op["path"] for ops in account.stack.apigateway.updates[updates:] for op in ops)
+
+
+def test_an_abort_stops_the_candidate_with_one_stage_call_before_any_pulumi_operation(project, monkeypatch):
+    """`canary abort` of a run whose process is gone: the candidate's share goes to 0 with one
+    UpdateStage, then `pulumi up` takes the canary off the stage and puts the file in line."""
+    account = Account(project)
+    c = account.collaborators()
+    state = service.prepare_run(c, service.RunRequest("v2", [10, 50], 300.0, 30.0, 0, 600.0, False, {}))
+    assert account.canary(monkeypatch, "start", "v2", "--percent", "10", "--yes").exit_code == 0
+    state.pid = 2**22 + 7  # killed outright
+    run_state.save(run_state.path_for(project / "Pulumi.prod.yaml"), state)
+    order = _recording_ups(account)
+    before = len(order)
+    ended = service.abort(account.collaborators(), 5.0)
+    assert order[before:before + 2] == ["UpdateStage", "pulumi up"]
+    assert account.stack.apigateway.updates[-2] == [
+        {"op": "replace", "path": "/canarySettings/percentTraffic", "value": "0.000000"}]
+    assert ended.status is RunStatus.ROLLED_BACK and account.served() == ("v1", None, 0.0)
+
+
+def test_a_failing_verdict_stops_the_candidate_on_the_stage_before_the_rollback_update(project):
+    account = Account(project, failing={"v2": 0.2})
+    order = _recording_ups(account)
+    final = account.run()
+    assert final.status is RunStatus.ROLLED_BACK and final.ended_by == "fail"
+    last_up = len(order) - 1 - order[::-1].index("pulumi up")
+    assert order[last_up - 1] == "UpdateStage", order
+    assert account.stack.apigateway.updates[-2] == [
+        {"op": "replace", "path": "/canarySettings/percentTraffic", "value": "0.000000"}]

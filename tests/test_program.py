@@ -104,6 +104,13 @@ def test_prod_stage_sends_ten_percent_to_v2_through_the_variant_variable(prod):
     assert canary["deploymentId"] == stage["deployment"]
 
 
+def test_only_the_canarys_share_is_left_to_the_run(prod):
+    """A run moves the canary's share with UpdateStage; the Stage ignores that one input and no
+    resource of the program ignores anything else (read from the options the program registers)."""
+    ignoring = {(r.type, r.name): r.ignore_changes for r in prod.resources if r.ignore_changes}
+    assert ignoring == {(STAGE, prod.one(STAGE).name): ("canarySettings.percentTraffic",)}
+
+
 def test_dev_stage_has_no_canary_and_serves_its_live_version(dev):
     stage = dev.one(STAGE).inputs
     assert "canarySettings" not in stage

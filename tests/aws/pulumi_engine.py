@@ -16,7 +16,9 @@ does (hashicorp/terraform-provider-aws, internal/service/sagemaker/):
 - endpoint.go resourceEndpointCreate calls CreateEndpoint and waits for InService; a create that
   ends Failed fails the `up`, and the Failed endpoint keeps its name in SageMaker;
 - the Stage goes to API Gateway as stage.go sends it (tests/aws/apigateway.py): CreateStage, then
-  one UpdateStage of patch operations for each change.
+  one UpdateStage of patch operations for each change; an input the program ignores
+  (``ignore_changes``) keeps the state's value, so it is never patched (tests/lifecycle.py,
+  ``with_ignored``).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from core import stack_file
 from tests.aws.apigateway import ApiGateway, provider_operations
 from tests.aws.clients import AwsError
 from tests.aws.sagemaker import FAILED, SageMaker
-from tests.lifecycle import Change, Key, changes, deploy_with_exports
+from tests.lifecycle import Change, Key, changes, deploy_with_exports, with_ignored
 from tests.pulumi_mocks import Registered
 
 MODEL = "aws:sagemaker/model:Model"
@@ -86,8 +88,10 @@ class ModelledStack:
 
     def _plan(self) -> tuple[tuple[dict[Key, Registered], dict[str, Any]], dict[Key, Change]]:
         values = stack_file.read(self.project_dir / f"Pulumi.{self.stack}.yaml").values
-        desired = deploy_with_exports(values)
-        return desired, changes(self.state, desired[0])
+        resources, exports = deploy_with_exports(values)
+        # each resource as the update sees it: an ignored input takes the state's value
+        resources = {key: with_ignored(self.state.get(key), resource) for key, resource in resources.items()}
+        return (resources, exports), changes(self.state, resources)
 
     def _apply(self, desired: dict[Key, Registered], planned: dict[Key, Change]) -> None:
         """Creations (and the new halves of replacements) first, then the endpoint's update, then
