@@ -30,6 +30,7 @@ from canary.cli_options import (
     collaborators_for,
     dry_run_option,
     emit,
+    event,
     finish_change,
     show_change,
     stack_option,
@@ -266,7 +267,7 @@ def run(ctx: Context, version: str | None, steps: str, bake: float, interval: fl
     ask = service.QualityAsk(quality, compare_command.quality_flags(kwargs))
     request = service.RunRequest(version, _weights(steps), bake, interval, failure_limit, window, sticky,
                                  threshold_flags(kwargs), resume, ask, retry)
-    collaborators = collaborators_for(ctx, as_json)
+    collaborators = collaborators_for(ctx, as_json, events=not dry_run)
     with user_errors(as_json):
         state = service.prepare_run(collaborators, request)
     if dry_run:
@@ -278,7 +279,7 @@ def run(ctx: Context, version: str | None, steps: str, bake: float, interval: fl
     with user_errors(as_json):
         state = service.run(collaborators, state)
     if as_json:  # in text, the run has said how it ended
-        emit(True, state.to_json(), "")
+        event(("ended", {"run": state.to_json()}))
     if state.status is RunStatus.ROLLBACK_FAILED:
         sys.exit(EXIT_ROLLBACK_FAILED)
     sys.exit(ENDED_EXIT.get(state.ended_by.value, 1))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,7 +79,7 @@ def user_errors(as_json: bool = False) -> Iterator[None]:
 
 def _said(as_json: bool, error: click.ClickException, refused: bool) -> click.ClickException:
     if as_json:
-        click.echo(json.dumps({"error": error.message, "refused": refused, "exitCode": error.exit_code}, indent=2))
+        click.echo(json.dumps({"error": error.message, "refused": refused, "exitCode": error.exit_code}))
     return error
 
 
@@ -132,8 +133,30 @@ def cloud_options() -> CloudOptions:
                         interactive=sys.stdin.isatty())
 
 
-def collaborators_for(ctx: Context, as_json: bool) -> service.Collaborators:
-    return service.Collaborators(ctx.backend, ClickConsole(as_json), cloud_options())
+class EventConsole(ClickConsole):
+    """`run --json`: one JSON event per line on standard output, as a CI log or a script reads a
+    long run while it goes (``{"event": "message", "time": ..., "text": ...}``); the run's record
+    ends it as ``{"event": "ended", "run": {...}}``."""
+
+    def __init__(self) -> None:
+        super().__init__(as_json=True)
+
+    def say(self, line: str) -> None:
+        event(("message", {"time": round(time.time(), 3), "text": line}))
+
+
+def event(item: tuple[str, dict[str, Any]]) -> None:
+    name, fields = item
+    click.echo(json.dumps({"event": name, **fields}, separators=(",", ":")))
+
+
+def console_for(as_json: bool, events: bool = False) -> ClickConsole:
+    """``events``: a long command under --json speaks in JSON lines (EventConsole)."""
+    return EventConsole() if as_json and events else ClickConsole(as_json)
+
+
+def collaborators_for(ctx: Context, as_json: bool, events: bool = False) -> service.Collaborators:
+    return service.Collaborators(ctx.backend, console_for(as_json, events), cloud_options())
 
 
 def emit(as_json: bool, data: Any, text: str) -> None:

@@ -5,6 +5,7 @@ stage in API Gateway says (tests/aws/apigateway.py), which `status` reads with G
 
 from __future__ import annotations
 
+import json
 import random
 import shutil
 
@@ -14,7 +15,7 @@ from click.testing import CliRunner
 
 from canary import cli, cloud, service, stacks
 from canary.backends import CloudBackend
-from canary.cli_options import EXIT_FAIL, EXIT_INCONCLUSIVE, ClickConsole, cloud_options
+from canary.cli_options import EXIT_FAIL, EXIT_INCONCLUSIVE, cloud_options, console_for
 from canary.metrics_sources import AnswerCounts, ApiGatewayStages, CloudWatchMetrics
 from core import names, run_state
 from core.run_state import RunStatus
@@ -99,8 +100,8 @@ class Account:
     def canary(self, monkeypatch, *args: str):
         """The real `canary --stack prod` command, in this account's time."""
         monkeypatch.setattr(cli, "for_stack", lambda name, project_dir: self.backend())
-        monkeypatch.setattr(cli, "collaborators_for", lambda ctx, as_json: service.Collaborators(
-            ctx.backend, ClickConsole(as_json), cloud_options(), clock=lambda: self.now, sleep=self.sleep))
+        monkeypatch.setattr(cli, "collaborators_for", lambda ctx, as_json, events=False: service.Collaborators(
+            ctx.backend, console_for(as_json, events), cloud_options(), clock=lambda: self.now, sleep=self.sleep))
         return CliRunner().invoke(cli.main, ["--project-dir", str(self.project), "--stack", "prod", *args])
 
     def canary_run(self, monkeypatch, *flags: str):
@@ -161,6 +162,18 @@ def test_a_healthy_candidate_is_promoted_by_the_command(project, monkeypatch):
     assert result.exit_code == 0, result.output
     assert account.routing()["live"] == "v2" and "canary" not in account.routing()
     assert account.served() == ("v2", None, 0.0)
+
+
+def test_a_run_in_ci_speaks_one_json_event_per_line(project, monkeypatch):
+    """Unattended (`--yes --json`, as examples/github-actions runs it): every line of standard
+    output is one JSON event, the last one the run's record, and the exit code says how it ended."""
+    account = Account(project)
+    result = account.canary_run(monkeypatch, "--json")
+    assert result.exit_code == 0, result.output
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    assert {item["event"] for item in events[:-1]} == {"message"}
+    assert any(item["text"] == "step 2/2: set canary weight to 50 %" for item in events[:-1])
+    assert events[-1]["event"] == "ended" and events[-1]["run"]["status"] == "promoted"
 
 
 def test_a_failing_candidate_is_rolled_back_on_published_minutes(project, monkeypatch):
