@@ -15,6 +15,7 @@ from typing import Protocol
 
 from canary.metrics_sources import AnswerCounts, ApiGatewayStages, CloudWatchMetrics, LocalRuntime
 from canary.prediction_sources import LocalRuntimeSource, PredictionSource, SageMakerSource
+from canary.run_registry import LocalRegistry, Registry, SsmRegistry
 from canary.stacks import ApplyError, LocalStack, PulumiStack, StackOps
 from canary.traffic import FileTraffic, StageTraffic, Traffic
 from core import names
@@ -60,6 +61,10 @@ class Backend(Protocol):
         """Where the canary's share is moved without an update of the stack (canary.traffic)."""
         ...
 
+    def registry(self, config: StackConfig) -> Registry:
+        """Where the stack's run is held and seen by every operator (canary.run_registry)."""
+        ...
+
 
 def runtime_url(config: StackConfig) -> str:
     return f"http://127.0.0.1:{config.local.runtime_port}"
@@ -90,6 +95,9 @@ class LocalBackend:
 
     def traffic(self, config: StackConfig) -> Traffic:
         return FileTraffic()
+
+    def registry(self, config: StackConfig) -> Registry:
+        return LocalRegistry()
 
 
 @dataclass
@@ -146,6 +154,11 @@ class CloudBackend:
         if rest_api_id is None:
             raise MetricsError(MSG_NO_API_ID.format(stack=self.stack.name))
         return StageTraffic(self.stages(config).client, rest_api_id, config.api.stage_name)
+
+    def registry(self, config: StackConfig) -> Registry:
+        import boto3
+
+        return SsmRegistry(boto3.client("ssm", region_name=config.region), config.endpoint.name)
 
 
 def for_stack(name: str, project_dir: Path) -> Backend:

@@ -10,6 +10,7 @@ stopped by SIGINT, SIGTERM or SIGHUP exits 130, 143 or 129 once the candidate is
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -39,7 +40,7 @@ from canary.cli_options import (
     user_errors,
 )
 from core import routing as routes
-from core.run_state import RunState, RunStatus
+from core.run_state import RunStatus
 from core.schedule import describe_duration
 from core.stack_file import DEFAULT_STACK
 
@@ -62,7 +63,8 @@ def _status_data(stack: str, found: service.Status) -> dict:
             "traffic": {name: report.stats_json(stats) for name, stats in found.traffic.items()},
             "analysis": report.analysis_json(found.analysis), "windowSeconds": found.window,
             "metricsError": found.metrics_error, "servedDrift": found.served_drift,
-            "run": found.run.to_json() if found.run else None}
+            "run": found.run.to_json() if found.run else None,
+            "runElsewhere": dataclasses.asdict(found.elsewhere) if found.elsewhere else None}
 
 
 def _status_text(found: service.Status, window: str) -> str:
@@ -77,6 +79,10 @@ def _status_text(found: service.Status, window: str) -> str:
             parts.append(report.checks_table(found.analysis))
     if found.run is not None:
         parts += report.run_lines(found.run, found.run_alive)
+    if found.elsewhere is not None:
+        held = found.elsewhere
+        parts.append(f"\nrun of {held.version} in progress from another machine ({held.describe()}); "
+                     "`canary abort` stops it from here")
     return "\n".join(parts)
 
 
@@ -299,10 +305,10 @@ def abort(ctx: Context, timeout: float, as_json: bool) -> None:
     _ended(as_json, ended)
 
 
-def _ended(as_json: bool, state: RunState) -> None:
+def _ended(as_json: bool, end: service.RunEnd) -> None:
     """How a run that a command ended stands: its record, and a non-zero exit unless it ended as asked."""
-    emit(as_json, state.to_json(), f"run of {state.version}: {state.status.value} ({state.reason})")
-    if state.status is RunStatus.ROLLBACK_FAILED:
+    emit(as_json, end.document, end.text)
+    if end.rollback_failed:
         sys.exit(EXIT_ROLLBACK_FAILED)
 
 

@@ -7,6 +7,7 @@ failing collaborators.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import signal
 import threading
@@ -15,7 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from canary import quality_gate
+from canary import quality_gate, run_registry
 from canary.backends import Backend
 from canary.cloud import CloudOptions, Console
 from canary.stacks import StackOps
@@ -49,8 +50,14 @@ MSG_SERVED_DRIFT = "warning: {where} routes {served}, not what {file} says ({exp
 MSG_SERVED_UNREAD = "note: what {where} routes was not read ({error}); the routing above is what {file} says"
 MSG_ALREADY_PROMOTED = "the recorded run of {version} ended promoted; nothing to resume"
 MSG_RESUME_OTHER = "the recorded run is of {recorded}, not {version}; pass no VERSION with --{flag}"
-MSG_DURING_RUN = ("a run of {version} is in progress on stack {stack} (process {pid}, step {step}/{steps} at "
-                  "{weight:g} %); `canary abort` stops it and rolls back, `canary promote --full` promotes now")
+MSG_DURING_RUN = ("a run of {version} is in progress on stack {stack} ({where}); `canary abort` stops it and rolls "
+                  "back, `canary promote --full` promotes now")
+MSG_REMOTE_ABORT = ("the candidate {version}'s traffic is stopped on the stage; the run on host {host} (process "
+                    "{pid}) rolls it back at its next look")
+MSG_REMOTE_PROMOTE = ("the run of {version} runs on host {host} (process {pid}): run `canary promote --full` there, "
+                      "or `canary abort` from here")
+MSG_REGISTRY_UNREAD = "warning: could not check for a run of this stack on another machine ({error})"
+MSG_NOT_PUBLISHED = "warning: the run's record could not be shared with the stack's other operators ({error})"
 MSG_RESUME_ENDED = ("the recorded run of {version} ended {ended} ({reason}); `canary run --retry` runs it again "
                     "from the start")
 MSG_RETRY_NOTHING = "no ended run on stack {stack} to retry; start one with `canary run VERSION`"
@@ -123,13 +130,32 @@ def running_run(c: Collaborators) -> RunState | None:
     return None
 
 
-def refuse_during_run(c: Collaborators) -> None:
+def refuse_during_run(c: Collaborators, dry_run: bool = False) -> None:
     """A manual change while a run moves the traffic would fight it, and the run's record would no
-    longer tell the truth: refused, naming the commands that act through the run."""
+    longer tell the truth: refused, naming the commands that act through the run. A cloud stack's
+    run is seen from every machine (canary.run_registry); a dry run, which changes nothing, is checked
+    against this machine's record only."""
     found = running_run(c)
     if found is not None:
-        raise plans.Refusal(MSG_DURING_RUN.format(version=found.version, stack=c.stack.name, pid=found.pid,
-                                                  step=found.step + 1, steps=len(found.weights), weight=found.weight))
+        raise plans.Refusal(MSG_DURING_RUN.format(version=found.version, stack=c.stack.name, where=(
+            f"process {found.pid}, step {found.step + 1}/{len(found.weights)} at {found.weight:g} %")))
+    held = None if dry_run else elsewhere(c)
+    if held is not None:
+        raise plans.Refusal(MSG_DURING_RUN.format(version=held.version, stack=c.stack.name, where=held.describe()))
+
+
+def elsewhere(c: Collaborators) -> run_registry.Held | None:
+    """A run in progress on this stack from another machine (or another process than this one)."""
+    try:
+        held = c.backend.registry(c.stack.read().config).holder()
+    except MetricsError as error:  # a manual command still goes ahead; a run cannot (it takes the lock)
+        c.say(MSG_REGISTRY_UNREAD.format(error=error))
+        return None
+    if held is None or not held.running(c.clock()):
+        return None
+    if held.host == run_registry.this_host() and (held.pid == os.getpid() or not run_state.process_alive(held.pid)):
+        return None  # this process, or a run of this machine that is gone (its local record tells)
+    return held
 
 
 def settle_record(c: Collaborators, version: str, status: RunStatus, command: str) -> None:
@@ -164,13 +190,13 @@ def change(c: Collaborators, decide: Callable[[StackConfig], plans.Change], dry_
 
 def start(c: Collaborators, version: str, percent: float, sticky: bool, dry_run: bool,
           show: Callable[[Outcome], None] = lambda o: None) -> Outcome:
-    refuse_during_run(c)
+    refuse_during_run(c, dry_run)
     return change(c, lambda config: plans.start(config, version, percent, sticky), dry_run, show)
 
 
 def set_percent(c: Collaborators, percent: float, dry_run: bool,
                 show: Callable[[Outcome], None] = lambda o: None) -> Outcome:
-    refuse_during_run(c)
+    refuse_during_run(c, dry_run)
     return move_share(c, percent, dry_run, show)
 
 
@@ -195,7 +221,7 @@ def move_share(c: Collaborators, percent: float, dry_run: bool,
 
 
 def rollback(c: Collaborators, dry_run: bool, show: Callable[[Outcome], None] = lambda o: None) -> Outcome:
-    refuse_during_run(c)
+    refuse_during_run(c, dry_run)
     canary = c.stack.read().config.routing.canary
     outcome = change(c, plans.rollback, dry_run, show)
     if outcome.applied and canary is not None:
@@ -205,7 +231,7 @@ def rollback(c: Collaborators, dry_run: bool, show: Callable[[Outcome], None] = 
 
 def retire(c: Collaborators, version: str, dry_run: bool,
            show: Callable[[Outcome], None] = lambda o: None) -> Outcome:
-    refuse_during_run(c)
+    refuse_during_run(c, dry_run)
     return change(c, lambda config: plans.retire(config, version), dry_run, show)
 
 
@@ -229,9 +255,43 @@ def signal_run(c: Collaborators, command: str, number: int | None, timeout: floa
                                                    command=command))
 
 
-def abort(c: Collaborators, timeout: float) -> RunState:
-    """Stop the run in progress and roll its candidate back; a run whose process is gone (`kill -9`,
-    a lost machine) is rolled back here and its record settled."""
+@dataclass(frozen=True)
+class RunEnd:
+    """What `abort` or `promote --full` left: the run's record (or, for a run on another machine,
+    what every operator sees of it) and one line saying so."""
+
+    document: dict[str, Any]
+    text: str
+    rollback_failed: bool = False
+
+    @classmethod
+    def of(cls, state: RunState) -> RunEnd:
+        return cls(state.to_json(), f"run of {state.version}: {state.status.value} ({state.reason})",
+                   state.status is RunStatus.ROLLBACK_FAILED)
+
+
+def abort(c: Collaborators, timeout: float) -> RunEnd:
+    """Stop the run in progress and roll its candidate back. A run on another machine: its
+    candidate's traffic is stopped on the stage from here, and the run rolls back at its next look.
+    A run whose process is gone (`kill -9`, a lost machine) is rolled back here and its record
+    settled."""
+    held = elsewhere(c)
+    if held is not None:
+        return _abort_elsewhere(c, held)
+    return RunEnd.of(_abort_here(c, timeout))
+
+
+def _abort_elsewhere(c: Collaborators, held: run_registry.Held) -> RunEnd:
+    config = c.stack.read().config
+    canary = config.routing.canary
+    if canary is not None and canary.version == held.version:
+        c.backend.traffic(config).stop(canary)
+    c.backend.registry(config).request_abort(f"{os.environ.get('USER', 'someone')}@{run_registry.this_host()}")
+    text = MSG_REMOTE_ABORT.format(version=held.version, host=held.host, pid=held.pid)
+    return RunEnd({"abortRequested": True, "run": dataclasses.asdict(held)}, text)
+
+
+def _abort_here(c: Collaborators, timeout: float) -> RunState:
     ended = signal_run(c, "abort", ABORT_SIGNAL, timeout)
     if ended is not None:
         return ended
@@ -244,9 +304,16 @@ def abort(c: Collaborators, timeout: float) -> RunState:
     return settled
 
 
-def promote_full(c: Collaborators, timeout: float, show: Callable[[Outcome], None] = lambda o: None) -> RunState:
+def promote_full(c: Collaborators, timeout: float, show: Callable[[Outcome], None] = lambda o: None) -> RunEnd:
     """Finish the run in progress now: its candidate is promoted, the steps left skipped. A run whose
     process is gone is promoted here (as `promote --force` would) and its record settled."""
+    held = elsewhere(c)
+    if held is not None:
+        raise plans.Refusal(MSG_REMOTE_PROMOTE.format(version=held.version, host=held.host, pid=held.pid))
+    return RunEnd.of(_promote_here(c, timeout, show))
+
+
+def _promote_here(c: Collaborators, timeout: float, show: Callable[[Outcome], None]) -> RunState:
     ended = signal_run(c, "promote --full", PROMOTE_SIGNAL, timeout)
     if ended is not None:
         return ended
@@ -294,7 +361,7 @@ def promote(c: Collaborators, flags: dict[str, Any], window: float, force: bool,
                 judge_quality(c, config, config.routing.canary.version, thresholds)
         return plans.promote(config)
 
-    refuse_during_run(c)
+    refuse_during_run(c, dry_run)
     canary = c.stack.read().config.routing.canary
     outcome = change(c, decide, dry_run, show)
     if outcome.applied and canary is not None:
@@ -346,6 +413,7 @@ class Status:
     window: float
     metrics_error: str | None = None  # the routing and the run still show when metrics cannot be read
     served_drift: str | None = None  # the running API routes otherwise than the stack file says (or was not read)
+    elsewhere: run_registry.Held | None = None  # a run in progress from another machine (cloud stacks)
 
 
 def status(c: Collaborators, flags: dict[str, Any], window: float, with_metrics: bool = True) -> Status:
@@ -366,7 +434,7 @@ def status(c: Collaborators, flags: dict[str, Any], window: float, with_metrics:
             result = judge(traffic[config.routing.live], traffic[config.routing.canary.version], thresholds)
     recorded = run_state.load(run_state.path_for(c.stack.path))
     alive = recorded is not None and run_state.process_alive(recorded.pid)
-    return Status(config, thresholds, traffic, result, recorded, alive, window, problem, drift)
+    return Status(config, thresholds, traffic, result, recorded, alive, window, problem, drift, elsewhere(c))
 
 
 def served_drift(c: Collaborators, config: StackConfig) -> str | None:
@@ -408,8 +476,9 @@ def prepare_run(c: Collaborators, request: RunRequest) -> RunState:
     """The state a run starts from: a fresh schedule, or the recorded one for ``--resume``.
 
     Refuses what `start` would refuse (an unknown version, a running canary of another version),
-    so a dry run of an impossible rollout fails like the rollout would."""
-    refuse_during_run(c)
+    so a dry run of an impossible rollout fails like the rollout would. (A run on another machine
+    is found when the run takes the stack: ``run``.)"""
+    refuse_during_run(c, dry_run=True)
     recorded = run_state.load(run_state.path_for(c.stack.path))
     config = c.stack.read().config
     if request.resume:
@@ -501,12 +570,42 @@ def run(c: Collaborators, state: RunState) -> RunState:
     def stop_now() -> None:
         stop_canary(c, state.version)
 
+    registry = c.backend.registry(c.stack.read().config)
+    try:
+        registry.acquire(state)  # a run that cannot hold the stack does not start (MetricsError says why)
+    except run_registry.RegistryHeld as held:
+        raise plans.Refusal(MSG_DURING_RUN.format(version=held.held.version, stack=c.stack.name,
+                                                  where=held.held.describe())) from None
+
+    def save(current: RunState) -> None:
+        run_state.save(path, current)
+        _shared(c, registry.publish, current)
+
+    def judge_or_abort(window: float) -> Analysis:
+        if registry.abort_requested():  # `canary abort` from another machine
+            raise rollout.AbortRequested()
+        return judge_now(window)
+
     actions = rollout.Actions(
-        set_weight=set_weight, analyse=judge_now, promote=promote_now, stop_canary=stop_now,
-        save=lambda s: run_state.save(path, s), say=c.say, clock=c.clock, sleep=c.sleep,
+        set_weight=set_weight, analyse=judge_or_abort, promote=promote_now, stop_canary=stop_now,
+        save=save, say=c.say, clock=c.clock, sleep=c.sleep,
         quality=quality_now if state.quality is not None else None)
-    with signals_interrupt():
-        return rollout.execute(state, actions)
+    final = state
+    try:
+        with signals_interrupt():
+            final = rollout.execute(state, actions)
+            return final
+    finally:
+        _shared(c, registry.release, final)
+
+
+def _shared(c: Collaborators, publish: Callable[[RunState], None], state: RunState) -> None:
+    """Share the run's record with the stack's other operators; a failure to is said, not fatal
+    (the run's own record and the stack are what roll a candidate back)."""
+    try:
+        publish(state)
+    except MetricsError as error:
+        c.say(MSG_NOT_PUBLISHED.format(error=error))
 
 
 def stop_canary(c: Collaborators, version: str) -> Outcome | None:

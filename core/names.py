@@ -76,6 +76,11 @@ def answers_namespace(endpoint: str) -> str:
     return f"RatingsApi/{endpoint}"
 
 
+def run_registry(endpoint: str) -> str:
+    """The SSM parameters (path) a cloud stack's run is held and recorded under (canary/run_registry.py)."""
+    return f"/ratings/{endpoint}/canary-run"
+
+
 def answers_filter(filter_name: str) -> str:
     return f"ratings-answers-{filter_name}"
 

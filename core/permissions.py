@@ -71,6 +71,10 @@ ROLES = "arn:{partition}:iam::{account}:role"
 LOGS = "arn:{partition}:logs:{region}:{account}:log-group"
 API = "arn:{partition}:apigateway:{region}::"
 
+# The grants whose actions take no resource type ("*", no condition) share one statement: a
+# managed policy holds 6,144 characters, and IAM evaluates one statement as it does several.
+UNSCOPED_SID = "NoResourceType"
+
 GRANTS: tuple[Grant, ...] = (
     Grant("SageMakerModels", ("sagemaker:CreateModel", "sagemaker:DescribeModel", "sagemaker:DeleteModel",
                               *SAGEMAKER_TAGS), (SAGEMAKER_MODELS,),
@@ -154,6 +158,10 @@ GRANTS: tuple[Grant, ...] = (
           reader=Reader.OPERATOR),
     Grant("QualityGate", ("sagemaker:InvokeEndpoint",), (SAGEMAKER_ENDPOINT,),
           "canary compare and the quality gate of promote and run ask each version", reader=Reader.OPERATOR),
+    Grant("RunRegistry", ("ssm:GetParameter", "ssm:PutParameter", "ssm:DeleteParameter"),
+          ("arn:{partition}:ssm:{region}:{account}:parameter" + names.run_registry("{endpoint}") + "/*",),
+          "canary run holds the stack and shares its record with every operator; every command checks it",
+          reader=Reader.OPERATOR),
 )
 
 
@@ -209,14 +217,25 @@ def grants_for(reader: Reader, config: StackConfig) -> list[Grant]:
 def policy(reader: Reader, scope: Scope) -> dict[str, Any]:
     """The identity-based policy document ``reader`` needs for this stack."""
     values = scope.values()
-    statements = []
+    statements: list[dict[str, Any]] = []
+    unscoped: dict[str, Any] = {"Sid": UNSCOPED_SID, "Effect": "Allow", "Action": [], "Resource": ["*"]}
     for grant in grants_for(reader, scope.config):
+        resources = [resource.format(**values) for resource in grant.resources]
+        if _unscoped(grant):
+            unscoped["Action"] += [action for action in grant.actions if action not in unscoped["Action"]]
+            continue
         statement: dict[str, Any] = {"Sid": grant.sid, "Effect": "Allow", "Action": list(grant.actions),
-                                     "Resource": [resource.format(**values) for resource in grant.resources]}
+                                     "Resource": resources}
         if grant.condition:
             statement["Condition"] = dict(grant.condition)
         statements.append(statement)
+    if unscoped["Action"]:
+        statements.append(unscoped)
     return {"Version": "2012-10-17", "Statement": statements}
+
+
+def _unscoped(grant: Grant) -> bool:
+    return tuple(grant.resources) == ("*",) and not grant.condition
 
 
 def render(document: Mapping[str, Any]) -> str:
@@ -226,7 +245,12 @@ def render(document: Mapping[str, Any]) -> str:
 def explain(reader: Reader, config: StackConfig) -> str:
     """Each statement's id, its number of actions and who makes the calls: a policy cannot carry
     comments, so this is where a reviewer learns why each statement is there."""
-    rows = [(grant.sid, str(len(grant.actions)), grant.why) for grant in grants_for(reader, config)]
+    grants = grants_for(reader, config)
+    unscoped = [grant for grant in grants if _unscoped(grant)]
+    rows = [(grant.sid, str(len(grant.actions)), grant.why) for grant in grants if not _unscoped(grant)]
+    if unscoped:
+        rows.append((UNSCOPED_SID, str(len({a for grant in unscoped for a in grant.actions})),
+                     "; ".join(f"{grant.sid}: {grant.why}" for grant in unscoped)))
     widths = [max(len(row[i]) for row in [("statement", "actions", "why"), *rows]) for i in range(2)]
     lines = [f"{'statement':<{widths[0]}}  {'actions':>{widths[1]}}  why"]
     lines += [f"{sid:<{widths[0]}}  {count:>{widths[1]}}  {why}" for sid, count, why in rows]

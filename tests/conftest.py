@@ -89,3 +89,17 @@ class Server:
 
     def stop(self) -> None:
         self._server.stop()
+
+
+@pytest.fixture
+def moto_ssm(monkeypatch):
+    """SSM Parameter Store under moto, for a cloud stack's run registry (canary/run_registry.py):
+    moto answers only clients that send, so the behaviour model's clients (tests/aws/clients.py,
+    answered before sending) are untouched."""
+    from moto import mock_aws
+
+    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                        "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "eu-west-1"}.items():
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        yield

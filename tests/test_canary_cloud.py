@@ -24,6 +24,9 @@ from canary.backends import CloudBackend
 from tests.canary_fakes import QuietConsole
 from tests.stacks import ROOT
 
+# a cloud stack's run is held in SSM Parameter Store (canary/run_registry.py), here under moto
+pytestmark = pytest.mark.usefixtures("moto_ssm")
+
 ENDPOINT_TYPE = "aws:sagemaker/endpoint:Endpoint"
 CONFIG_TYPE = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
 STAGE_TYPE = "aws:apigateway/stage:Stage"
@@ -80,10 +83,30 @@ def project(tmp_path):
     return tmp_path
 
 
-def _cli(project, monkeypatch, fake: FakePulumiStack, probe, *args: str):
+class MovedShares:
+    """The stage's direct share moves (canary.traffic), recorded instead of sent."""
+
+    def __init__(self):
+        self.moves: list[tuple[str, float]] = []
+
+    def set_share(self, canary, percent):
+        self.moves.append((canary.version, percent))
+        return True
+
+    def stop(self, canary):
+        self.moves.append((canary.version, 0.0))
+
+
+def _cli(project, monkeypatch, fake: FakePulumiStack, probe, *args: str, shares: MovedShares | None = None):
+    moved = shares or MovedShares()
+
+    class Backend(CloudBackend):
+        def traffic(self, config):
+            return moved
+
     def for_stack(name, project_dir):
-        return CloudBackend(stacks.PulumiStack(name, project_dir, select_stack=lambda n, d: fake,
-                                               probe_for_region=lambda r: probe))
+        return Backend(stacks.PulumiStack(name, project_dir, select_stack=lambda n, d: fake,
+                                          probe_for_region=lambda r: probe))
 
     monkeypatch.setattr(cli, "for_stack", for_stack)
     return CliRunner().invoke(cli.main, ["--project-dir", str(project), "--stack", "prod", *args])
@@ -131,7 +154,7 @@ def test_a_dry_run_on_a_cloud_stack_shows_pulumis_plan_and_changes_nothing(proje
     fake = FakePulumiStack([(OpType.UPDATE, STAGE_TYPE, "ratings-prod-api-stage")])
     probe, _ = _probe()
     before = (project / "Pulumi.prod.yaml").read_bytes()
-    result = _cli(project, monkeypatch, fake, probe, "set", "--percent", "20", "--dry-run")
+    result = _cli(project, monkeypatch, fake, probe, "rollback", "--dry-run")
     assert result.exit_code == 0, result.output
     assert "preview:" in result.output and "~ update             aws:apigateway/stage:Stage" in result.output
     assert fake.ups == 0 and (project / "Pulumi.prod.yaml").read_bytes() == before
@@ -141,11 +164,11 @@ def test_json_keeps_stdout_one_document_on_a_cloud_step(project, monkeypatch):
     """The preview, Pulumi's own output and every message go to standard error under --json."""
     fake = FakePulumiStack([(OpType.UPDATE, STAGE_TYPE, "ratings-prod-api-stage")])
     probe, stubber = _probe(_describe(NEW_CONFIG), _describe(NEW_CONFIG))
-    result = _cli(project, monkeypatch, fake, probe, "set", "--percent", "20", "--yes", "--json")
+    result = _cli(project, monkeypatch, fake, probe, "rollback", "--yes", "--json")
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)  # the whole of stdout, or this raises
-    assert (document["command"], document["applied"]) == ("set", True)
-    assert document["routing"]["after"]["canary"]["percent"] == 20
+    assert (document["command"], document["applied"]) == ("rollback", True)
+    assert document["routing"]["after"]["canary"] is None
     assert "preview:" in result.stderr and "Updating (prod)" in result.stderr
     assert fake.ups == 1
     stubber.assert_no_pending_responses()
@@ -168,7 +191,7 @@ def test_a_stack_with_a_secret_webhook_works_with_every_command(project, monkeyp
         result = _cli(project, monkeypatch, fake, probe, *args)
         assert result.exit_code == 0, (args, result.output)
         assert SECRET_WEBHOOK in path.read_text(), args
-    assert fake.ups == 4
+    assert fake.ups == 3, "set moves the share on the stage; promote, rollback and retire update the stack"
 
 
 def test_a_verified_step_keeps_the_new_file(project, monkeypatch):
@@ -305,14 +328,17 @@ DEPLOYMENT_TYPE = "aws:apigateway/deployment:Deployment"
 
 
 def test_a_new_deployment_under_a_running_canary_is_refused_and_nothing_changes(project, monkeypatch):
-    """An API edit not yet applied rides along with `canary set`: the stage would keep its canary
+    """An API edit not yet applied rides along with `canary start`: the stage would get its canary
     while moving to a new deployment, which API Gateway refuses (developer guide, "Set up an API
     Gateway canary release deployment")."""
     fake = FakePulumiStack([(OpType.CREATE_REPLACEMENT, DEPLOYMENT_TYPE, "ratings-prod-api-deployment"),
                             (OpType.UPDATE, STAGE_TYPE, "ratings-prod-api-stage")])
     probe, _ = _probe()
-    before = (project / "Pulumi.prod.yaml").read_text()
-    result = _cli(project, monkeypatch, fake, probe, "set", "--percent", "20", "--yes", "--allow-replace")
+    path = project / "Pulumi.prod.yaml"
+    canary = "    canary:\n      version: v2\n      percent: 10\n      mode: request\n"
+    path.write_text(path.read_text().replace(canary, ""))
+    before = path.read_text()
+    result = _cli(project, monkeypatch, fake, probe, "start", "v2", "--percent", "20", "--yes", "--allow-replace")
     assert result.exit_code == 1
     assert "refused: the preview makes a new deployment of the API (its document changed)" in result.output
     assert "Promote or roll back first, then `pulumi up` the API change" in result.output

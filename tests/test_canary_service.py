@@ -152,7 +152,7 @@ def test_abort_and_promote_full_finish_a_run_whose_process_is_gone(stack, comman
     state.pid = 2**22 + 7
     run_state.save(run_state.path_for(stack.path), state)
     ended = command(c)
-    assert ended.status is status and stack.read().config.routing.live == live
+    assert ended.document["status"] == status.value and stack.read().config.routing.live == live
     assert stack.read().config.routing.canary is None
 
 

@@ -16,6 +16,9 @@ from tests.aws.pulumi_engine import MODEL, ModelledStack, UpFailed
 from tests.aws.sagemaker import SageMaker
 from tests.stacks import ROOT
 
+# a cloud stack's run is held in SSM Parameter Store (canary/run_registry.py), here under moto
+pytestmark = pytest.mark.usefixtures("moto_ssm")
+
 ENDPOINT = "ratings-prod"
 HEALTH_CHECK = "The primary container for production variant v3 did not pass the ping health check."
 

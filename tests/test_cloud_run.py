@@ -9,6 +9,7 @@ import json
 import random
 import shutil
 
+import boto3
 import pytest
 import yaml
 from click.testing import CliRunner
@@ -17,6 +18,7 @@ from canary import cli, cloud, service, stacks
 from canary.backends import CloudBackend
 from canary.cli_options import EXIT_FAIL, EXIT_INCONCLUSIVE, cloud_options, console_for
 from canary.metrics_sources import AnswerCounts, ApiGatewayStages, CloudWatchMetrics
+from canary.run_registry import SsmRegistry
 from core import names, run_state
 from core.run_state import RunStatus
 from tests.aws import clients
@@ -25,6 +27,9 @@ from tests.aws.pulumi_engine import ModelledStack
 from tests.aws.sagemaker import SageMaker
 from tests.canary_fakes import QuietConsole
 from tests.stacks import ROOT
+
+# a cloud stack's run is held in SSM Parameter Store (canary/run_registry.py), here under moto
+pytestmark = pytest.mark.usefixtures("moto_ssm")
 
 ENDPOINT = "ratings-prod"
 ANSWERS = AnswerCounts(names.answers_namespace(ENDPOINT), "prod")  # where the stack's metric filters count
@@ -45,7 +50,8 @@ class Account:
         self.stack.up()
         self.draw = random.Random(7)
 
-    def backend(self) -> CloudBackend:
+    def backend(self, host: str | None = None) -> CloudBackend:
+        """The stack as an operator on ``host`` (default: this machine) reaches it."""
         probe = cloud.SageMakerProbe(clients.client("sagemaker", self.sagemaker.handlers()))
         account = self
 
@@ -56,6 +62,10 @@ class Account:
 
             def stages(self, config):
                 return ApiGatewayStages(clients.client("apigateway", account.stack.apigateway.handlers()))
+
+            def registry(self, config):
+                return SsmRegistry(boto3.client("ssm", region_name="eu-west-1"), ENDPOINT, clock=lambda: account.now,
+                                   host=host)
 
         return Modelled(stacks.PulumiStack("prod", self.project, select_stack=lambda n, d: self.stack,
                                            probe_for_region=lambda region: probe))
@@ -93,8 +103,8 @@ class Account:
         self.cloudwatch.answered(ANSWERS.namespace, ANSWERS.stage, version, 502 if status == 500 else 200, False,
                                  self.now)
 
-    def collaborators(self) -> service.Collaborators:
-        return service.Collaborators(self.backend(), QuietConsole(), cloud.CloudOptions(yes=True),
+    def collaborators(self, host: str | None = None) -> service.Collaborators:
+        return service.Collaborators(self.backend(host), QuietConsole(), cloud.CloudOptions(yes=True),
                                      clock=lambda: self.now, sleep=self.sleep)
 
     def canary(self, monkeypatch, *args: str):
@@ -332,7 +342,7 @@ def test_an_abort_stops_the_candidate_with_one_stage_call_before_any_pulumi_oper
     assert order[before:before + 2] == ["UpdateStage", "pulumi up"]
     assert account.stack.apigateway.updates[-2] == [
         {"op": "replace", "path": "/canarySettings/percentTraffic", "value": "0.000000"}]
-    assert ended.status is RunStatus.ROLLED_BACK and account.served() == ("v1", None, 0.0)
+    assert ended.document["status"] == "rolled back" and account.served() == ("v1", None, 0.0)
 
 
 def test_a_failing_verdict_stops_the_candidate_on_the_stage_before_the_rollback_update(project):
@@ -344,3 +354,37 @@ def test_a_failing_verdict_stops_the_candidate_on_the_stage_before_the_rollback_
     assert order[last_up - 1] == "UpdateStage", order
     assert account.stack.apigateway.updates[-2] == [
         {"op": "replace", "path": "/canarySettings/percentTraffic", "value": "0.000000"}]
+
+
+def test_a_run_on_another_machine_is_seen_refuses_manual_changes_and_is_aborted_from_here(project):
+    """A CI runner holds the stack (SSM Parameter Store, canary/run_registry.py): an operator's
+    `set` on a laptop is refused naming the runner, and the operator's `abort` stops the candidate
+    on the stage at once (one UpdateStage) and the run rolls back at its next look."""
+    account = Account(project)
+    runner, laptop = account.collaborators(host="ci-runner"), account.collaborators(host="laptop")
+    said: dict[str, object] = {}
+    real_sleep = account.sleep
+
+    def sleep_then_act(seconds: float) -> None:
+        real_sleep(seconds)
+        if "aborted" not in said and account.served()[2] == 50.0:  # the run's second step
+            with pytest.raises(service.plans.Refusal) as refused:
+                service.set_percent(laptop, 20, dry_run=False)
+            said["refused"] = str(refused.value)
+            updates = len(account.stack.apigateway.updates)
+            said["aborted"] = service.abort(laptop, 5.0)
+            said["first"] = account.stack.apigateway.updates[updates]
+
+    runner.sleep = sleep_then_act
+    request = service.RunRequest("v2", [10, 50], 300.0, 30.0, 0, 600.0, False, {"min_requests": 50})
+    final = service.run(runner, service.prepare_run(runner, request))
+    assert "a run of v2 is in progress on stack prod (host ci-runner, process" in said["refused"]
+    assert said["first"] == [{"op": "replace", "path": "/canarySettings/percentTraffic", "value": "0.000000"}]
+    assert said["aborted"].text.startswith("the candidate v2's traffic is stopped on the stage; the run on host "
+                                           "ci-runner")
+    assert (final.status, final.ended_by) == (RunStatus.ROLLED_BACK, "aborted")
+    assert account.served() == ("v1", None, 0.0)
+    held = laptop.backend.registry(None).holder()
+    assert (held.status, held.host) == ("rolled back", "ci-runner"), "every operator sees how it ended"
+    names = [item["Name"] for item in boto3.client("ssm", region_name="eu-west-1").describe_parameters()["Parameters"]]
+    assert names == ["/ratings/ratings-prod/canary-run/record"], "the lock is released, the record kept"

@@ -237,10 +237,11 @@ def _observed_resource(service: str, operation: str, params: dict) -> tuple[str,
     return action, f"arn:aws:sagemaker:{REGION}:{ACCOUNT_ID}:endpoint/{params['EndpointName'].lower()}"
 
 
-def test_the_operator_may_make_every_call_canary_makes(prod_without_canary):  # noqa: F811  # the fixture
+def test_the_operator_may_make_every_call_canary_makes(prod_without_canary, moto_ssm):  # noqa: F811
     clients.OBSERVED.clear()
+    ssm_calls = _observing_ssm()
     account = Account(prod_without_canary)
-    account.run()  # every step's DescribeEndpoint, CloudWatch at every look
+    account.run()  # every step's DescribeEndpoint, CloudWatch at every look, the run registry
     service.status(account.collaborators(), {}, 600.0)  # GetStage
     _ask_sagemaker_for_predictions()
     observed = {(service_name, operation) for service_name, operation, _ in clients.OBSERVED}
@@ -250,9 +251,25 @@ def test_the_operator_may_make_every_call_canary_makes(prod_without_canary):  # 
     for service_name, operation, params in clients.OBSERVED:
         action, resource = _observed_resource(service_name, operation, params)
         assert allows(document, action, resource), f"canary's {operation} needs {action} on {resource}"
+    assert {operation for operation, _ in ssm_calls} == {"GetParameter", "PutParameter", "DeleteParameter"}
+    for operation, params in ssm_calls:
+        resource = f"arn:aws:ssm:{REGION}:{ACCOUNT_ID}:parameter{params['Name']}"
+        assert allows(document, f"ssm:{operation}", resource), f"canary's {operation} needs it on {resource}"
     modelled = {c.split(" ")[0] for c in account.sagemaker.calls + account.stack.apigateway.calls}
     listed = {call.operation for calls in CALLS.values() for call in calls}
     assert modelled - {"DescribeEndpoint"} <= listed, "the behaviour model makes only calls the provider makes"
+
+
+def _observing_ssm() -> list[tuple[str, dict]]:
+    """Every SSM call of clients made from boto3's default session (the run registry's), as
+    (operation, parameters): those clients are moto's, not the behaviour model's."""
+    import boto3
+
+    calls: list[tuple[str, dict]] = []
+    boto3.setup_default_session()
+    boto3.DEFAULT_SESSION.events.register(
+        "before-parameter-build.ssm", lambda params, model, **_: calls.append((model.name, dict(params))))
+    return calls
 
 
 def _ask_sagemaker_for_predictions() -> None:
