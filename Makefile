@@ -101,6 +101,7 @@ bench: $(DEV_STAMP)
 	$(BIN)/python bench/bench_server.py
 	$(BIN)/python bench/bench_local.py
 	$(BIN)/python bench/bench_canary.py
+	$(BIN)/python bench/bench_abort.py
 	$(BIN)/python bench/bench_dashboard.py
 	$(BIN)/python bench/bench_cloud_steps.py
 	$(BIN)/python bench/bench_judge.py

@@ -18,7 +18,7 @@ from canary.prediction_sources import LocalRuntimeSource, PredictionSource, Sage
 from canary.run_registry import LocalRegistry, Registry, SsmRegistry
 from canary.stacks import ApplyError, LocalStack, PulumiStack, StackOps
 from canary.traffic import FileTraffic, StageTraffic, Traffic
-from core import names
+from core import names, run_state
 from core.config import StackConfig
 from core.metrics import MetricsError, MetricsSource
 from core.routing import Routing
@@ -97,7 +97,8 @@ class LocalBackend:
         return FileTraffic()
 
     def registry(self, config: StackConfig) -> Registry:
-        return LocalRegistry()
+        record = run_state.path_for(self.stack.path)
+        return LocalRegistry(record.with_name(record.name.removesuffix(".json") + ".pause"))
 
 
 @dataclass

@@ -305,6 +305,27 @@ def abort(ctx: Context, timeout: float, as_json: bool) -> None:
     _ended(as_json, ended)
 
 
+@main.command()
+@stack_option
+@click.pass_obj
+def pause(ctx: Context, as_json: bool) -> None:
+    """Hold the run in progress at its weight: its bake waits, its analyses go on (a failing
+    candidate is still rolled back). `canary resume` lets it go on."""
+    with user_errors(as_json):
+        said = service.pause(collaborators_for(ctx, as_json))
+    emit(as_json, {"paused": True, "message": said}, said)
+
+
+@main.command()
+@stack_option
+@click.pass_obj
+def resume(ctx: Context, as_json: bool) -> None:
+    """Let a paused run go on (`canary run --resume` is for a run that was interrupted)."""
+    with user_errors(as_json):
+        said = service.pause(collaborators_for(ctx, as_json), resume=True)
+    emit(as_json, {"paused": False, "message": said}, said)
+
+
 def _ended(as_json: bool, end: service.RunEnd) -> None:
     """How a run that a command ended stands: its record, and a non-zero exit unless it ended as asked."""
     emit(as_json, end.document, end.text)

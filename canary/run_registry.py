@@ -24,9 +24,11 @@ import json
 import socket
 import time
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 from core import names
+from core.files import write_atomic
 from core.metrics import MetricsError
 from core.run_state import RunState, RunStatus
 
@@ -49,6 +51,7 @@ class Held:
     updated_at: float
     reason: str = ""
     abort_requested_by: str = ""
+    pause_requested_by: str = ""
 
     def running(self, now: float) -> bool:
         return self.status == RunStatus.RUNNING.value and now - self.updated_at < STALE_SECONDS
@@ -57,9 +60,12 @@ class Held:
         return f"host {self.host}, process {self.pid}, step {self.step}/{self.steps} at {self.weight:g} %"
 
     @classmethod
-    def of(cls, state: RunState, host: str, abort_requested_by: str = "") -> Held:
+    def of(cls, state: RunState, host: str, requests: Held | None = None) -> Held:
+        """``state`` as shared, keeping the requests (abort, pause) other operators left in ``requests``."""
+        kept = requests if requests is not None and requests.status == RunStatus.RUNNING.value else None
         return cls(state.version, host, state.pid, state.status.value, state.step + 1, len(state.weights),
-                   state.weight, state.updated_at, state.reason[:500], abort_requested_by)
+                   state.weight, state.updated_at, state.reason[:500], kept.abort_requested_by if kept else "",
+                   kept.pause_requested_by if kept else "")
 
 
 def this_host() -> str:
@@ -85,6 +91,14 @@ class Registry(Protocol):
         """Who asked the run to abort ("" when nobody did)."""
         ...
 
+    def request_pause(self, by: str) -> None:
+        """Ask the run to hold its weight (``by`` "" asks it to go on)."""
+        ...
+
+    def pause_requested(self) -> str:
+        """Who paused the run ("" when it is not paused)."""
+        ...
+
 
 class RegistryHeld(Exception):
     def __init__(self, held: Held):
@@ -93,25 +107,41 @@ class RegistryHeld(Exception):
 
 
 class LocalRegistry:
-    """The local stack: one machine, so the record beside the stack file is the registry."""
+    """The local stack: one machine, so the record beside the stack file is the registry; a pause
+    is a file beside it (``Pulumi.local.canary-run.pause``, naming who paused)."""
+
+    def __init__(self, pause_file: Path):
+        self.pause_file = pause_file
 
     def holder(self) -> Held | None:
         return None
 
     def acquire(self, state: RunState) -> None:
-        return None
+        self.pause_file.unlink(missing_ok=True)  # a pause left by an earlier run is not this one's
 
     def publish(self, state: RunState) -> None:
         return None
 
     def release(self, state: RunState) -> None:
-        return None
+        self.pause_file.unlink(missing_ok=True)
 
     def request_abort(self, by: str) -> None:
         return None
 
     def abort_requested(self) -> str:
         return ""
+
+    def request_pause(self, by: str) -> None:
+        if by:
+            write_atomic(self.pause_file, by)
+        else:
+            self.pause_file.unlink(missing_ok=True)
+
+    def pause_requested(self) -> str:
+        try:
+            return self.pause_file.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            return ""
 
 
 class SsmRegistry:
@@ -150,22 +180,31 @@ class SsmRegistry:
         self.publish(state)
 
     def publish(self, state: RunState) -> None:
-        requested = self.abort_requested()
-        self._put(self.record, json.dumps(asdict(Held.of(state, self.host, requested))), overwrite=True)
+        shared = Held.of(state, self.host, self.holder())
+        self._put(self.record, json.dumps(asdict(shared)), overwrite=True)
 
     def release(self, state: RunState) -> None:
         self.publish(state)
         self._delete(self.lock)
 
     def request_abort(self, by: str) -> None:
-        held = self.holder()
-        if held is not None:
-            updated = {**asdict(held), "abort_requested_by": by}
-            self._put(self.record, json.dumps(updated), overwrite=True)
+        self._request("abort_requested_by", by)
 
     def abort_requested(self) -> str:
         held = self.holder()
         return held.abort_requested_by if held is not None and held.status == RunStatus.RUNNING.value else ""
+
+    def request_pause(self, by: str) -> None:
+        self._request("pause_requested_by", by)
+
+    def pause_requested(self) -> str:
+        held = self.holder()
+        return held.pause_requested_by if held is not None and held.status == RunStatus.RUNNING.value else ""
+
+    def _request(self, field: str, by: str) -> None:
+        held = self.holder()
+        if held is not None:
+            self._put(self.record, json.dumps({**asdict(held), field: by}), overwrite=True)
 
     def _get(self, name: str) -> str | None:
         from botocore.exceptions import BotoCoreError, ClientError

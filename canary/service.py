@@ -51,7 +51,8 @@ MSG_SERVED_UNREAD = "note: what {where} routes was not read ({error}); the routi
 MSG_ALREADY_PROMOTED = "the recorded run of {version} ended promoted; nothing to resume"
 MSG_RESUME_OTHER = "the recorded run is of {recorded}, not {version}; pass no VERSION with --{flag}"
 MSG_DURING_RUN = ("a run of {version} is in progress on stack {stack} ({where}); `canary abort` stops it and rolls "
-                  "back, `canary promote --full` promotes now")
+                  "back, `canary promote --full` promotes now, `canary pause` holds its weight")
+MSG_PAUSE_ASKED = ("asked the run of {version} ({where}) to {what}: it does at its next look (within {interval:g} s)")
 MSG_REMOTE_ABORT = ("the candidate {version}'s traffic is stopped on the stage; the run on host {host} (process "
                     "{pid}) rolls it back at its next look")
 MSG_REMOTE_PROMOTE = ("the run of {version} runs on host {host} (process {pid}): run `canary promote --full` there, "
@@ -268,6 +269,22 @@ class RunEnd:
     def of(cls, state: RunState) -> RunEnd:
         return cls(state.to_json(), f"run of {state.version}: {state.status.value} ({state.reason})",
                    state.status is RunStatus.ROLLBACK_FAILED)
+
+
+def pause(c: Collaborators, resume: bool = False) -> str:
+    """Ask the run in progress to hold its weight (the bake's clock stops, analyses go on), or with
+    ``resume`` to go on; the run applies it at its next look."""
+    config = c.stack.read().config
+    here, held = running_run(c), elsewhere(c)
+    if here is None and held is None:
+        raise plans.Refusal(MSG_NO_RUN.format(stack=c.stack.name))
+    who = "" if resume else f"{os.environ.get('USER', 'someone')}@{run_registry.this_host()}"
+    c.backend.registry(config).request_pause(who)
+    where = held.describe() if held is not None else f"process {here.pid}" if here is not None else ""
+    version = held.version if held is not None else here.version if here is not None else ""
+    interval = here.interval_seconds if here is not None else 30.0
+    return MSG_PAUSE_ASKED.format(version=version, where=where, what="go on" if resume else "hold its weight",
+                                  interval=interval)
 
 
 def abort(c: Collaborators, timeout: float) -> RunEnd:
@@ -589,7 +606,7 @@ def run(c: Collaborators, state: RunState) -> RunState:
     actions = rollout.Actions(
         set_weight=set_weight, analyse=judge_or_abort, promote=promote_now, stop_canary=stop_now,
         save=save, say=c.say, clock=c.clock, sleep=c.sleep,
-        quality=quality_now if state.quality is not None else None)
+        quality=quality_now if state.quality is not None else None, paused=registry.pause_requested)
     final = state
     try:
         with signals_interrupt():

@@ -20,6 +20,9 @@ from core.schedule import Step, StepKind
 
 MSG_PROMOTED = "every analysis passed; promoted"
 MSG_PROMOTED_FULL = "promoted by `canary promote --full` at step {step} ({weight:g} %), the steps left skipped"
+MSG_PAUSED = ("paused by {by} at step {step} ({weight:g} %): the weight holds and the bake waits; analyses go on; "
+              "`canary resume` continues")
+MSG_RESUMED = "resumed: step {step}'s bake continues"
 MSG_ABORTED = "rolled back: aborted by `canary abort` at step {step} ({weight:g} %)"
 MSG_ROLLBACK_FAILED = ("rolling back failed ({error}): {version} may still receive {weight:g} % of traffic on "
                        "stack {stack}; run `canary --stack {stack} rollback` to stop it")
@@ -70,6 +73,7 @@ class Actions:
     clock: Callable[[], float]
     sleep: Callable[[float], None]
     quality: Callable[[], Judged] | None = None  # the quality gate, when the run has one
+    paused: Callable[[], str] | None = None  # who paused the run ("" when nobody did)
 
 
 def execute(state: RunState, actions: Actions) -> RunState:
@@ -134,15 +138,31 @@ def _bake(state: RunState, seconds: float, actions: Actions) -> None:
     started = state.step_started_at if state.step_started_at is not None else actions.clock()
     deadline = started + seconds
     while (left := deadline - actions.clock()) > 0:
+        slept_from = actions.clock()
         actions.sleep(min(state.interval_seconds, left))
-        if deadline - actions.clock() <= 0:
+        if _held(state, actions):
+            deadline += actions.clock() - slept_from  # a paused bake's clock stands still
+        elif deadline - actions.clock() <= 0:
             break
+        # looks go on while paused: a candidate that fails is rolled back, paused or not
         result = _measure(state, actions, VerdictKind.INTERVAL)
         if result.verdict is Verdict.FAIL:
             state.failures += 1
             if state.failures > state.failure_limit:
                 raise Aborted(f"fail: {'; '.join(result.reasons)} ({state.failures} failed measurement(s), "
                               f"failure limit {state.failure_limit})", Verdict.FAIL)
+
+
+def _held(state: RunState, actions: Actions) -> bool:
+    """Whether the run is paused now; the record and the operator are told when that changes."""
+    by = actions.paused() if actions.paused is not None else ""
+    if by and state.phase is not Phase.PAUSED:
+        _record(state, actions, phase=Phase.PAUSED)
+        actions.say(MSG_PAUSED.format(by=by, step=state.step + 1, weight=state.weight))
+    elif not by and state.phase is Phase.PAUSED:
+        _record(state, actions, phase=Phase.BAKING)
+        actions.say(MSG_RESUMED.format(step=state.step + 1))
+    return bool(by)
 
 
 def _measure(state: RunState, actions: Actions, kind: VerdictKind) -> Analysis:

@@ -45,6 +45,7 @@ class Phase(StrEnum):
     STARTING = "starting"
     SETTING = "setting"
     BAKING = "baking"
+    PAUSED = "paused"  # `canary pause`: the weight holds, the bake's clock stands still, looks go on
     PROMOTING = "promoting"
     ROLLING_BACK = "rolling back"
     DONE = "done"

@@ -139,8 +139,9 @@ def _state(position: int = 0, **kw) -> RunState:
     return state
 
 
-def _run(verdicts, state: RunState | None = None, fail_stop: bool = False):
-    """Drive ``execute`` with fake actions; ``verdicts`` answers each analysis (an exception is raised)."""
+def _run(verdicts, state: RunState | None = None, fail_stop: bool = False, paused=None):
+    """Drive ``execute`` with fake actions; ``verdicts`` answers each analysis (an exception is raised);
+    ``paused(seconds into the run)`` says who paused it then."""
     log: list[str] = []
     saved: list[dict] = []
     clock = FakeClock()
@@ -161,7 +162,8 @@ def _run(verdicts, state: RunState | None = None, fail_stop: bool = False):
     actions = rollout.Actions(set_weight=lambda w: log.append(f"weight {w:g}"), analyse=analyse,
                               promote=lambda: log.append("promote"), stop_canary=stop,
                               save=lambda s: saved.append(s.to_json()), say=lambda line: None, clock=clock,
-                              sleep=clock.sleep)
+                              sleep=clock.sleep,
+                              paused=(lambda: paused(clock.now - 1_000_000)) if paused else None)
     final = rollout.execute(state or _state(), actions)
     return final, log, saved
 
@@ -206,6 +208,22 @@ def test_any_stop_rolls_the_candidate_back_and_records_it(error, ended_by, reaso
     assert log[-1] == "stop" and final.status is RunStatus.ROLLED_BACK
     assert final.ended_by == ended_by and final.reason.startswith(reason)
     assert saved[-1]["status"] == "rolled back" and RunState.from_json(saved[-1]).step == 0
+
+
+def test_a_paused_bake_holds_its_weight_and_still_judges():
+    """`canary pause` 2 to 7 minutes into the first bake: the weight holds, the bake's clock stands
+    still for those 5 minutes (so the step takes 15), and the looks go on every interval."""
+    final, log, saved = _run([Verdict.PASS] * 40, paused=lambda at: "ana@laptop" if 120 <= at < 420 else "")
+    assert final.status is RunStatus.PROMOTED
+    assert [line for line in log if line.startswith(("weight", "analyse"))][:17] == [
+        "weight 5", *[f"analyse at {60 * n}" for n in range(1, 16)], "weight 25"]
+    phases = [record["phase"] for record in saved]
+    assert "paused" in phases and phases.index("paused") < len(phases) - 1 - phases[::-1].index("baking")
+
+
+def test_a_paused_run_is_still_rolled_back_by_a_failing_look():
+    final, log, _ = _run([Verdict.PASS, Verdict.PASS, Verdict.FAIL], paused=lambda at: "ana" if at >= 60 else "")
+    assert final.status is RunStatus.ROLLED_BACK and final.ended_by == "fail" and log[-1] == "stop"
 
 
 def test_a_failed_rollback_says_what_is_left_and_how_to_fix_it():

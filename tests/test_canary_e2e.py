@@ -221,13 +221,21 @@ def test_manual_changes_during_a_run_are_refused_with_the_commands_that_act_thro
             ("start", ("start", "v3", "--percent", "5")), ("run", ("run", "v3", "--dry-run")))}
         assert _routing(api)["canary"] == {"version": "v2", "percent": 20, "mode": "request"}, "nothing changed"
         assert _state(api).status == "running"
+        paused = canary(api, "pause")
+        assert paused.returncode == 0 and "to hold its weight" in paused.stdout, paused.stderr
+        _wait_for(lambda: _state(api).phase == "paused", 10)
+        looks = len(_state(api).verdicts)
+        _wait_for(lambda: len(_state(api).verdicts) >= looks + 2, 10)  # judged while paused
+        assert canary(api, "resume").returncode == 0
+        _wait_for(lambda: _state(api).phase == "baking", 10)
     finally:
         aborted = canary(api, "abort")
         out, err = process.communicate(timeout=120)
     for name, done in refused.items():
         assert done.returncode == 1, (name, done.stderr)
         assert f"a run of v2 is in progress on stack local (process {process.pid}, step 1/2 at 20 %)" in done.stderr
-        assert "`canary abort` stops it and rolls back, `canary promote --full` promotes now" in done.stderr
+        assert ("`canary abort` stops it and rolls back, `canary promote --full` promotes now, `canary pause` holds "
+                "its weight") in done.stderr
     assert aborted.returncode == 0 and process.returncode == 6, out + err
     assert _routing(api).get("canary") is None and _routing(api)["live"] == "v1"
 
