@@ -5,6 +5,8 @@ latency p50/p99 with 1 connection and throughput with 16 connections, at 3 and 1
 gateway's overhead is the difference between the two paths.
 Targets on a 2-core machine: the gateway adds <= 1 ms at p50 and <= 3 ms at p99 for 3 items;
 p99 through the gateway <= 10 ms for 100 items; >= 1,500 req/s through the gateway at 3 items.
+The stack's throttle is lifted and any answer that is not 2xx fails the run, so throughput is
+the API's answers only (a throttled 429 is not throughput).
 Run (needs Debian's wrk; trains v1/v2 first if missing): .venv/bin/python bench/bench_local.py
 """
 
@@ -52,6 +54,9 @@ def _project() -> Path:
     values = yaml.safe_load((ROOT / "Pulumi.local.yaml").read_text())
     base = _free_ports(4)
     values["config"]["ratings:routing"] = {"live": "v1"}
+    # the stack's throttle (2,000 req/s) would answer most of a 16-connection run with 429s, which
+    # wrk counts as throughput: lifted, so every answer measured is the API's own
+    values["config"]["ratings:api"]["throttle"] = {"rateLimit": 1_000_000, "burstLimit": 1_000_000}
     values["config"]["ratings:local"] = {"artifacts": str(ROOT / "artifacts"), "gatewayPort": base,
                                          "runtimePort": base + 1, "modelPortBase": base + 2}
     (folder / "Pulumi.local.yaml").write_text(yaml.safe_dump(values, sort_keys=False))
@@ -92,6 +97,7 @@ def main() -> int:
     gateway = f"http://127.0.0.1:{local['gatewayPort']}/local/predicted-ratings/321?items="
     direct = f"http://127.0.0.1:{local['modelPortBase']}/invocations"  # v1, the live version
     figures: dict[str, float] = {}
+    failed = 0
     try:
         print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; "
               f"median of {args.runs} x {args.seconds} s")
@@ -100,6 +106,7 @@ def main() -> int:
             ids = ",".join(str(100 + n) for n in range(items))
             rows = {"model server": _measure(direct, args.seconds, args.runs, body(items)),
                     "via gateway": _measure(gateway + ids, args.seconds, args.runs, None)}
+            failed += sum(errors for _, _, errors in rows.values())
             for name, (one, many, errors) in rows.items():
                 print(f"{items:>5}  {name:<14}{one['p50']:>7.2f}{one['p99']:>8.2f}            "
                       f"{many['rps']:>7.0f}              {errors}")
@@ -114,7 +121,9 @@ def main() -> int:
         process.wait(timeout=30)
         shutil.rmtree(project, ignore_errors=True)
     print(f"load average after: {os.getloadavg()[0]:.2f}")
-    misses = []
+    misses = [] if not failed else ["non_2xx"]
+    if failed:
+        print(f"{failed} answers were not 2xx: throughput counts only the API's answers -> MISSED")
     for key, target in TARGETS.items():
         ok = figures[key] >= target if key.startswith("gateway_rps") else figures[key] <= target
         print(f"target {key}: {figures[key]:.2f} vs {target:g} -> {'ok' if ok else 'MISSED'}")

@@ -168,6 +168,7 @@ class Snapshot:
     endpoint: str
     variants: Mapping[str, tuple[Period, ...]]
     period_seconds: int = PERIOD_SECONDS
+    log_failures: int = 0  # access-log lines the local gateway could not write (a full disk), since start
 
     def periods(self, variant: str) -> tuple[Period, ...]:
         return self.variants.get(variant, ())
@@ -190,6 +191,7 @@ class Snapshot:
 
     def to_json(self) -> dict[str, Any]:
         return {"EndpointName": self.endpoint, "PeriodSeconds": self.period_seconds,
+                "AccessLogWriteFailures": self.log_failures,
                 "Variants": {name: [p.to_json() for p in periods] for name, periods in self.variants.items()}}
 
     @classmethod
@@ -198,7 +200,8 @@ class Snapshot:
         try:
             return cls(str(data["EndpointName"]),
                        {str(name): tuple(Period.from_json(p) for p in periods)
-                        for name, periods in data["Variants"].items()}, int(data.get("PeriodSeconds", PERIOD_SECONDS)))
+                        for name, periods in data["Variants"].items()}, int(data.get("PeriodSeconds", PERIOD_SECONDS)),
+                       int(data.get("AccessLogWriteFailures", 0)))
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise MetricsError(f"not a metrics document ({type(error).__name__}: {error})") from None
 

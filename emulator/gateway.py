@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import random
 import urllib.parse
 from collections.abc import Callable
@@ -31,6 +32,10 @@ from emulator.throttle import TokenBucket
 
 __all__ = ["Answer", "Gateway", "GatewayError"]
 
+LOG = logging.getLogger("ratings.gateway")
+MSG_LOG_UNWRITABLE = ("the access log cannot be written (%s); answers go on unlogged, and /metrics counts the lines "
+                      "lost (AccessLogWriteFailures)")
+
 
 class Gateway:
     def __init__(self, states: StateHolder, runtime: SageMakerRuntime, access_log: Callable[[str], None] = print,
@@ -38,6 +43,7 @@ class Gateway:
         self.states = states
         self.runtime = runtime
         self.answers = answers  # where each answer is counted against its version (the runtime's /metrics)
+        self.log_failures = 0
         self.access_log = access_log
         self.limits = limits or Limits()
         self._random = random.Random(states.state.config.local.canary_seed)
@@ -106,11 +112,24 @@ class Gateway:
     def _log(self, context: RequestContext) -> None:
         """The access-log line, and the answer counted against the version the request was sent to
         (requests refused before a version was chosen count against none)."""
-        self.access_log(json.dumps(context.log_line(), separators=(",", ":")))
+        self._write(json.dumps(context.log_line(), separators=(",", ":")))
         variant = context.integration_headers.get(TARGET_VARIANT_HEADER)
         if self.answers is not None and variant and context.answer is not None:
             self.answers.record_answer(variant, context.answer.status,
                                                context.error_type == GatewayErrorKind.INTEGRATION_TIMEOUT.value)
+
+
+    def _write(self, line: str) -> None:
+        """A log line that cannot be written (a full disk) never reaches an answer: the failures are
+        counted (``/metrics``: AccessLogWriteFailures) and said once on the console."""
+        try:
+            self.access_log(line)
+        except OSError as error:
+            self.log_failures += 1
+            if self.log_failures == 1:
+                LOG.warning(MSG_LOG_UNWRITABLE, error)
+            if self.answers is not None:
+                self.answers.count_log_failure()
 
 
 def _query(query_string: str) -> dict[str, str]:

@@ -102,6 +102,11 @@ class VariantMetrics:
         self._clock = clock
         self._lock = threading.Lock()
         self._periods: dict[str, dict[int, _Period]] = {}
+        self._log_failures = 0
+
+    def count_log_failure(self) -> None:
+        with self._lock:
+            self._log_failures += 1
 
     def record(self, variant: str, status: int, latency_us: float) -> None:
         """One invocation the model answered (or failed, or timed out on) for ``variant``."""
@@ -143,4 +148,4 @@ class VariantMetrics:
                                if start + PERIOD_SECONDS > since)
                 for variant, periods in self._periods.items()
             }
-        return Snapshot(self.endpoint_name, variants)
+        return Snapshot(self.endpoint_name, variants, log_failures=self._log_failures)

@@ -59,9 +59,11 @@ class Variant:
 
 
 def _error(status: int, kind: str, message: str, variant: str | None = None, **extra: object) -> Answer:
-    """SageMaker's error shape; ``variant`` names the one that answered (a model's own error)."""
+    """SageMaker's error shape; ``variant`` names the one that answered (a model's own error). The
+    kind is in the body as ``__type`` too, where AWS's JSON protocols put an error's code and where
+    a mapping template can read it (it cannot read the x-amzn-ErrorType header)."""
     invoked = {INVOKED_HEADER: variant} if variant else {}
-    return json_answer(status, {"ErrorCode": kind, "Message": message, "message": message, **extra},
+    return json_answer(status, {"__type": kind, "ErrorCode": kind, "Message": message, "message": message, **extra},
                        {"x-amzn-ErrorType": kind, **invoked})
 
 

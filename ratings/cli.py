@@ -12,10 +12,26 @@ from serving.commands import serve_command
 from training.commands import package_command, train_command
 
 
-@click.group()
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="ratings-api")
-def main() -> None:
+@click.option("--stack", help="Stack for every command that takes one (also accepted after the command).")
+@click.pass_context
+def main(click_context: click.Context, stack: str | None) -> None:
     """Movie-rating predictions behind API Gateway and SageMaker, with canary model rollouts."""
+    if stack is not None:
+        click_context.default_map = _stack_defaults(main, stack)
+
+
+def _stack_defaults(group: click.Group, stack: str) -> dict:
+    """``--stack`` before the command, as the default of every command's own ``--stack``
+    (Click's default_map, nested as the commands are)."""
+    defaults: dict = {}
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            defaults[name] = _stack_defaults(command, stack)
+        elif any(param.name == "stack" for param in command.params):
+            defaults[name] = {"stack": stack}
+    return defaults
 
 
 main.add_command(openapi_command)

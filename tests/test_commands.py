@@ -75,3 +75,17 @@ def test_the_default_stack_is_local_as_for_every_command(project):
     assert result.exit_code == 0, result.output
     integration = json.loads(result.output)["paths"][openapi.RESOURCE_PATH]["get"]["x-amazon-apigateway-integration"]
     assert "ratings-local" in integration["uri"]
+
+
+def test_help_is_also_dash_h_for_every_command():
+    for args in ([], ["openapi"], ["local", "up"], ["iam-policy"]):
+        result = CliRunner().invoke(main, [*args, "-h"], prog_name="ratings")
+        assert result.exit_code == 0 and result.output.startswith("Usage: ratings"), (args, result.output)
+
+
+def test_the_stack_is_taken_before_the_command_as_after_it(project):
+    """As the README says of every command (and as `canary` does)."""
+    before = CliRunner().invoke(main, ["--stack", "prod", "openapi", "--project-dir", str(project), "-o", "-"])
+    after = CliRunner().invoke(main, ["openapi", "--stack", "prod", "--project-dir", str(project), "-o", "-"])
+    assert before.exit_code == after.exit_code == 0, before.output
+    assert before.stdout == after.stdout and "ratings-prod" in before.stdout

@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 
+from emulator import runtime as runtime_module
+from emulator.access_log import RotatingAccessLog
 from emulator.constants import INVOKED_HEADER
 from emulator.gateway import Gateway
 from emulator.gateway_state import StateHolder
@@ -94,6 +97,31 @@ def test_every_answer_counts_against_the_version_it_was_sent_to(stack_file):
     assert sum(answers.requests for answers in counted.values()) == 3
     assert all(answers.errors_5xx == answers.timeouts == answers.requests for answers in counted.values())
     assert all(metrics.snapshot().stats(name).requests == 0 for name in counted), "the model counted none"
+
+
+def test_a_full_queue_in_the_runtime_says_it_is_throttling(stack_file):
+    """The runtime's own answer when a variant's queue is full reaches the client as a throttle
+    (503, "too many requests"), not as the generic failure: the error template reads the kind
+    from the body (``__type``), where it cannot read the x-amzn-ErrorType header."""
+    throttled = runtime_module._error(429, "ThrottlingException", runtime_module.THROTTLED.format(
+        variant="v1", waiting=2048))
+    status, _, body = _call(Gateway(StateHolder(stack_file), ScriptedRuntime(429, json.loads(throttled.body))))
+    assert (status, body) == (503, {"message": "too many requests; retry later"})
+
+
+def test_a_full_disk_for_the_access_log_never_reaches_an_answer(stack_file, caplog):
+    """/dev/full fails every write with ENOSPC, as a full disk does: the answers stay 200, the
+    lines lost are counted on /metrics and the console hears it once."""
+    runtime = ScriptedRuntime(200, {"predictions": [{"scores": [3.5]}]})
+    metrics = VariantMetrics("ratings-local", clock=lambda: 600.0)
+    log = RotatingAccessLog(Path("/dev/full"))
+    gateway = Gateway(StateHolder(stack_file), runtime, log.write, answers=metrics)
+    with caplog.at_level("WARNING", logger="ratings.gateway"):
+        statuses = [_call(gateway, "items=101")[0] for _ in range(5)]
+    assert statuses == [200] * 5
+    assert metrics.snapshot().to_json()["AccessLogWriteFailures"] == 5
+    assert [r.message for r in caplog.records].count(caplog.records[0].message) == 1
+    assert "the access log cannot be written ([Errno 28]" in caplog.records[0].message
 
 
 @pytest.mark.parametrize(("status", "body", "client_status"), [

@@ -113,3 +113,14 @@ def test_respond_turns_an_unexpected_failure_into_a_generic_500(caplog):
     reply = inference.respond(None, b'{"instances": [{"in0": [1], "in1": [10]}]}', inference.JSON, None)
     assert (reply.status, json.loads(reply.body)) == (500, {"message": inference.INTERNAL_ERROR})
     assert "invocation failed" in caplog.text  # the details go to the log, not to the client
+
+
+@pytest.mark.parametrize(("body", "said"), [
+    ("[" * 100_000, "nested too deeply to be a request"),  # RecursionError in json.loads
+    ('{"instances": [{"in0": [' + "7" * 5_000 + '], "in1": [10]}]}', "not a request (Exceeds the limit"),
+])
+def test_bodies_the_json_parser_cannot_take_are_a_400(body, said):
+    """Neither raises JSONDecodeError: a deeply nested body hits the recursion limit, a 5,000-digit
+    number Python's int-conversion limit; both are the client's mistake, not the model's 500."""
+    reply = inference.respond(tiny_model(), body.encode(), inference.JSON, None)
+    assert reply.status == 400 and said in json.loads(reply.body)["message"]

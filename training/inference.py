@@ -145,11 +145,18 @@ def _instance(value: Any, where: str) -> tuple[int, int]:
 
 
 def _parse_json(text: str, where: str) -> Any:
+    """The request's JSON, or one InferenceError (a 400) for any body the parser refuses: malformed,
+    nested past the interpreter's recursion limit, or a number past Python's 4,300-digit limit
+    for converting text to an int (both raise outside JSONDecodeError)."""
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
         raise InferenceError(f"{where}: not valid JSON ({error.msg} at line {error.lineno} column {error.colno})") \
             from None
+    except RecursionError:
+        raise InferenceError(f"{where}: nested too deeply to be a request") from None
+    except ValueError as error:
+        raise InferenceError(f"{where}: not a request ({error})") from None
 
 
 def _instances_of(document: Any) -> list[Any]:
