@@ -13,7 +13,29 @@ RATINGS = str(Path(sys.executable).with_name("ratings"))
 
 
 class StartError(RuntimeError):
-    """A model server that did not come up; the message says which and why."""
+    """A model server that did not come up; the message says which and why. ``process``: the
+    attempt's own process, so a supervisor reports how that attempt exited, not an older one."""
+
+    def __init__(self, message: str, process: subprocess.Popen | None = None):
+        super().__init__(message)
+        self.process = process
+
+
+LOG_TAIL_LINES = 20
+LOG_TAIL_BYTES = 4096
+
+
+def log_tail(log_file: Path, since: int = 0) -> str:
+    """The last lines an attempt wrote to ``log_file`` from byte ``since``: a restart appends to the
+    log, and an error message carries what this attempt said, not the whole history."""
+    try:
+        with log_file.open("rb") as log:
+            size = log.seek(0, 2)
+            log.seek(max(since, size - LOG_TAIL_BYTES))
+            text = log.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+    return "\n".join(text.strip().splitlines()[-LOG_TAIL_LINES:])
 
 
 @dataclass
@@ -44,13 +66,16 @@ def start(version: str, model_dir: Path, port: int, log_file: Path, timeout: flo
     """Start and wait for /ping; the server's output goes to ``log_file`` (kept on a restart)."""
     log_file.parent.mkdir(parents=True, exist_ok=True)
     with log_file.open("ab" if append_log else "wb") as log:
+        since = log.tell()
         process = subprocess.Popen([RATINGS, "serve", "--model-dir", str(model_dir), "--port", str(port)],
                                    stdout=log, stderr=subprocess.STDOUT, env=env)
     server = ModelServer(version, port, process, model_dir, log_file, env)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise StartError(f"model server {version} exited: {log_file.read_text().strip()}")
+        code = process.poll()
+        if code is not None:
+            raise StartError(f"model server {version} exited with code {code} at start: "
+                             f"{log_tail(log_file, since)}", process)
         try:
             with urllib.request.urlopen(f"{server.url}/ping", timeout=1) as answer:
                 if answer.status == 200:
@@ -58,11 +83,17 @@ def start(version: str, model_dir: Path, port: int, log_file: Path, timeout: flo
         except OSError:
             time.sleep(0.1)
     server.stop()
-    raise StartError(f"model server {version} on port {port} was not ready within {timeout:.0f} s")
+    raise StartError(f"model server {version} on port {port} was not ready within {timeout:.0f} s", process)
 
 
 def restart(server: ModelServer, timeout: float = 60.0) -> None:
     """Start ``server`` again on its port and folder; its object now holds the new process."""
     assert server.model_dir is not None and server.log_file is not None, "set by start(), which made it"
-    fresh = start(server.version, server.model_dir, server.port, server.log_file, timeout, server.env, append_log=True)
+    try:
+        fresh = start(server.version, server.model_dir, server.port, server.log_file, timeout, server.env,
+                      append_log=True)
+    except StartError as error:
+        if error.process is not None:  # the supervisor then sees how this attempt exited
+            server.process = error.process
+        raise
     server.process = fresh.process

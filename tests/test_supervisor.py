@@ -81,3 +81,22 @@ def test_a_failed_restart_is_reported_and_tried_again_later(monkeypatch):
     asyncio.run(scenario())
     assert reports[1] == "model server v1 did not restart: model server v1 exited: no model"
     assert "restarting in 0.05 s" in reports[0] and "restarting in 0.1 s" in reports[2], "the delay doubles"
+
+
+def test_a_failed_restart_says_how_that_attempt_exited_and_only_what_it_wrote(tmp_path, monkeypatch):
+    """A restart appends to the server's log: the error carries the attempt's last lines and its own
+    exit code, and the next report names that code, not the first crash's -9 again."""
+    log = tmp_path / "v1.log"
+    log.write_text("".join(f"an earlier attempt's line {n}\n" for n in range(5000)))
+    monkeypatch.setattr(processes, "RATINGS", sys.executable)  # `python serve ...`: exits 2 at once
+
+    killed = _sleeper()
+    killed.kill()
+    killed.wait()
+    server = processes.ModelServer("v1", 1, killed, Path("."), log)
+    with pytest.raises(processes.StartError) as failed:
+        processes.restart(server, timeout=10)
+    message = str(failed.value)
+    assert message.startswith("model server v1 exited with code 2 at start: ")
+    assert "earlier attempt" not in message and len(message) < 4096 + 100
+    assert server.process.poll() == 2, "the supervisor now watches this attempt's process"
