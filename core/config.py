@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -39,6 +40,7 @@ MSG_STAGE_NAME = "api.stageName: {value!r} may use only letters, digits, '-' and
 MSG_INSTANCE_TYPE = "{field}: {value!r} is not a SageMaker hosting instance type (e.g. ml.m5.large)"
 MSG_MIN_OVER_MAX = "endpoint.autoscaling: minCapacity {low} exceeds maxCapacity {high}; raise maxCapacity"
 MSG_BURST = "api.throttle.burstLimit: {burst} is below rateLimit {rate}; a burst must cover one second of rate"
+MSG_API_KEY = "{field}: an API key is 20 to 128 printable characters without spaces"
 MSG_QUOTA_NEEDS_KEY = "api.quota: quotas are enforced per API key; set api.auth to api_key or remove api.quota"
 MSG_UNKNOWN_SECTION = "{key}: unknown setting{hint}; the project's settings are {known}"
 MSG_FAULT_VERSION = "{field}: not a configured model version; faults can be set for {names}"
@@ -154,6 +156,7 @@ class LocalSettings:
     model_port_base: int = 8101  # version n (in list order) listens on base + n
     canary_seed: int | None = None  # seeds the per-request canary draw (tests, rehearsals)
     faults: Mapping[str, Fault] = field(default_factory=dict)  # by version; applied without a restart
+    api_key: str | None = None  # with api.auth api_key: the key the local API accepts (None: one is made)
 
 
 @dataclass(frozen=True)
@@ -367,7 +370,8 @@ def _autoscaling(section: Section | None) -> Autoscaling | None:
 def _local(section: Section | None, versions: list[str]) -> LocalSettings:
     if section is None:
         return LocalSettings()
-    section.check_known(("artifacts", "gatewayPort", "runtimePort", "modelPortBase", "canarySeed", "faults"))
+    section.check_known(("artifacts", "gatewayPort", "runtimePort", "modelPortBase", "canarySeed", "faults",
+                         "apiKey"))
     return LocalSettings(
         artifacts=settled(section.text("artifacts", LocalSettings.artifacts)),
         gateway_port=settled(section.integer("gatewayPort", LocalSettings.gateway_port, 1024, 65535)),
@@ -375,7 +379,18 @@ def _local(section: Section | None, versions: list[str]) -> LocalSettings:
         model_port_base=settled(section.integer("modelPortBase", LocalSettings.model_port_base, 1024, 65000)),
         canary_seed=section.integer("canarySeed", None, 0, 2**31 - 1),
         faults=_faults(section.section("faults"), versions),
+        api_key=_api_key(section),
     )
+
+
+def _api_key(section: Section) -> str | None:
+    """API Gateway's rule for an API key's value: 20 to 128 characters (CreateApiKey), here printable
+    and without spaces, since it travels in the x-api-key header."""
+    value = section.text("apiKey", None)
+    if value is not None and not re.fullmatch(r"[!-~]{20,128}", value):
+        section.problem(MSG_API_KEY.format(field=section.field("apiKey")))
+        return None
+    return value
 
 
 def _faults(section: Section | None, versions: list[str]) -> dict[str, Fault]:

@@ -20,6 +20,7 @@ from collections.abc import Callable
 
 from core.config import Throttle
 from emulator import steps
+from emulator.api_keys import ApiKeys, new_key
 from emulator.constants import JSON, TARGET_VARIANT_HEADER
 from emulator.gateway_context import RequestContext
 from emulator.gateway_errors import GatewayError, GatewayErrorKind, render
@@ -39,7 +40,7 @@ MSG_LOG_UNWRITABLE = ("the access log cannot be written (%s); answers go on unlo
 
 class Gateway:
     def __init__(self, states: StateHolder, runtime: SageMakerRuntime, access_log: Callable[[str], None] = print,
-                 limits: Limits | None = None, answers: VariantMetrics | None = None):
+                 limits: Limits | None = None, answers: VariantMetrics | None = None, api_key: str | None = None):
         self.states = states
         self.runtime = runtime
         self.answers = answers  # where each answer is counted against its version (the runtime's /metrics)
@@ -49,7 +50,8 @@ class Gateway:
         self._random = random.Random(states.state.config.local.canary_seed)
         self._throttle_settings: Throttle | None = None
         self._bucket: TokenBucket | None = None
-        self._before_integration = (steps.route, steps.validate, self._throttle, self._draw_canary,
+        self.api_keys = ApiKeys(api_key or new_key())  # used when the stage requires a key
+        self._before_integration = (steps.route, self.api_keys.admit, steps.validate, self._throttle, self._draw_canary,
                                     steps.render_request, steps.map_integration_headers)
 
     async def handle(self, method: str, raw_path: str, query_string: str, headers: dict[str, str],

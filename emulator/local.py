@@ -19,9 +19,10 @@ import uvicorn
 import uvloop
 
 from core import routing, stack_file
-from core.config import StackConfig
+from core.config import AuthMode, StackConfig
 from emulator import dashboard, processes, stage_api, supervisor
 from emulator.access_log import RotatingAccessLog
+from emulator.api_keys import new_key
 from emulator.apps import gateway_app
 from emulator.gateway import Gateway
 from emulator.gateway_state import StateHolder
@@ -29,6 +30,8 @@ from emulator.http_server import guarded_protocol
 from emulator.limits import Limits
 from emulator.runtime import SageMakerRuntime, Variant
 from emulator.runtime import create_app as runtime_app
+
+MSG_API_KEY = "the stage requires an API key: send the header x-api-key: {key} ({source})"
 
 
 class _QuietServer(uvicorn.Server):
@@ -88,7 +91,10 @@ async def serve(stack_path: Path, servers: list[processes.ModelServer], echo=pri
                                [Variant(s.version, s.url, weights.get(s.version, 0.0)) for s in servers],
                                seed=config.local.canary_seed, limits=limits,
                                faults_of=lambda: states.current().config.local.faults)
-    gateway = Gateway(states, runtime, access_log, limits, answers=runtime.metrics)
+    api_key = config.local.api_key or new_key()
+    gateway = Gateway(states, runtime, access_log, limits, answers=runtime.metrics, api_key=api_key)
+    if config.api.auth is AuthMode.API_KEY:
+        echo(MSG_API_KEY.format(key=api_key, source="ratings:local.apiKey" if config.local.api_key else "made now"))
     page = dashboard.Dashboard(runtime.metrics, lambda: states.current().config, stack_path,
                                edit_of=lambda: states.last_edit)
     services = stage_api.with_stage_api(dashboard.with_dashboard(runtime_app(runtime), page), states.current)

@@ -291,3 +291,17 @@ def test_local_faults_name_configured_versions_and_sane_values():
         fields.MSG_OUT_OF_RANGE.format(field="local.faults.v1.errorRate", value=2.0, low=0.0, high=1.0),
         fields.MSG_NOT_FLAG.format(field="local.faults.v1.hang", got="str 'yes'"),
     ]
+
+
+@pytest.mark.parametrize(("key", "accepted"), [
+    ("a" * 20, True), ("local-key-with-40-characters-0123456789ab", True),
+    ("short", False), ("has a space in it, twenty+", False), ("x" * 129, False),
+])
+def test_the_local_api_key_follows_api_gateways_rule(key, accepted):
+    values = with_change(example("local"), "ratings:local.apiKey", key)
+    if accepted:
+        assert cfg.parse(values).local.api_key == key
+    else:
+        with pytest.raises(ConfigError) as raised:
+            cfg.parse(values)
+        assert raised.value.problems == [cfg.MSG_API_KEY.format(field="local.apiKey")]

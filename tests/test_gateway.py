@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
 from emulator import runtime as runtime_module
 from emulator.access_log import RotatingAccessLog
@@ -97,6 +98,46 @@ def test_every_answer_counts_against_the_version_it_was_sent_to(stack_file):
     assert sum(answers.requests for answers in counted.values()) == 3
     assert all(answers.errors_5xx == answers.timeouts == answers.requests for answers in counted.values())
     assert all(metrics.snapshot().stats(name).requests == 0 for name in counted), "the model counted none"
+
+
+def _requiring_a_key(stack_file, quota: dict | None = None) -> None:
+    values = yaml.safe_load(stack_file.read_text())
+    api = values["config"]["ratings:api"]
+    api["auth"] = "api_key"
+    if quota:
+        api["quota"] = quota
+    stack_file.write_text(yaml.safe_dump(values, sort_keys=False))
+
+
+def _call_with(gateway: Gateway, headers: dict) -> tuple[int, dict]:
+    loop = asyncio.new_event_loop()
+    try:
+        answer = loop.run_until_complete(gateway.handle("GET", PATH, "items=101", headers))
+    finally:
+        loop.close()
+    return answer.status, json.loads(answer.body)
+
+
+def test_a_stage_that_requires_an_api_key_answers_as_api_gateway_does(stack_file):
+    """auth: api_key locally: no key or a wrong one is INVALID_API_KEY (403 Forbidden, the stage's
+    JSON gateway response); the key is let through; past the usage plan's quota, QUOTA_EXCEEDED
+    (429 Limit Exceeded) ("Gateway response types for API Gateway")."""
+    _requiring_a_key(stack_file, {"limit": 2, "period": "DAY"})
+    runtime = ScriptedRuntime(200, {"predictions": [{"scores": [3.5]}]})
+    key = "k" * 20 + "-local-test-key"
+    gateway = Gateway(StateHolder(stack_file), runtime, lambda line: None, api_key=key)
+    forbidden = (403, {"message": "Forbidden", "type": "INVALID_API_KEY"})  # the stage's JSON gateway response
+    assert _call_with(gateway, {}) == forbidden
+    assert _call_with(gateway, {"x-api-key": key + "x"}) == forbidden
+    assert runtime.calls == [], "refused before the integration"
+    assert [_call_with(gateway, {"X-API-Key": key})[0] for _ in range(2)] == [200, 200]
+    assert _call_with(gateway, {"x-api-key": key}) == (429, {"message": "Limit Exceeded", "type": "QUOTA_EXCEEDED"})
+
+
+def test_a_stage_without_keys_lets_every_request_through(stack_file):
+    gateway = Gateway(StateHolder(stack_file), ScriptedRuntime(200, {"predictions": [{"scores": [3.5]}]}),
+                      lambda line: None, api_key="k" * 24)
+    assert _call_with(gateway, {})[0] == 200
 
 
 def test_a_full_queue_in_the_runtime_says_it_is_throttling(stack_file):
