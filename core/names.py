@@ -76,6 +76,13 @@ def answers_namespace(endpoint: str) -> str:
     return f"RatingsApi/{endpoint}"
 
 
+# The local runtime gives each model server it starts an identity (an environment variable) that
+# the server answers on /ping (a header), so a health check knows the process on the port is the one
+# it started (serving/ answers it, emulator/ checks it).
+MODEL_SERVER_IDENTITY_ENV = "RATINGS_SERVER_TOKEN"
+MODEL_SERVER_IDENTITY_HEADER = "X-Ratings-Server"
+
+
 def run_registry(endpoint: str) -> str:
     """The SSM parameters (path) a cloud stack's run is held and recorded under (canary/run_registry.py)."""
     return f"/ratings/{endpoint}/canary-run"

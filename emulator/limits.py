@@ -30,6 +30,9 @@ ENVIRONMENT = {
     "max_invocation_bytes": "RATINGS_MAX_INVOCATION_BYTES",
     "connections_per_variant": "RATINGS_CONNECTIONS_PER_VARIANT",
     "queue_per_variant": "RATINGS_QUEUE_PER_VARIANT",
+    "health_every_s": "RATINGS_HEALTH_EVERY_S",
+    "health_timeout_s": "RATINGS_HEALTH_TIMEOUT_S",
+    "unhealthy_after": "RATINGS_UNHEALTHY_AFTER",
 }
 NOT_POSITIVE = "{name}={text!r} must be a positive number"
 
@@ -45,6 +48,12 @@ class Limits:
     max_invocation_bytes: int = 6 * MB
     connections_per_variant: int = 32  # open connections to one model server
     queue_per_variant: int = 2048  # invocations waiting for one of them; beyond: throttled
+    # health checks of the model servers (SageMaker pings a container and replaces an instance that
+    # fails them; its own timings are not published): a /ping every 5 s, failed past 2 s, and a
+    # server failing 3 in a row (15 s, as a hung or stopped process does) is replaced
+    health_every_s: float = 5.0
+    health_timeout_s: float = 2.0
+    unhealthy_after: int = 3
 
     @classmethod
     def from_environ(cls, environ: dict[str, str] | None = None) -> Limits:

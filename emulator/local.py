@@ -105,7 +105,8 @@ async def serve(stack_path: Path, servers: list[processes.ModelServer], echo=pri
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, _ask_to_exit, web)
     tasks = [asyncio.create_task(s.serve()) for s in web]
-    helpers = [asyncio.create_task(_watch(states)), asyncio.create_task(supervisor.supervise(servers, echo))]
+    helpers = [asyncio.create_task(_watch(states)),
+               asyncio.create_task(supervisor.supervise(servers, echo, limits=limits))]
     try:
         while not all(s.started for s in web):
             if any(t.done() for t in tasks):

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import hmac
+import os
+import secrets
 import subprocess
 import sys
 import time
 import urllib.request
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
+
+from core.names import MODEL_SERVER_IDENTITY_ENV as IDENTITY
+from core.names import MODEL_SERVER_IDENTITY_HEADER as IDENTITY_HEADER
 
 RATINGS = str(Path(sys.executable).with_name("ratings"))
 
@@ -46,6 +53,7 @@ class ModelServer:
     model_dir: Path | None = None
     log_file: Path | None = None
     env: dict[str, str] | None = None
+    identity: str = ""  # what this process answers on /ping (IDENTITY_HEADER); "" for one not started here
 
     @property
     def url(self) -> str:
@@ -65,25 +73,50 @@ def start(version: str, model_dir: Path, port: int, log_file: Path, timeout: flo
           env: dict[str, str] | None = None, append_log: bool = False) -> ModelServer:
     """Start and wait for /ping; the server's output goes to ``log_file`` (kept on a restart)."""
     log_file.parent.mkdir(parents=True, exist_ok=True)
+    identity = secrets.token_hex(16)
     with log_file.open("ab" if append_log else "wb") as log:
         since = log.tell()
         process = subprocess.Popen([RATINGS, "serve", "--model-dir", str(model_dir), "--port", str(port)],
-                                   stdout=log, stderr=subprocess.STDOUT, env=env)
-    server = ModelServer(version, port, process, model_dir, log_file, env)
+                                   stdout=log, stderr=subprocess.STDOUT,
+                                   env={**(os.environ if env is None else env), IDENTITY: identity})
+    server = ModelServer(version, port, process, model_dir, log_file, env, identity)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         code = process.poll()
         if code is not None:
             raise StartError(f"model server {version} exited with code {code} at start: "
                              f"{log_tail(log_file, since)}", process)
-        try:
-            with urllib.request.urlopen(f"{server.url}/ping", timeout=1) as answer:
-                if answer.status == 200:
-                    return server
-        except OSError:
-            time.sleep(0.1)
+        answered = ping(server, timeout=1.0)
+        if answered is Ping.OK:
+            return server
+        if answered is Ping.STRANGER:
+            server.stop()
+            raise StartError(MSG_STRANGER.format(version=version, port=port), process)
+        time.sleep(0.1)
     server.stop()
     raise StartError(f"model server {version} on port {port} was not ready within {timeout:.0f} s", process)
+
+
+class Ping(Enum):
+    OK = "ok"  # 200, from the process started for this version
+    DOWN = "down"  # no answer in time, or not 200 (loading, hung, gone)
+    STRANGER = "stranger"  # 200 from another program on the port
+
+
+MSG_STRANGER = ("port {port} answers /ping, but not as model server {version} started here: another program "
+                "holds the port; stop it or change ratings:local.modelPortBase")
+
+
+def ping(server: ModelServer, timeout: float) -> Ping:
+    """SageMaker's health check, ``GET /ping``, with the identity this runtime gave the process."""
+    try:
+        with urllib.request.urlopen(f"{server.url}/ping", timeout=timeout) as answer:
+            if answer.status != 200:
+                return Ping.DOWN
+            proved = answer.headers.get(IDENTITY_HEADER, "")
+    except OSError:
+        return Ping.DOWN
+    return Ping.OK if hmac.compare_digest(proved, server.identity) else Ping.STRANGER
 
 
 def restart(server: ModelServer, timeout: float = 60.0) -> None:
@@ -96,4 +129,4 @@ def restart(server: ModelServer, timeout: float = 60.0) -> None:
         if error.process is not None:  # the supervisor then sees how this attempt exited
             server.process = error.process
         raise
-    server.process = fresh.process
+    server.process, server.identity = fresh.process, fresh.identity

@@ -1,7 +1,11 @@
-"""Keeps model servers alive: a server that exits is reported and restarted, with backoff.
+"""Keeps model servers alive: a server that exits, or stops answering its health check, is
+reported and restarted, with backoff.
 
-SageMaker replaces a failed instance behind an endpoint; locally the closest thing is to start
-the process again on the same port, so the runtime's variant URL stays valid. Restarts back off
+SageMaker pings a container and replaces an instance that fails its health checks; locally the
+closest thing is to start the process again on the same port, so the runtime's variant URL stays
+valid. A server is pinged every ``Limits.health_every_s``; one that fails ``unhealthy_after``
+pings in a row (no answer within ``health_timeout_s``, as a hung or stopped process gives none,
+or the answer of another program) is killed and restarted like one that exited. Restarts back off
 (1 s, doubling to 30 s) so a server that crashes at start-up does not spin; a server that stayed
 up for ``STABLE_AFTER`` seconds starts again from the shortest delay.
 """
@@ -15,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from emulator import processes
+from emulator.limits import Limits
 
 CHECK_EVERY = 0.25
 FIRST_DELAY = 1.0
@@ -24,6 +29,8 @@ STABLE_AFTER = 60.0
 EXITED = "model server {version} exited with code {code}; restarting in {delay:g} s (log: {log})"
 RESTARTED = "model server {version} restarted on {url}"
 RESTART_FAILED = "model server {version} did not restart: {error}"
+UNHEALTHY = ("model server {version} failed {count} health checks in a row (no /ping answer within {timeout:g} s, "
+             "or not from the process started here); replacing it")
 
 
 def next_delay(previous: float | None, up_for: float) -> float:
@@ -39,11 +46,16 @@ class _Watch:
     started: float = field(default_factory=time.monotonic)
     delay: float | None = None
     restarting: asyncio.Task | None = None
+    checking: asyncio.Task | None = None
+    checked: float = field(default_factory=time.monotonic)
+    failed_checks: int = 0
 
 
 async def supervise(servers: list[processes.ModelServer], report: Callable[[str], None],
-                    restart: Callable[[processes.ModelServer], None] = processes.restart) -> None:
-    """Run until cancelled, restarting any server whose process has exited."""
+                    restart: Callable[[processes.ModelServer], None] = processes.restart,
+                    limits: Limits | None = None) -> None:
+    """Run until cancelled, restarting any server whose process has exited or fails its checks."""
+    bounds = limits or Limits()
     watches = [_Watch(server) for server in servers]
     try:
         while True:
@@ -53,12 +65,30 @@ async def supervise(servers: list[processes.ModelServer], report: Callable[[str]
                     continue
                 code = watch.server.process.poll()
                 if code is not None:
+                    watch.failed_checks = 0
                     watch.restarting = asyncio.create_task(_restart(watch, code, report, restart))
+                elif watch.checking is None and time.monotonic() - watch.checked >= bounds.health_every_s:
+                    watch.checking = asyncio.create_task(_check(watch, report, bounds))
     finally:
-        pending = [watch.restarting for watch in watches if watch.restarting is not None]
+        pending = [task for watch in watches for task in (watch.restarting, watch.checking) if task is not None]
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
+
+
+async def _check(watch: _Watch, report: Callable[[str], None], bounds: Limits) -> None:
+    """One health check; past ``unhealthy_after`` failures in a row the process is killed, and the
+    loop restarts it as one that exited."""
+    try:
+        answered = await asyncio.to_thread(processes.ping, watch.server, bounds.health_timeout_s)
+        watch.failed_checks = 0 if answered is processes.Ping.OK else watch.failed_checks + 1
+        if watch.failed_checks >= bounds.unhealthy_after and watch.server.process.poll() is None:
+            report(UNHEALTHY.format(version=watch.server.version, count=watch.failed_checks,
+                                    timeout=bounds.health_timeout_s))
+            watch.server.process.kill()
+            watch.failed_checks = 0
+    finally:
+        watch.checked, watch.checking = time.monotonic(), None
 
 
 async def _restart(watch: _Watch, code: int, report, restart) -> None:

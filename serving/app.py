@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from core.names import MODEL_SERVER_IDENTITY_HEADER
 from serving.errors import HANDLERS, BodyTooLarge, CatchAll, ModelNotReady
 from training import inference
 
@@ -43,11 +44,17 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def create_app(holder: ModelHolder, max_body_bytes: int) -> Starlette:
+IDENTITY_HEADER = MODEL_SERVER_IDENTITY_HEADER  # core/names.py: the local runtime checks it
+
+
+def create_app(holder: ModelHolder, max_body_bytes: int, identity: str | None = None) -> Starlette:
+    """``identity``: answered on /ping (``IDENTITY_HEADER``) when the local runtime set one."""
+    proof = {IDENTITY_HEADER: identity} if identity else {}
+
     async def ping(request: Request) -> Response:
         if not holder.ready:
             raise ModelNotReady("model not loaded yet")
-        return Response(b"", status_code=200)
+        return Response(b"", status_code=200, headers=proof)
 
     async def invocations(request: Request) -> Response:
         model = holder.model

@@ -30,5 +30,5 @@ def serve_command(model_dir: str | None, port: int | None, host: str) -> None:
         raise click.ClickException(str(error)) from None
     port = port or environment.port
     click.echo(f"serving {model.version} from {holder.model_dir} on http://{host}:{port} (Ctrl-C stops)")
-    uvicorn.run(create_app(holder, environment.max_body_bytes), host=host, port=port, log_level="warning",
-                access_log=False)
+    uvicorn.run(create_app(holder, environment.max_body_bytes, environment.identity), host=host, port=port,
+                log_level="warning", access_log=False)
