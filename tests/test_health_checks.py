@@ -58,7 +58,7 @@ def test_a_stopped_model_server_is_replaced_within_the_bound(checked_api):
 
 
 class _Squatter(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802  # http.server's naming
+    def do_GET(self):
         self.send_response(200)
         self.end_headers()
 
