@@ -4,16 +4,33 @@ served, against clock time, with the thresholds drawn and the run's weight chang
 from __future__ import annotations
 
 import datetime as dt
+import time
 from pathlib import Path
+from typing import Any
 
 from core.metrics import Point
 from core.run_state import RunState
 from core.thresholds import AnalysisThresholds
 
+MSG_NO_DATA = "no requests in this window"
+
 
 def draw(series: dict[str, list[Point]], title: str, thresholds: AnalysisThresholds, run: RunState | None,
-         path: Path, live: str | None = None) -> None:
+         path: Path, live: str | None = None, window_seconds: float = 600.0) -> None:
     """Write a PNG (atomically) with three panels sharing a clock-time axis."""
+    import matplotlib.pyplot as plt
+
+    figure = figure_of(series, title, thresholds, run, live, window_seconds)
+    partial = path.with_name(f".{path.name}.tmp.png")
+    figure.savefig(partial)
+    plt.close(figure)
+    partial.replace(path)
+
+
+def figure_of(series: dict[str, list[Point]], title: str, thresholds: AnalysisThresholds, run: RunState | None,
+              live: str | None = None, window_seconds: float = 600.0, now: float | None = None) -> Any:
+    """The chart's matplotlib figure. With no point at all the time axis still spans the window
+    that was read, ending now (matplotlib's default range would label every tick 00:00)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -58,10 +75,12 @@ def draw(series: dict[str, list[Point]], title: str, thresholds: AnalysisThresho
     latency.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M"))
     for axis in (requests, errors, latency):
         axis.grid(alpha=0.3)
-        axis.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
+        if axis.get_legend_handles_labels()[0]:  # a panel with nothing drawn has no legend
+            axis.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
     requests.set_title(title, pad=14)
+    if not any(series.values()):
+        end = dt.datetime.fromtimestamp(time.time() if now is None else now)
+        latency.set_xlim(end - dt.timedelta(seconds=window_seconds), end)
+        requests.text(0.5, 0.5, MSG_NO_DATA, transform=requests.transAxes, ha="center", va="center", color="grey")
     figure.tight_layout()
-    partial = path.with_name(f".{path.name}.tmp.png")
-    figure.savefig(partial)
-    plt.close(figure)
-    partial.replace(path)
+    return figure

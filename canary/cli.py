@@ -140,7 +140,7 @@ def _draw(collaborators: service.Collaborators, found: service.Status, path: Pat
     routing = config.routing
     title = f"{config.endpoint.name}: live {routing.live}" + (f", canary {routing.canary.version} "
                                                               f"{routing.canary.percent:g} %" if routing.canary else "")
-    chart.draw(series, title, found.thresholds, found.run, path, live=routing.live)
+    chart.draw(series, title, found.thresholds, found.run, path, live=routing.live, window_seconds=found.window)
 
 
 @main.command()

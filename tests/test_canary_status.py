@@ -102,3 +102,19 @@ def test_watch_redraws_until_ctrl_c(cloudwatch, project, monkeypatch):
     assert result.exit_code == 0 and naps == [5.0, 5.0]
     frames = result.output.split(cli.CLEAR)[1:]
     assert len(frames) == 2 and all("verdict: fail" in frame and "v2        canary" in frame for frame in frames)
+
+
+def test_a_chart_with_no_requests_spans_the_window_it_read():
+    """No version served in the window: the time axis is the window itself, ending now, and says so,
+    rather than matplotlib's default range with every tick labelled 00:00."""
+    import datetime as _dt
+
+    from canary import chart
+    from core.thresholds import AnalysisThresholds
+
+    now = _dt.datetime(2026, 12, 2, 14, 30).timestamp()
+    figure = chart.figure_of({"v1": [], "v2": []}, "nothing served", AnalysisThresholds(), None, "v1", 600.0, now)
+    figure.canvas.draw()
+    labels = {tick.get_text() for tick in figure.axes[2].get_xticklabels() if tick.get_text()}
+    assert labels and labels != {"00:00"} and "14:30" in labels
+    assert any(text.get_text() == chart.MSG_NO_DATA for text in figure.axes[0].texts)
