@@ -63,7 +63,7 @@ class Dashboard:
     def state(self) -> dict[str, Any]:
         config, now = self.config_of(), self._clock()
         snapshot = self.metrics.snapshot(now - WINDOW_SECONDS)
-        rates = self._rates.observe(view.sample_of(snapshot, self._monotonic())) or {}
+        rates = self._rates.observe(view.sample_of(snapshot, self._monotonic())) or view.from_last_minute(snapshot, now)
         routing = config.routing
         names = list(config.model_names) + sorted(set(snapshot.variants) - set(config.model_names))
         window = {name: snapshot.stats(name) for name in names}

@@ -15,7 +15,7 @@ from typing import Any
 
 from core import routing as routes
 from core.analysis import Analysis
-from core.metrics import Period, Snapshot, VariantStats
+from core.metrics import PERIOD_SECONDS, Period, Snapshot, VariantStats
 from core.routing import Routing
 from core.run_state import RunState, RunStatus
 
@@ -96,6 +96,20 @@ class RateMeter:
         if not self._samples or sample.at - self._samples[-1].at >= self.min_span_s:
             self._samples.append(sample)
         return reading
+
+
+def from_last_minute(snapshot: Snapshot, now: float) -> dict[str, Recent]:
+    """Until two polls give a rate, the last whole minute's: a page opened on a busy API shows its
+    req/s at once rather than "-" until its second poll."""
+    last = int(now // PERIOD_SECONDS) * PERIOD_SECONDS - PERIOD_SECONDS
+    result = {}
+    for variant, periods in snapshot.variants.items():
+        counts = next((p for p in periods if p.start == last), None)
+        requests = counts.invocations if counts else 0
+        result[variant] = Recent(requests / PERIOD_SECONDS,
+                                 counts.errors_4xx / requests if counts and requests else None,
+                                 counts.errors_5xx / requests if counts and requests else None)
+    return result
 
 
 def latest_latency_ms(periods: tuple[Period, ...], now: float) -> dict[str, float] | None:

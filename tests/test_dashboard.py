@@ -104,6 +104,19 @@ def test_request_rate_is_measured_between_polls(tmp_path):
                       "v2": {"perSecond": 5.0, "rate4xx": 0.0, "rate5xx": 0.1}}
 
 
+def test_the_first_poll_shows_the_last_whole_minutes_rate(tmp_path):
+    """A page opened on a busy API shows its req/s at once, from the last whole minute, rather than
+    "-" until its second poll."""
+    clock = Clock(5950.0)  # in the minute 5940-6000
+    page, metrics = _dashboard(tmp_path, CANARY, clock)
+    _record(metrics, "v1", 120)
+    _record(metrics, "v2", 30, errors_5xx=3)
+    clock.now = 6010.0  # the next minute: 5940 is the last whole one
+    recent = {v["name"]: v["recent"] for v in page.state()["versions"]}
+    assert recent == {"v1": {"perSecond": 2.0, "rate4xx": 0.0, "rate5xx": 0.0},
+                      "v2": {"perSecond": 0.5, "rate4xx": 0.0, "rate5xx": 0.1}}
+
+
 @pytest.mark.parametrize(("status", "shown"), [(run_state.RunStatus.RUNNING, True),
                                               (run_state.RunStatus.PROMOTED, False),
                                               (run_state.RunStatus.ROLLED_BACK, False)])
