@@ -309,14 +309,25 @@ def _abort_elsewhere(c: Collaborators, held: run_registry.Held) -> RunEnd:
 
 
 def _abort_here(c: Collaborators, timeout: float) -> RunState:
-    ended = signal_run(c, "abort", ABORT_SIGNAL, timeout)
+    def roll_back(recorded: RunState) -> RunStatus:
+        stop_canary(c, recorded.version)
+        return RunStatus.ROLLED_BACK
+
+    return _end_here(c, "abort", ABORT_SIGNAL, timeout, roll_back)
+
+
+def _end_here(c: Collaborators, command: str, number: int | None, timeout: float,
+              finish: Callable[[RunState], RunStatus]) -> RunState:
+    """End the run of this machine: its process is signalled and awaited; a run whose process is
+    gone is finished here by ``finish`` (which says how it ended) and its record settled."""
+    ended = signal_run(c, command, number, timeout)
     if ended is not None:
         return ended
-    recorded = run_state.load(run_state.path_for(c.stack.path))
+    path = run_state.path_for(c.stack.path)
+    recorded = run_state.load(path)
     assert recorded is not None, "signal_run refused a missing record"
-    stop_canary(c, recorded.version)
-    settle_record(c, recorded.version, RunStatus.ROLLED_BACK, "abort")
-    settled = run_state.load(run_state.path_for(c.stack.path))
+    settle_record(c, recorded.version, finish(recorded), command)
+    settled = run_state.load(path)
     assert settled is not None
     return settled
 
@@ -331,19 +342,14 @@ def promote_full(c: Collaborators, timeout: float, show: Callable[[Outcome], Non
 
 
 def _promote_here(c: Collaborators, timeout: float, show: Callable[[Outcome], None]) -> RunState:
-    ended = signal_run(c, "promote --full", PROMOTE_SIGNAL, timeout)
-    if ended is not None:
-        return ended
-    recorded = run_state.load(run_state.path_for(c.stack.path))
-    assert recorded is not None, "signal_run refused a missing record"
-    canary = c.stack.read().config.routing.canary
-    if canary is not None and canary.version == recorded.version:
-        change(c, plans.promote, dry_run=False, show=show)
-    live = c.stack.read().config.routing.live == recorded.version
-    settle_record(c, recorded.version, RunStatus.PROMOTED if live else RunStatus.ROLLED_BACK, "promote --full")
-    settled = run_state.load(run_state.path_for(c.stack.path))
-    assert settled is not None
-    return settled
+    def promote_now(recorded: RunState) -> RunStatus:
+        canary = c.stack.read().config.routing.canary
+        if canary is not None and canary.version == recorded.version:
+            change(c, plans.promote, dry_run=False, show=show)
+        live = c.stack.read().config.routing.live == recorded.version
+        return RunStatus.PROMOTED if live else RunStatus.ROLLED_BACK
+
+    return _end_here(c, "promote --full", PROMOTE_SIGNAL, timeout, promote_now)
 
 
 def judge_canary(c: Collaborators, config: StackConfig, thresholds: AnalysisThresholds, window: float) -> Analysis:
@@ -516,14 +522,22 @@ def _interrupted(recorded: RunState) -> bool:
     return recorded.status is RunStatus.RUNNING or recorded.ended_by in run_state.INTERRUPTIONS
 
 
-def _retried(c: Collaborators, recorded: RunState | None, version: str | None) -> str:
-    """The version `run --retry` runs again, after saying how its last run ended."""
+def _recorded_for(c: Collaborators, recorded: RunState | None, version: str | None, flag: str,
+                  nothing: str) -> RunState:
+    """The recorded run `run --resume` or `--retry` (``flag``) acts on: there, of ``version`` if one
+    is given, and not promoted."""
     if recorded is None:
-        raise plans.Refusal(MSG_RETRY_NOTHING.format(stack=c.stack.name))
+        raise plans.Refusal(nothing.format(stack=c.stack.name))
     if version is not None and version != recorded.version:
-        raise plans.Refusal(MSG_RESUME_OTHER.format(recorded=recorded.version, version=version, flag="retry"))
+        raise plans.Refusal(MSG_RESUME_OTHER.format(recorded=recorded.version, version=version, flag=flag))
     if recorded.status is RunStatus.PROMOTED:
         raise plans.Refusal(MSG_ALREADY_PROMOTED.format(version=recorded.version))
+    return recorded
+
+
+def _retried(c: Collaborators, recorded: RunState | None, version: str | None) -> str:
+    """The version `run --retry` runs again, after saying how its last run ended."""
+    recorded = _recorded_for(c, recorded, version, "retry", MSG_RETRY_NOTHING)
     if _interrupted(recorded):
         how = recorded.ended_by.value or MSG_RUN_GONE.format(pid=recorded.pid)
         raise plans.Refusal(MSG_RETRY_INTERRUPTED.format(version=recorded.version, how=how))
@@ -532,12 +546,7 @@ def _retried(c: Collaborators, recorded: RunState | None, version: str | None) -
 
 
 def _resumed(c: Collaborators, config: StackConfig, recorded: RunState | None, version: str | None) -> RunState:
-    if recorded is None:
-        raise plans.Refusal(MSG_NOTHING_TO_RESUME.format(stack=c.stack.name))
-    if version is not None and version != recorded.version:
-        raise plans.Refusal(MSG_RESUME_OTHER.format(recorded=recorded.version, version=version, flag="resume"))
-    if recorded.status is RunStatus.PROMOTED:
-        raise plans.Refusal(MSG_ALREADY_PROMOTED.format(version=recorded.version))
+    recorded = _recorded_for(c, recorded, version, "resume", MSG_NOTHING_TO_RESUME)
     if not _interrupted(recorded):
         raise plans.Refusal(MSG_RESUME_ENDED.format(version=recorded.version, ended=recorded.ended_by.value,
                                                     reason=recorded.reason))
