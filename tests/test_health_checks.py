@@ -12,30 +12,21 @@ import threading
 import time
 
 import pytest
-import yaml
 
 from emulator import processes
-from tests.conftest import free_port, free_port_block
-from tests.stacks import ROOT
-from tests.test_local_e2e import ARTICLE, LocalApi, _copy_version, _pid_listening
+from tests.conftest import free_port
+from tests.test_local_e2e import ARTICLE, LocalApi, _pid_listening, local_project
 
 FAST_CHECKS = {"RATINGS_HEALTH_EVERY_S": "0.5", "RATINGS_HEALTH_TIMEOUT_S": "0.5", "RATINGS_UNHEALTHY_AFTER": "2"}
 
 
 @pytest.fixture(scope="module")
 def checked_api(trained, tmp_path_factory):
-    project = tmp_path_factory.mktemp("health")
-    values = yaml.safe_load((ROOT / "Pulumi.local.yaml").read_text())
-    base = free_port_block(4)
-    values["config"]["ratings:routing"] = {"live": "v1"}
-    values["config"]["ratings:local"] = {"artifacts": "artifacts", "gatewayPort": base, "runtimePort": base + 1,
-                                         "modelPortBase": base + 2}
-    (project / "Pulumi.local.yaml").write_text(yaml.safe_dump(values, sort_keys=False))
-    for version in ("v1", "v2"):
-        _copy_version(trained["folder"], project / "artifacts" / version, version)
+    project = local_project(trained["folder"], tmp_path_factory.mktemp("health"), {"live": "v1"})
     api = LocalApi(project, FAST_CHECKS)
     yield api
-    api.stop()
+    if api.process.poll() is None:  # the test stops it to read its console
+        api.stop()
 
 
 def test_a_stopped_model_server_is_replaced_within_the_bound(checked_api):

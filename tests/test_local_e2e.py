@@ -125,17 +125,24 @@ def _copy_version(trained: Path, folder: Path, version: str) -> None:
     (folder / "metadata.json").write_text(json.dumps(metadata))
 
 
-@pytest.fixture(scope="module")
-def local_api(trained, tmp_path_factory):
-    project = tmp_path_factory.mktemp("project")
+def local_project(trained: Path, project: Path, routing: dict | None = None, **local: object) -> Path:
+    """A project serving copies of the trained model as v1 and v2, on free ports; ``routing`` and
+    ``local`` replace or add to the example's ratings:routing and ratings:local."""
     values = yaml.safe_load((ROOT / "Pulumi.local.yaml").read_text())
     base = free_port_block(4)
+    if routing is not None:
+        values["config"]["ratings:routing"] = routing
     values["config"]["ratings:local"] = {"artifacts": "artifacts", "gatewayPort": base, "runtimePort": base + 1,
-                                         "modelPortBase": base + 2, "canarySeed": 7}
+                                         "modelPortBase": base + 2, **local}
     (project / "Pulumi.local.yaml").write_text(yaml.safe_dump(values, sort_keys=False))
-    _copy_version(trained["folder"], project / "artifacts" / "v1", "v1")
-    _copy_version(trained["folder"], project / "artifacts" / "v2", "v2")
-    api = LocalApi(project)
+    for version in ("v1", "v2"):
+        _copy_version(trained, project / "artifacts" / version, version)
+    return project
+
+
+@pytest.fixture(scope="module")
+def local_api(trained, tmp_path_factory):
+    api = LocalApi(local_project(trained["folder"], tmp_path_factory.mktemp("project"), canarySeed=7))
     yield api
     output = api.stop()
     assert api.process.returncode == 0, output
