@@ -20,6 +20,7 @@ from core.thresholds import AnalysisThresholds
 # on a loaded host decides it, so the latency rule waits for enough candidate requests.
 P99_MIN_SAMPLES = 100
 ANSWERS_COVER = 0.9
+LOST = "requests lost (timeouts, a hang or crash?)"
 
 
 class Verdict(StrEnum):
@@ -86,7 +87,8 @@ def judge(live: VariantStats, candidate: VariantStats, thresholds: AnalysisThres
     """Candidate against live over one window. ``share``: the fraction of requests the candidate's
     weight sends it (None where that is not a per-request share: sticky routing, a status read)."""
     live_counts, candidate_counts = _counts(live, candidate)
-    checks = [_errors(live_counts, candidate_counts, thresholds), *_traffic(live, candidate, thresholds, share),
+    checks = [_errors(live_counts, candidate_counts, thresholds, _lost(candidate, candidate_counts)),
+              *_traffic(live, candidate, thresholds, share),
               _latency(live, candidate, thresholds)]
     reasons = [check.failure for check in checks if check.failed]
     judged = candidate_counts.judged
@@ -124,7 +126,15 @@ def _rate(counts: Answers) -> str:
     return f"{counts.rate_5xx:.2%} ({counts.errors_5xx} of {counts.judged}{timeouts})"
 
 
-def _errors(live: Answers, candidate: Answers, thresholds: AnalysisThresholds) -> Check:
+def _lost(candidate: VariantStats, counted: Answers) -> str:
+    """What a failure on the gateway's timeouts also says: how many of the requests sent to the
+    candidate its model answered (the traffic check may not have enough evidence yet)."""
+    if not counted.timeouts:
+        return ""
+    return f"{LOST}: its model answered {candidate.judged} of the {counted.judged} sent to it; "
+
+
+def _errors(live: Answers, candidate: Answers, thresholds: AnalysisThresholds, lost: str = "") -> Check:
     """A sequential test of the candidate's 5xx rate against live's, with the tolerance
     ``max_error_ratio``: one early error never fails a candidate, however often the run looks."""
     live_rate, candidate_rate = _rate(live), _rate(candidate)
@@ -135,7 +145,7 @@ def _errors(live: Answers, candidate: Answers, thresholds: AnalysisThresholds) -
     evidence = sequential.errors_worse(live.judged, live.errors_5xx, candidate.judged, candidate.errors_5xx,
                                        thresholds.max_error_ratio, thresholds.alpha)
     failure = (f"candidate 5xx rate {candidate_rate} is over {thresholds.max_error_ratio:g}x live's {live_rate}; "
-               f"{evidence.describe()}") if evidence.rejected else ""
+               f"{lost}{evidence.describe()}") if evidence.rejected else ""
     return replace(check, evidence=evidence.describe(), failure=failure)
 
 
@@ -148,8 +158,10 @@ def _traffic(live: VariantStats, candidate: VariantStats, thresholds: AnalysisTh
     evidence = sequential.traffic_short(live.judged, candidate.judged, share, 1.0 - thresholds.min_traffic_share,
                                         thresholds.alpha)
     answered = candidate.judged / max(total, 1)
+    timeouts = candidate.answers.timeouts if candidate.answers is not None else 0
+    timed_out = f" ({timeouts} gateway timeouts)" if timeouts else ""
     failure = (f"candidate answered {candidate.judged} of {total} requests ({answered:.1%}) where its weight sends "
-               f"it {share:.1%}: requests lost (timeouts, a hang or crash?); {evidence.describe()}"
+               f"it {share:.1%}: {LOST}{timed_out}; {evidence.describe()}"
                ) if evidence.rejected else ""
     return [Check("answered share", f"{live.judged / max(total, 1):.1%} ({live.judged} of {total})",
                   f"{answered:.1%} ({candidate.judged} of {total})",

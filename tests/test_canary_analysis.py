@@ -406,8 +406,11 @@ def test_a_hang_fails_on_the_gateways_timeouts_and_on_the_missing_traffic():
     candidate = VariantStats(40, 0, 0, 20.0, answers=Answers(200, 0, 160, timeouts=160))
     result = analysis.judge(live, candidate, Thresholds(), share=0.2)
     assert result.verdict is Verdict.FAIL
-    assert result.reasons[0].startswith("candidate 5xx rate 80.00% (160 of 200, 160 gateway timeouts)")
-    assert "requests lost" in result.reasons[1] and "where its weight sends it 20.0%" in result.reasons[1]
+    assert result.reasons[0].startswith("candidate 5xx rate 80.00% (160 of 200, 160 gateway timeouts) is over 1.5x "
+                                        "live's 0.00% (0 of 800); requests lost (timeouts, a hang or crash?): its "
+                                        "model answered 40 of the 200 sent to it; evidence")
+    assert "where its weight sends it 20.0%: requests lost (timeouts, a hang or crash?) (160 gateway timeouts)" \
+        in result.reasons[1]
     assert [check.metric for check in result.checks if check.failed] == ["5xx rate", "answered share"]
 
 
