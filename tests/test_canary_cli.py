@@ -128,7 +128,8 @@ def test_set_percent_changes_exactly_one_line_of_the_example_stack(project, stac
     ["--stack", "dev", "start", "v1", "--percent", "5", "--dry-run"], ["retire", "v2", "--dry-run"],
     ["run", "v2", "--steps", "5,50", "--bake", "1m", "--dry-run"], ["--stack", "broken", "status"],
     ["--stack", "prod", "retire", "v1", "--dry-run"], ["start", "v2", "--percent", "5", "--dry-run"],
-    ["run", "v9", "--dry-run"], ["abort"], ["run", "--resume", "--dry-run"], ["promote", "--full"],
+    ["run", "v9", "--dry-run"], ["abort"], ["run", "--resume", "--dry-run"], ["promote", "--full"], ["pause"],
+    ["resume"],
 ])
 def test_every_command_speaks_json(project, args):
     """Success and refusal alike: one JSON document on standard output, the message on standard
