@@ -61,6 +61,11 @@ class Backend(Protocol):
         """Where the canary's share is moved without an update of the stack (canary.traffic)."""
         ...
 
+    @property
+    def add_version(self) -> str:
+        """How a version the stack file does not list becomes one it can route to."""
+        ...
+
     def registry(self, config: StackConfig) -> Registry:
         """Where the stack's run is held and seen by every operator (canary.run_registry)."""
         ...
@@ -87,8 +92,10 @@ class LocalBackend:
         return LocalRuntime(runtime_url(config)).served(config.api.stage_name)
 
     quality_by_default = True  # the local runtime answers the questions at no cost
-    drift = ("the running local API", "it refused the file's last edit (its output says why), or restart "
-                                      "`ratings local up`")
+    add_version = ("add it under ratings:models in the stack file: the running local API starts its model server "
+                   "(training it first when artifacts/ has none), then run this again")
+    drift = ("the running local API", "it has not applied the file's last edit: a version's model server is "
+                                      "starting or failed to start, or the edit was refused (its output says why)")
 
     def target(self, config: StackConfig) -> str:
         return f"endpoint {config.endpoint.name} on the local runtime"
@@ -109,6 +116,7 @@ class CloudBackend:
     stack: PulumiStack
 
     quality_by_default = False  # every question is a SageMaker invocation the account pays for
+    add_version = "add it under ratings:models and run `pulumi up` first"
     drift = ("the API Gateway stage", "it was changed outside this stack (console, CLI, another tool) or an "
                                       "update did not finish; `pulumi preview --refresh` shows the difference and "
                                       "`pulumi up --refresh` puts the file's routing back, except the canary's "
@@ -162,7 +170,11 @@ class CloudBackend:
         return SsmRegistry(boto3.client("ssm", region_name=config.region), config.endpoint.name)
 
 
+def _served_locally(config: StackConfig) -> Routing:
+    return LocalRuntime(runtime_url(config)).served(config.api.stage_name)
+
+
 def for_stack(name: str, project_dir: Path) -> Backend:
     if name == DEFAULT_STACK:
-        return LocalBackend(LocalStack(name, project_dir))
+        return LocalBackend(LocalStack(name, project_dir, served=_served_locally))
     return CloudBackend(PulumiStack(name, project_dir))

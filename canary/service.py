@@ -173,6 +173,15 @@ def settle_record(c: Collaborators, version: str, status: RunStatus, command: st
     run_state.save(path, recorded)
 
 
+@contextlib.contextmanager
+def adding_hint(c: Collaborators) -> Iterator[None]:
+    """A refusal for a version the stack does not list says how to add one where the stack runs."""
+    try:
+        yield
+    except plans.UnknownVersion as unknown:
+        raise plans.Refusal(f"{unknown}; {c.backend.add_version}") from None
+
+
 def change(c: Collaborators, decide: Callable[[StackConfig], plans.Change], dry_run: bool,
            show: Callable[[Outcome], None] = lambda outcome: None) -> Outcome:
     """Read, plan and write under the stack file's lock; ``show`` sees the change before it applies.
@@ -180,7 +189,9 @@ def change(c: Collaborators, decide: Callable[[StackConfig], plans.Change], dry_
     A dry run only reads (writes are atomic, so a read is always whole) and takes no lock."""
     with contextlib.nullcontext() if dry_run else c.stack.locked():
         document = c.stack.read()
-        planned = plans.written(document, decide(document.config))
+        with adding_hint(c):
+            decided = decide(document.config)
+        planned = plans.written(document, decided)
         show(Outcome(planned, applied=False))
         if dry_run:
             c.stack.preview(planned, c.console)
@@ -501,6 +512,11 @@ def prepare_run(c: Collaborators, request: RunRequest) -> RunState:
     Refuses what `start` would refuse (an unknown version, a running canary of another version),
     so a dry run of an impossible rollout fails like the rollout would. (A run on another machine
     is found when the run takes the stack: ``run``.)"""
+    with adding_hint(c):
+        return _prepared(c, request)
+
+
+def _prepared(c: Collaborators, request: RunRequest) -> RunState:
     refuse_during_run(c, dry_run=True)
     recorded = run_state.load(run_state.path_for(c.stack.path))
     config = c.stack.read().config

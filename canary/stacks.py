@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
@@ -18,7 +19,10 @@ from filelock import FileLock, Timeout
 
 from canary import cloud
 from core import extras, routing, stack_file
+from core.config import StackConfig
+from core.metrics import MetricsError
 from core.plans import Plan
+from core.routing import Routing
 from core.stack_file import StackDocument
 
 MSG_NO_PULUMI = ("the pulumi CLI is needed for stack {stack} (canary runs `pulumi up` and reads the stack's "
@@ -28,6 +32,10 @@ MSG_NO_STACK = ("Pulumi has no stack {stack} in the backend you are logged in to
                 "`pulumi stack init {stack}` creates it")
 MSG_NOT_SELECTED = "cannot select stack {stack}: {reason}"
 MSG_NO_PREVIEW = "no resource preview: {reason}"
+MSG_WAITING = ("waiting for the running local API to serve it (model servers of {versions} up; one just added "
+               "is started first) ...")
+MSG_NOT_SERVED = ("the running local API did not serve the change within {seconds:.0f} s (its output says why); "
+                  "{file} restored")
 MSG_NO_OUTPUTS = "cannot read the outputs of stack {stack}: {reason}"
 
 
@@ -81,10 +89,41 @@ class StackFile:
 
 
 class LocalStack(StackFile):
-    """The local runtime watches the file, so writing it is applying it."""
+    """The local runtime watches the file, so writing it is applying it. With ``served`` (what the
+    running gateway serves, as GetStage tells it) a change waits until the gateway serves it: a
+    version just added to the file is started by the running stack first, and a command that
+    returns has changed the traffic. No local API running: the file is applied when it starts."""
+
+    APPLY_TIMEOUT_S = 120.0  # a version added without an artifact is trained first (about a minute)
+    SAY_AFTER_S = 1.0
+
+    def __init__(self, name: str, project_dir: Path, served: Callable[[StackConfig], Routing] | None = None,
+                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep):
+        super().__init__(name, project_dir)
+        self._served, self._clock, self._sleep = served, clock, sleep
 
     def apply(self, plan: Plan, options: cloud.CloudOptions, console: cloud.Console) -> None:
         stack_file.write(self.path, plan.text)
+        if self._served is not None:
+            self._await_served(self._served, plan, console)
+
+    def _await_served(self, served_now: Callable[[StackConfig], Routing], plan: Plan, console: cloud.Console) -> None:
+        started, said = self._clock(), False
+        while True:
+            try:
+                served = served_now(plan.after)
+            except MetricsError:
+                return  # no local API answers: it reads the file when it starts
+            if served.same_traffic(plan.after.routing):
+                return
+            waited = self._clock() - started
+            if waited >= self.APPLY_TIMEOUT_S:
+                stack_file.write(self.path, plan.document.text)
+                raise ApplyError(MSG_NOT_SERVED.format(file=self.path.name, seconds=self.APPLY_TIMEOUT_S))
+            if not said and waited >= self.SAY_AFTER_S:
+                console.say(MSG_WAITING.format(versions=", ".join(routing.serving_versions(plan.after.routing))))
+                said = True
+            self._sleep(0.2)
 
     def preview(self, plan: Plan, console: cloud.Console) -> None:
         """The running local API applies the file as it is: the diff says everything."""

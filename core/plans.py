@@ -17,8 +17,7 @@ from core.config import StackConfig
 from core.routing import Canary, CanaryMode, Routing, percent_problem
 from core.stack_file import StackDocument
 
-MSG_UNKNOWN_VERSION = ("{version} is not a configured model version ({known}); "
-                       "add it under ratings:models and run `pulumi up` first")
+MSG_UNKNOWN_VERSION = "{version} is not a configured model version ({known})"
 MSG_ALREADY_RUNNING = "a canary of {version} is already running; promote or roll it back first"
 MSG_ALREADY_LIVE = "{version} is already live"
 MSG_NO_CANARY = "no canary is running; start one with `canary start VERSION --percent P`"
@@ -37,6 +36,10 @@ MSG_RETIRE_CANARY = "{version} is the running canary; roll it back first"
 
 class Refusal(Exception):
     """A command that must not run on this config; the message says why and what to do."""
+
+
+class UnknownVersion(Refusal):
+    """A version the stack file does not list; how to add one depends on where the stack runs."""
 
 
 @dataclass(frozen=True)
@@ -80,7 +83,7 @@ class Plan:
 
 def check_version(config: StackConfig, version: str) -> None:
     if version not in config.model_names:
-        raise Refusal(MSG_UNKNOWN_VERSION.format(version=version, known=", ".join(config.model_names)))
+        raise UnknownVersion(MSG_UNKNOWN_VERSION.format(version=version, known=", ".join(config.model_names)))
 
 
 def check_percent(percent: float) -> None:

@@ -19,6 +19,11 @@ class Admission:
         self._slots = asyncio.Semaphore(slots)
         self.max_waiting = max_waiting
         self.waiting = 0
+        self.active = 0  # invocations holding a slot now
+
+    @property
+    def idle(self) -> bool:
+        return self.active == 0 and self.waiting == 0
 
     async def __aenter__(self) -> None:
         if self._slots.locked():
@@ -31,6 +36,8 @@ class Admission:
                 self.waiting -= 1
         else:
             await self._slots.acquire()
+        self.active += 1
 
     async def __aexit__(self, *exc) -> None:
+        self.active -= 1
         self._slots.release()

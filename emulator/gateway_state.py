@@ -126,7 +126,8 @@ class StateHolder:
                  running: Collection[str] | None = None):
         self.stack_file = stack_file
         self._report = report
-        self._running = running
+        self._running = running  # read at every reload: the running stack adds and removes versions
+        self._on_config: Callable[[StackConfig], None] = lambda config: None
         self._stamp = self._file_stamp()
         self._checked = time.monotonic()
         self.state = build(read_stack_file(stack_file).config)
@@ -143,6 +144,17 @@ class StateHolder:
             self._maybe_reload()
         return self.state
 
+    def follow(self, running: Collection[str], on_config: Callable[[StackConfig], None]) -> None:
+        """Read the versions running from ``running`` (kept up to date by its owner) and show every
+        valid version of the file to ``on_config``, which starts and stops servers to match."""
+        self._running, self._on_config = running, on_config
+
+    def recheck(self) -> None:
+        """Read the file again at the next check though it did not change, if its last version was
+        not applied: an edit waiting for a model server applies once the server is up."""
+        if not self.last_edit.applied:
+            self._stamp = (-1, -1)
+
     def _maybe_reload(self) -> None:
         try:
             stamp = self._file_stamp()
@@ -153,6 +165,7 @@ class StateHolder:
         self._stamp = stamp
         try:
             config = read_stack_file(self.stack_file).config
+            self._on_config(config)
             problems = [] if self._running is None else reload.unservable(config, self._running)
             if problems:
                 raise ValueError("; ".join(problems))

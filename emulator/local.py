@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import signal
 import socket
 import subprocess
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +22,7 @@ import uvloop
 
 from core import routing, stack_file
 from core.config import AuthMode, StackConfig
-from emulator import dashboard, processes, stage_api, supervisor
+from emulator import dashboard, fleet, processes, stage_api, supervisor
 from emulator.access_log import RotatingAccessLog
 from emulator.api_keys import new_key
 from emulator.apps import gateway_app
@@ -66,6 +68,37 @@ def ensure_trained(config: StackConfig, project_dir: Path, echo=print) -> None:
                        check=True, cwd=project_dir)
 
 
+TRAINING = "model server {version}: no artifact in {folder}; training it first (log: {log})"
+TRAINING_FAILED = "training {version} exited with code {code}: {tail}"
+
+
+def launch(config: StackConfig, version: str, port: int, stopping: threading.Event, project_dir: Path,
+           log_dir: Path, echo=print) -> processes.ModelServer:
+    """Start a version added while the stack runs, training it first when it has no artifact."""
+    folder, log_file = model_dir(config, project_dir, version), log_dir / f"{version}.log"
+    trained = (folder / "metadata.json").exists()
+    if not trained:
+        echo(TRAINING.format(version=version, folder=folder.parent, log=log_file))
+        _train(version, folder.parent, project_dir, log_file, stopping)
+    return processes.start(version, folder, port, log_file, append_log=not trained)
+
+
+def _train(version: str, out: Path, project_dir: Path, log_file: Path, stopping: threading.Event) -> None:
+    """``ratings train VERSION`` into the version's log; killed if the stack stops meanwhile."""
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    with log_file.open("wb") as log:
+        training = subprocess.Popen([processes.RATINGS, "train", version, "--quiet", "--out", str(out)],
+                                    stdout=log, stderr=subprocess.STDOUT, cwd=project_dir)
+    while training.poll() is None:
+        if stopping.wait(0.2):
+            training.kill()
+            training.wait()
+            raise processes.StartError(f"training {version} stopped with the stack")
+    if training.returncode != 0:
+        raise processes.StartError(TRAINING_FAILED.format(version=version, code=training.returncode,
+                                                          tail=processes.log_tail(log_file)))
+
+
 def start_model_servers(config: StackConfig, project_dir: Path, log_dir: Path) -> list[processes.ModelServer]:
     servers: list[processes.ModelServer] = []
     try:
@@ -80,11 +113,13 @@ def start_model_servers(config: StackConfig, project_dir: Path, log_dir: Path) -
 
 
 async def serve(stack_path: Path, servers: list[processes.ModelServer], echo=print, access_log=print,
-                ready: asyncio.Event | None = None, limits: Limits | None = None) -> None:
+                ready: asyncio.Event | None = None, limits: Limits | None = None,
+                launch_version: fleet.Launch | None = None) -> None:
     """Run the runtime and gateway until SIGINT/SIGTERM (or until ``ready``'s owner cancels),
-    restarting model servers that exit."""
+    restarting model servers that exit, and starting or stopping versions the stack file adds or
+    removes (``launch_version`` starts one; without it the version list is fixed)."""
     limits = limits or Limits.from_environ()
-    states = StateHolder(stack_path, report=echo, running=[s.version for s in servers])
+    states = StateHolder(stack_path, report=echo, running={s.version for s in servers})
     config = states.state.config
     weights = routing.variant_weights(config.model_names, config.endpoint.default_variant)
     runtime = SageMakerRuntime(config.endpoint.name,
@@ -100,13 +135,17 @@ async def serve(stack_path: Path, servers: list[processes.ModelServer], echo=pri
     services = stage_api.with_stage_api(dashboard.with_dashboard(runtime_app(runtime), page), states.current)
     web = [_server(gateway_app(gateway), config.local.gateway_port, guarded_protocol(limits, gateway.refuse)),
            _server(services, config.local.runtime_port)]
+    watcher = supervisor.Supervisor(servers, echo, limits=limits)
+    versions = fleet.Fleet(servers, runtime, watcher, launch_version or _fixed, echo,
+                           served=lambda: states.state.config, recheck=states.recheck, drain_s=limits.model_timeout_s)
+    states.follow(versions.running, versions.want)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, _ask_to_exit, web)
     tasks = [asyncio.create_task(s.serve()) for s in web]
-    helpers = [asyncio.create_task(_watch(states)),
-               asyncio.create_task(supervisor.supervise(servers, echo, limits=limits))]
+    helpers = [asyncio.create_task(_watch(states)), asyncio.create_task(watcher.run()),
+               asyncio.create_task(versions.run())]
     try:
         while not all(s.started for s in web):
             if any(t.done() for t in tasks):
@@ -123,6 +162,11 @@ async def serve(stack_path: Path, servers: list[processes.ModelServer], echo=pri
             s.should_exit = True
         await asyncio.gather(*tasks, *helpers, return_exceptions=True)
         await runtime.close()
+        await asyncio.to_thread(versions.stop_added, servers)
+
+
+def _fixed(config: StackConfig, version: str, port: int, stopping: threading.Event) -> processes.ModelServer:
+    raise processes.StartError("this runtime was started with a fixed list of versions; restart it")
 
 
 def _ask_to_exit(servers: list[_QuietServer]) -> None:
@@ -180,7 +224,9 @@ def run(stack_path: Path, project_dir: Path, echo=print) -> int:
     echo(f"edit {stack_path.name} to change routing (applied without a restart); Ctrl-C stops everything\n")
     try:
         with RotatingAccessLog(log_dir / "access.log") as access:
-            uvloop.run(serve(stack_path, servers, echo=echo, access_log=access.write, limits=limits))
+            uvloop.run(serve(stack_path, servers, echo=echo, access_log=access.write, limits=limits,
+                             launch_version=functools.partial(launch, project_dir=project_dir, log_dir=log_dir,
+                                                              echo=echo)))
     finally:
         for server in servers:
             server.stop()

@@ -1,21 +1,22 @@
 """What a stack-file edit means for a running local API: pure decisions, no IO.
 
-Routing and throttling apply at once. A route to a version without a running model server is
-refused (the previous state keeps serving): the gateway would otherwise send that share of
-traffic to nowhere. Settings the running processes were started with need a restart, and the
-report says so instead of claiming they were applied.
+Routing and throttling apply at once. Versions added to ``ratings:models`` are started and
+versions removed are stopped by the running stack (``emulator.fleet``); a route to a version whose
+model server is not up yet waits (the previous state keeps serving) and applies once it answers:
+the gateway would otherwise send that share of traffic to nowhere. Settings the running processes
+were started with need a restart, and the report says so instead of claiming they were applied.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from core.config import Fault, StackConfig
 from core.routing import serving_versions
 
-NO_SERVER = ("version {version} has no model server here (running: {running}); "
-             "restart `ratings local up` to start one")
+NO_SERVER = ("version {version} has no model server up yet (running: {running}); the edit applies once it "
+             "answers")
 NEEDS_RESTART = "{what} changed: takes effect after restarting `ratings local up`"
 NOT_EMULATED = "{what} is not enforced by the local API"
 
@@ -27,6 +28,22 @@ def unservable(config: StackConfig, running: Collection[str]) -> list[str]:
             for version in dict.fromkeys(serving_versions(config.routing)) if version not in running]
 
 
+@dataclass(frozen=True)
+class FleetChange:
+    """Model servers to start and to stop so the running stack matches its file."""
+
+    start: tuple[str, ...]
+    stop: tuple[str, ...]
+
+
+def fleet_change(wanted: StackConfig, running: Collection[str], served: StackConfig) -> FleetChange:
+    """Start every configured version without a server; stop a server whose version the file no
+    longer lists, once the state being served no longer routes to it."""
+    routed = set(serving_versions(served.routing))
+    return FleetChange(tuple(name for name in wanted.model_names if name not in running),
+                       tuple(name for name in running if name not in wanted.model_names and name not in routed))
+
+
 def restart_notes(old: StackConfig, new: StackConfig) -> list[str]:
     """Changes this process cannot apply while running."""
     notes = []
@@ -34,8 +51,6 @@ def restart_notes(old: StackConfig, new: StackConfig) -> list[str]:
         notes.append(NEEDS_RESTART.format(what="ratings:local (ports, artifacts, canarySeed)"))
     if new.endpoint.name != old.endpoint.name:
         notes.append(NEEDS_RESTART.format(what="the endpoint name"))
-    if [m.name for m in new.models] != [m.name for m in old.models]:
-        notes.append(NEEDS_RESTART.format(what="the list of model versions"))
     if new.api.quota != old.api.quota and new.api.quota is not None:
         notes.append(NOT_EMULATED.format(what="the usage-plan quota"))
     return notes

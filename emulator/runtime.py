@@ -77,10 +77,30 @@ class SageMakerRuntime:
         self.limits = limits or Limits()
         self.metrics = VariantMetrics(endpoint_name)
         self._random = random.Random(seed)
-        self._admission = {name: Admission(self.limits.connections_per_variant, self.limits.queue_per_variant)
-                           for name in self.variants}
-        self._clients = {variant.name: _client_of(variant) for variant in variants}
-        self._paths = {variant.name: _invocations_path(variant) for variant in variants}
+        self._admission: dict[str, Admission] = {}
+        self._clients: dict[str, ModelClient] = {}
+        self._paths: dict[str, str] = {}
+        for variant in variants:
+            self.add_variant(variant)
+
+    def add_variant(self, variant: Variant) -> None:
+        """A production variant from now on (a version the running stack just started)."""
+        self._admission[variant.name] = Admission(self.limits.connections_per_variant, self.limits.queue_per_variant)
+        self._clients[variant.name] = _client_of(variant)
+        self._paths[variant.name] = _invocations_path(variant)
+        self.variants[variant.name] = variant
+
+    async def remove_variant(self, name: str, drain_s: float) -> None:
+        """No new invocation reaches ``name``; those already admitted finish (within ``drain_s``)
+        before its connections close, so removing a version fails no request in flight."""
+        if self.variants.pop(name, None) is None:
+            return
+        admission = self._admission[name]
+        deadline = time.monotonic() + drain_s
+        while not admission.idle and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        self._clients.pop(name).close()
+        del self._admission[name], self._paths[name]
 
     async def close(self) -> None:
         for client in self._clients.values():

@@ -51,29 +51,60 @@ class _Watch:
     failed_checks: int = 0
 
 
+class Supervisor:
+    """Watches a changing set of servers: the running stack adds a version's server when the stack
+    file gains it, and releases one before stopping it (``emulator.fleet``)."""
+
+    def __init__(self, servers: list[processes.ModelServer], report: Callable[[str], None],
+                 restart: Callable[[processes.ModelServer], None] = processes.restart,
+                 limits: Limits | None = None):
+        self._report, self._restart, self._bounds = report, restart, limits or Limits()
+        self._watches = {id(server): _Watch(server) for server in servers}
+
+    def add(self, server: processes.ModelServer) -> None:
+        self._watches[id(server)] = _Watch(server)
+
+    async def release(self, server: processes.ModelServer) -> None:
+        """Stop watching ``server``; a restart under way finishes first, so its process is the one
+        the caller stops."""
+        watch = self._watches.pop(id(server), None)
+        if watch is not None:
+            await _cancel(watch)
+
+    async def run(self) -> None:
+        """Until cancelled, restart any server whose process has exited or fails its checks."""
+        try:
+            while True:
+                await asyncio.sleep(CHECK_EVERY)
+                for watch in list(self._watches.values()):
+                    self._look_at(watch)
+        finally:
+            for watch in list(self._watches.values()):
+                await _cancel(watch)
+
+    def _look_at(self, watch: _Watch) -> None:
+        if watch.restarting is not None and not watch.restarting.done():
+            return
+        code = watch.server.process.poll()
+        if code is not None:
+            watch.failed_checks = 0
+            watch.restarting = asyncio.create_task(_restart(watch, code, self._report, self._restart))
+        elif watch.checking is None and time.monotonic() - watch.checked >= self._bounds.health_every_s:
+            watch.checking = asyncio.create_task(_check(watch, self._report, self._bounds))
+
+
+async def _cancel(watch: _Watch) -> None:
+    pending = [task for task in (watch.restarting, watch.checking) if task is not None]
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+
+
 async def supervise(servers: list[processes.ModelServer], report: Callable[[str], None],
                     restart: Callable[[processes.ModelServer], None] = processes.restart,
                     limits: Limits | None = None) -> None:
-    """Run until cancelled, restarting any server whose process has exited or fails its checks."""
-    bounds = limits or Limits()
-    watches = [_Watch(server) for server in servers]
-    try:
-        while True:
-            await asyncio.sleep(CHECK_EVERY)
-            for watch in watches:
-                if watch.restarting is not None and not watch.restarting.done():
-                    continue
-                code = watch.server.process.poll()
-                if code is not None:
-                    watch.failed_checks = 0
-                    watch.restarting = asyncio.create_task(_restart(watch, code, report, restart))
-                elif watch.checking is None and time.monotonic() - watch.checked >= bounds.health_every_s:
-                    watch.checking = asyncio.create_task(_check(watch, report, bounds))
-    finally:
-        pending = [task for watch in watches for task in (watch.restarting, watch.checking) if task is not None]
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
+    """Watch a fixed set of servers until cancelled."""
+    await Supervisor(servers, report, restart, limits).run()
 
 
 async def _check(watch: _Watch, report: Callable[[str], None], bounds: Limits) -> None:

@@ -34,7 +34,8 @@ def canary(project: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 BAD = [
-    (["start", "v7", "--percent", "5", "--stack", "dev"], 1, "refused: v7 is not a configured model version"),
+    (["start", "v7", "--percent", "5", "--stack", "dev"], 1,
+     "refused: v7 is not a configured model version (v1); add it under ratings:models and run `pulumi up` first"),
     (["--stack", "dev", "start", "v7", "--percent", "5"], 1, "refused: v7 is not a configured model version"),
     (["--stack", "dev", "start", "v1", "--percent", "5"], 1, "refused: v1 is already live"),
     (["start", "v2", "--percent", "5"], 1, "refused: a canary of v2 is already running"),
@@ -49,7 +50,8 @@ BAD = [
     (["--stack", "broken", "status"], 1, "is not valid YAML"),
     (["run", "v2", "--stack", "dev", "--steps", "x"], 2, "'x' is not a comma-separated list of percents"),
     (["run", "v2", "--steps", "5,150"], 2, "percent: 150 is not a share of traffic"),
-    (["run", "v3", "--dry-run"], 1, "refused: v3 is not a configured model version (v1, v2)"),
+    (["run", "v3", "--dry-run"], 1, "refused: v3 is not a configured model version (v1, v2); add it under "
+                                    "ratings:models in the stack file: the running local API starts its model server"),
     (["--stack", "dev", "run", "v1", "--dry-run"], 1, "refused: v1 is already live"),
     (["run"], 2, "give the VERSION to roll out, or --resume"),
     (["run", "--resume"], 1, "refused: no recorded run on stack local"),

@@ -13,6 +13,7 @@ import pytest
 from canary import cloud, stacks
 from core import plans as plan
 from core import stack_file
+from core.metrics import MetricsError
 from tests.canary_fakes import QuietConsole
 from tests.stacks import ROOT
 
@@ -73,6 +74,59 @@ def test_local_apply_rewrites_routing_and_keeps_comments(project):
     assert "# The embedded default" in text and "canary:" not in text
     assert stack.read().config.routing.canary is None
     assert [p.name for p in project.iterdir() if p.name.endswith(".tmp")] == []
+
+
+class ServingAfter:
+    """What a running local API serves: the stack file's routing before the change, the plan's
+    after ``lag`` more reads (or never, with ``lag=None``); ``MetricsError`` when none runs."""
+
+    def __init__(self, before, lag: int | None, running: bool = True):
+        self.before, self.lag, self.running, self.reads = before, lag, running, 0
+
+    def __call__(self, config):
+        self.reads += 1
+        if not self.running:
+            raise MetricsError("cannot read http://127.0.0.1:8001/restapis/...: connection refused")
+        if self.lag is not None and self.reads > self.lag:
+            return config.routing
+        return self.before
+
+
+class Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.mark.parametrize(("lag", "running", "waited"), [(0, True, False), (2, True, False), (20, True, True),
+                                                         (None, False, False)])
+def test_a_local_change_returns_once_the_running_api_serves_it(project, lag, running, waited):
+    """A version just added to the file needs its model server started first; a command returns
+    when the gateway serves the change (or at once when no local API runs)."""
+    clock, console = Clock(), QuietConsole()
+    served = ServingAfter(stacks.LocalStack("local", project).read().config.routing, lag, running)
+    stack = stacks.LocalStack("local", project, served=served, clock=clock, sleep=clock.sleep)
+    planned = _rollback_plan(stack)
+    stack.apply(planned, cloud.CloudOptions(), console)
+    assert stack.read().config.routing == planned.after.routing
+    assert bool(console.said) is waited, console.said
+    if waited:
+        assert console.said == [stacks.MSG_WAITING.format(versions="v1")]
+
+
+def test_a_local_change_the_running_api_never_serves_is_undone(project):
+    clock = Clock()
+    before = stacks.LocalStack("local", project).read()
+    stack = stacks.LocalStack("local", project, served=ServingAfter(before.config.routing, lag=None),
+                              clock=clock, sleep=clock.sleep)
+    with pytest.raises(stacks.ApplyError, match="did not serve the change within 120 s"):
+        stack.apply(_rollback_plan(stack), cloud.CloudOptions(), QuietConsole())
+    assert stack.path.read_text() == before.text
 
 
 class FakeStack:

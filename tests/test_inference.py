@@ -37,6 +37,31 @@ def test_missing_or_foreign_model_dirs_are_clear(tmp_path):
         inference.load_model(folder)
 
 
+def _cut(folder, size: int) -> None:
+    data = (folder / "model.npz").read_bytes()
+    (folder / "model.npz").write_bytes(data[:size])
+
+
+def _without_global_mean(folder) -> None:
+    with np.load(folder / "model.npz") as arrays:
+        kept = {name: arrays[name] for name in arrays.files if name != "global_mean"}
+    np.savez(folder / "model.npz", **kept)
+
+
+@pytest.mark.parametrize(("damage", "said"), [
+    (lambda folder: _cut(folder, 0), "unreadable model files (EOFError: No data left in file)"),
+    (lambda folder: _cut(folder, 300), "unreadable model files (BadZipFile: File is not a zip file)"),
+    (_without_global_mean, "unreadable model files (model.npz lacks global_mean)"),
+])
+def test_a_damaged_artifact_is_named_in_one_line(tmp_path, damage, said):
+    """A corrupted artifact once crashed the model server with a traceback on every restart."""
+    folder = save_tiny(tmp_path / "m")
+    damage(folder)
+    with pytest.raises(inference.ModelLoadError) as failed:
+        inference.load_model(folder)
+    assert str(failed.value) == f"{folder}: {said}"
+
+
 def test_article_request_in_and_out():
     body = json.dumps({"instances": [{"in0": [1], "in1": [10]}, {"in0": [1], "in1": [11]}]})
     pairs = inference.input_fn(body.encode(), "application/json; charset=utf-8")

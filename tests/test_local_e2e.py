@@ -41,6 +41,7 @@ class LocalApi:
         self.runtime = f"http://127.0.0.1:{local['runtimePort']}"
         self.model_ports = {"v1": local["modelPortBase"], "v2": local["modelPortBase"] + 1}
         self.restart_expected = ""
+        self.expected_output: list[str] = []  # what a test expects the stack to have said when it stops
         self.process = subprocess.Popen([RATINGS, "local", "up", "--project-dir", str(project)],
                                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=project,
                                         env={**os.environ, **(environ or {})})
@@ -147,6 +148,7 @@ def local_api(trained, tmp_path_factory):
     output = api.stop()
     assert api.process.returncode == 0, output
     assert "stopped" in output
+    assert "Traceback" not in output and all(line in output for line in api.expected_output), output
     if api.restart_expected:
         assert f"model server {api.restart_expected} exited with code -9; restarting in 1 s" in output, output
         assert f"model server {api.restart_expected} restarted on" in output, output
@@ -253,11 +255,18 @@ def _canary_status(api: LocalApi) -> subprocess.CompletedProcess:
 
 
 def test_canary_status_says_when_the_running_api_refused_the_files_routing(local_api):
-    """A version with a file but no model server: the gateway keeps the previous routing, and
-    `canary status` (which reads the file) says the two differ instead of showing the file alone."""
+    """A version added to the file whose model server cannot start (its artifact is damaged): the
+    gateway keeps the previous routing, and `canary status` (which reads the file) says the two
+    differ instead of showing the file alone."""
     local_api.configure(live="v1")
     assert json.loads(_canary_status(local_api).stdout)["servedDrift"] is None
     version = "v3"
+    damaged = local_api.project / "artifacts" / version
+    damaged.mkdir(parents=True, exist_ok=True)
+    (damaged / "metadata.json").write_text('{"format": "ratings-factorisation/1", "version": "v3"}')
+    (damaged / "model.npz").write_bytes(b"PK\x03\x04 cut short")
+    local_api.expected_output.append(f"model server v3 did not start: model server v3 exited with code 1 at start: "
+                                     f"Error: {damaged}: unreadable model files (BadZipFile: ")
     models = local_api.values["config"]["ratings:models"]
     models.append({**models[1], "name": version, "modelData": "s3://my-ratings-models/local/v3/model.tar.gz"})
     try:
@@ -267,8 +276,8 @@ def test_canary_status_says_when_the_running_api_refused_the_files_routing(local
         models.pop()
         local_api.configure(live="v1")
     assert drift == ("warning: the running local API routes live v1, no canary, not what Pulumi.local.yaml says "
-                     "(live v1, canary v3 at 20 %); it refused the file's last edit (its output says why), or "
-                     "restart `ratings local up`")
+                     "(live v1, canary v3 at 20 %); it has not applied the file's last edit: a version's model "
+                     "server is starting or failed to start, or the edit was refused (its output says why)")
 
 
 def _pid_listening(port: int) -> int:

@@ -44,13 +44,35 @@ def _config(stack_file):
     ({"live": "v1"}, ["v1"], []),
     ({"live": "v1", "canary": {"version": "v2", "percent": 10}}, ["v1", "v2"], []),
     ({"live": "v1", "canary": {"version": "v2", "percent": 10}}, ["v1"],
-     ["version v2 has no model server here (running: v1); restart `ratings local up` to start one"]),
+     [reload.NO_SERVER.format(version="v2", running="v1")]),
     ({"live": "v2"}, [],
-     ["version v2 has no model server here (running: none); restart `ratings local up` to start one"]),
+     [reload.NO_SERVER.format(version="v2", running="none")]),
 ])
 def test_routes_to_versions_without_a_server_are_problems(stack_file, routing, running, problems):
     _edit(stack_file, routing=routing)
     assert reload.unservable(_config(stack_file), running) == problems
+
+
+def _models(config, *names):
+    models = {model.name: model for model in config.models}
+    template = config.models[0]
+    return dataclasses.replace(config, models=tuple(models.get(name, dataclasses.replace(template, name=name))
+                                                    for name in names))
+
+
+@pytest.mark.parametrize(("names", "running", "served_routing", "start", "stop"), [
+    (["v1", "v2"], ["v1", "v2"], {"live": "v1"}, (), ()),
+    (["v1", "v2", "v3"], ["v1", "v2"], {"live": "v1"}, ("v3",), ()),
+    (["v1"], ["v1", "v2"], {"live": "v1"}, (), ("v2",)),
+    # the state served still routes a canary to v2: it stops only once an edit without it applies
+    (["v1"], ["v1", "v2"], {"live": "v1", "canary": {"version": "v2", "percent": 10}}, (), ()),
+    (["v2", "v3"], ["v1", "v2"], {"live": "v1"}, ("v3",), ()),
+])
+def test_the_fleet_starts_added_versions_and_stops_removed_ones_no_longer_routed(stack_file, names, running,
+                                                                               served_routing, start, stop):
+    _edit(stack_file, routing=served_routing)
+    served = _config(stack_file)
+    assert reload.fleet_change(_models(served, *names), running, served) == reload.FleetChange(start, stop)
 
 
 def test_restart_notes_name_what_a_running_api_cannot_apply(stack_file):
@@ -81,7 +103,7 @@ def test_a_canary_to_a_version_without_a_server_is_refused_and_the_last_state_ke
     _edit(stack_file, routing={"live": "v1", "canary": {"version": "v2", "percent": 50}})
     holder._maybe_reload()
     assert holder.state.canary is None, "the canary must not be applied"
-    assert "not applied" in reports[-1] and "version v2 has no model server" in reports[-1]
+    assert "not applied" in reports[-1] and "version v2 has no model server up yet" in reports[-1]
 
 
 class _Ok:

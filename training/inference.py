@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -97,6 +98,9 @@ class Model:
         return self.predict_rows(user_rows, item_rows)
 
 
+ARRAYS = ("user_ids", "item_ids", "user_factors", "item_factors", "user_bias", "item_bias", "global_mean")
+
+
 def load_model(model_dir: Path | str) -> Model:
     folder = Path(model_dir)
     try:
@@ -106,10 +110,13 @@ def load_model(model_dir: Path | str) -> Model:
     except FileNotFoundError as error:
         raise ModelLoadError(f"{folder}: missing {Path(error.filename).name}; train a version with "
                              "`ratings train` or point at the folder that holds it") from None
-    except (ValueError, OSError, KeyError) as error:
-        raise ModelLoadError(f"{folder}: unreadable model files ({error})") from None
+    except (ValueError, OSError, KeyError, EOFError, zipfile.BadZipFile) as error:
+        raise ModelLoadError(f"{folder}: unreadable model files ({type(error).__name__}: {error})") from None
     if metadata.get("format") != FORMAT:
         raise ModelLoadError(f"{folder}: format {metadata.get('format')!r}, expected {FORMAT!r}")
+    missing = [name for name in ARRAYS if name not in values]
+    if missing:
+        raise ModelLoadError(f"{folder}: unreadable model files ({ARRAYS_FILE} lacks {', '.join(missing)})")
     return Model(values["user_ids"], values["item_ids"], values["user_factors"].astype(np.float64),
                  values["item_factors"].astype(np.float64), values["user_bias"].astype(np.float64),
                  values["item_bias"].astype(np.float64), float(values["global_mean"]), metadata)
