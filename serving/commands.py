@@ -17,6 +17,7 @@ def serve_command(model_dir: str | None, port: int | None, host: str) -> None:
     import uvicorn
 
     from serving.app import ModelHolder, create_app
+    from serving.http_head import BoundedHeadProtocol
     from training.inference import ModelLoadError
 
     try:
@@ -31,4 +32,4 @@ def serve_command(model_dir: str | None, port: int | None, host: str) -> None:
     port = port or environment.port
     click.echo(f"serving {model.version} from {holder.model_dir} on http://{host}:{port} (Ctrl-C stops)")
     uvicorn.run(create_app(holder, environment.max_body_bytes, environment.identity), host=host, port=port,
-                log_level="warning", access_log=False)
+                log_level="warning", access_log=False, http=BoundedHeadProtocol)
