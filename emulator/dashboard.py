@@ -2,8 +2,8 @@
 
 It sits beside ``/metrics`` (what ``canary`` analyses locally) rather than on the gateway's
 port: the gateway answers every path as the deployed stage would, and a stage has no such page.
-The page is three static files (no build step, nothing from elsewhere) polling
-``/dashboard/state.json``, which takes one snapshot of the runtime's own metrics and judges the
+The page is three static files and a vendored charting library (uPlot; no build step, nothing
+from elsewhere) polling ``/dashboard/state.json``, which takes one snapshot of the runtime's own metrics and judges the
 candidate with ``core``'s analysis and its default thresholds, as ``canary status`` would.
 """
 
@@ -34,7 +34,11 @@ STATIC = Path(__file__).with_name("static")
 PAGES = {PREFIX: ("dashboard.html", "text/html; charset=utf-8"),
          f"{PREFIX}/": ("dashboard.html", "text/html; charset=utf-8"),
          f"{PREFIX}/dashboard.js": ("dashboard.js", "text/javascript; charset=utf-8"),
-         f"{PREFIX}/dashboard.css": ("dashboard.css", "text/css; charset=utf-8")}
+         f"{PREFIX}/dashboard.css": ("dashboard.css", "text/css; charset=utf-8"),
+         # uPlot 1.6.32 (MIT, vendor/uPlot.LICENSE) from npm, served from here: the page loads
+         # nothing from elsewhere
+         f"{PREFIX}/vendor/uPlot.iife.min.js": ("vendor/uPlot.iife.min.js", "text/javascript; charset=utf-8"),
+         f"{PREFIX}/vendor/uPlot.min.css": ("vendor/uPlot.min.css", "text/css; charset=utf-8")}
 THRESHOLDS = AnalysisThresholds()  # canary's defaults
 WINDOW_SECONDS = 600.0  # `canary status`'s default --window: the verdict shown is the one it prints
 NO_STORE = {"Cache-Control": "no-store"}
@@ -67,6 +71,7 @@ class Dashboard:
         routing = config.routing
         names = list(config.model_names) + sorted(set(snapshot.variants) - set(config.model_names))
         window = {name: snapshot.stats(name) for name in names}
+        run = self._run()
         verdict = None
         if routing.canary is not None and routing.canary.version in window and routing.live in window:
             verdict = judge(window[routing.live], window[routing.canary.version], THRESHOLDS)
@@ -79,7 +84,9 @@ class Dashboard:
                           "window": view.stats_view(window[name])} for name in names],
             "analysis": view.analysis_view(verdict, WINDOW_SECONDS),
             "thresholds": {"errorLimit": _error_limit(window.get(routing.live))},
-            "run": view.run_view(self._run(), process_alive),
+            "run": view.run_view(run, process_alive),
+            "chart": view.chart_view(snapshot, names, now),
+            "marks": view.marks_view(run, now - view.CHART_MINUTES * 60),
         }
 
     def _run(self) -> run_state.RunState | None:

@@ -22,6 +22,7 @@ from core.run_state import RunState, RunStatus
 RATE_SPAN_S = 10.0  # "now" means the last ten seconds
 MIN_RATE_SPAN_S = 0.5  # two snapshots closer than this give a rate too noisy to show
 LATEST_MINUTE_MAX_AGE_S = 120  # a minute older than the previous one is not "now"
+CHART_MINUTES = 10  # the time series: the analysis window's minutes, the current one included
 
 
 @dataclass(frozen=True)
@@ -158,3 +159,31 @@ def run_view(run: RunState | None, alive: Callable[[int], bool]) -> dict[str, An
             "failureLimit": run.failure_limit,
             "lastVerdict": None if last is None else {"verdict": last.verdict.value, "kind": last.kind.value},
             "processAlive": alive(run.pid)}
+
+
+def chart_view(snapshot: Snapshot, names: list[str], now: float, minutes: int = CHART_MINUTES) -> dict[str, Any]:
+    """Per minute over the last ``minutes`` (the current one partly elapsed): each version's
+    requests per second, 5xx rate and p99 (ms), the metrics CloudWatch would chart. A minute with
+    no request has no 5xx rate or p99 (a gap), but 0 requests per second."""
+    current = int(now // PERIOD_SECONDS) * PERIOD_SECONDS
+    starts = [current - PERIOD_SECONDS * back for back in reversed(range(minutes))]
+    versions = {}
+    for name in names:
+        points = {point.time: point for point in snapshot.series(name)}
+        minute_points = [points.get(start) for start in starts]
+        versions[name] = {
+            "perSecond": [p.requests / max(1.0, min(PERIOD_SECONDS, now - p.time)) if p else 0.0
+                          for p in minute_points],
+            "rate5xx": [p.rate_5xx if p and p.requests > p.errors_4xx else None for p in minute_points],
+            "p99Ms": [p.latency_p99_ms if p else None for p in minute_points]}
+    return {"minutes": starts, "versions": versions}
+
+
+def marks_view(run: RunState | None, since: float) -> list[dict[str, Any]]:
+    """A recorded run's moves within the charts' span: each weight it set, and how it ended."""
+    if run is None:
+        return []
+    marks = [{"time": at, "label": f"{run.version} {weight:g} %"} for at, weight in run.step_times if at >= since]
+    if run.status is not RunStatus.RUNNING and run.updated_at >= since:
+        marks.append({"time": run.updated_at, "label": f"{run.version} {run.status.value}"})
+    return marks

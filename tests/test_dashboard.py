@@ -3,6 +3,7 @@ over HTTP, and the page itself in a real headless browser while traffic flows.""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import struct
@@ -21,6 +22,7 @@ from core import run_state
 from core.analysis import Verdict, judge
 from core.thresholds import AnalysisThresholds
 from emulator import dashboard
+from emulator import dashboard_view as view
 from emulator.metrics import VariantMetrics
 from tests import browser
 from tests.local_harness import PATH, RunningApi, model_app
@@ -30,7 +32,10 @@ ENDPOINT = "ratings-local"
 TRAFFIC_LIMIT_S = 90
 WAIT_LIMIT_S = 30
 PAGE_LIFE_MS = 4000  # virtual time each page load runs before its DOM is read: about four polls
+# dist/uPlot.iife.min.js of `npm pack uplot@1.6.32`, as emulator/static/vendor/README.md records it
+UPLOT_SHA256 = "19c8d4c6ad88929a79f4ae49d6f7161566dfd0ba3d15cc495e974f787eb78f1f"
 SCREENSHOT = "local-dashboard.png"
+SCREENSHOT_SIZE = (1280, 1120)  # the cards, the table and the charts
 # RATINGS_SCREENSHOT_DIR=docs refreshes the README's screenshot (a relative folder is under the project)
 SCREENSHOT_DIR_VARIABLE = "RATINGS_SCREENSHOT_DIR"
 
@@ -142,6 +147,7 @@ ANSWERS = [
     ("GET", "/dashboard/", 200, "text/html; charset=utf-8", None),
     ("GET", "/dashboard/dashboard.js", 200, "text/javascript; charset=utf-8", None),
     ("GET", "/dashboard/dashboard.css", 200, "text/css; charset=utf-8", None),
+    ("GET", "/dashboard/vendor/uPlot.iife.min.js", 200, "text/javascript; charset=utf-8", None),
     ("GET", "/dashboard/state.json", 200, "application/json", None),
     ("GET", "/dashboard/secrets", 404, "application/json",
      "no dashboard resource at /dashboard/secrets; the page is /dashboard"),
@@ -150,6 +156,31 @@ ANSWERS = [
     ("POST", "/dashboard/state.json", 405, "application/json", "POST is not allowed on /dashboard/state.json; use GET"),
     ("DELETE", "/dashboard", 405, "application/json", "DELETE is not allowed on /dashboard; use GET"),
 ]
+
+
+def test_the_time_series_are_per_minute_rates_and_a_quiet_minute_is_a_gap(tmp_path):
+    clock = Clock(now=6000.0 + 30)  # 30 s into the minute that starts at 6000
+    page, metrics = _dashboard(tmp_path, CANARY, clock)
+    clock.now = 5880.0 + 10  # two minutes earlier: v1 120 requests, 6 of them 5xx
+    _record(metrics, "v1", 120, errors_5xx=6, latency_us=4000.0)
+    clock.now = 6030.0  # now: v1 60 requests in the current minute's 30 s
+    _record(metrics, "v1", 60)
+    chart = page.state()["chart"]
+    assert chart["minutes"] == [6000 - 60 * back for back in reversed(range(view.CHART_MINUTES))]
+    v1, v2 = chart["versions"]["v1"], chart["versions"]["v2"]
+    assert v1["perSecond"][-3:] == [2.0, 0.0, 2.0], "the current minute's rate is over its 30 s so far"
+    assert v1["rate5xx"][-3:] == [0.05, None, 0.0] and v1["p99Ms"][-2] is None
+    assert v1["p99Ms"][-3] == pytest.approx(4.0, rel=0.2)
+    assert v2 == {"perSecond": [0.0] * 10, "rate5xx": [None] * 10, "p99Ms": [None] * 10}
+
+
+def test_a_recorded_runs_steps_and_end_are_the_charts_marks():
+    run = _running()
+    run.step_times = [[100.0, 10.0], [700.0, 30.0]]
+    assert view.marks_view(run, since=500.0) == [{"time": 700.0, "label": "v2 30 %"}]
+    run.status, run.updated_at = run_state.RunStatus.ROLLED_BACK, 800.0
+    assert view.marks_view(run, since=0.0)[-1] == {"time": 800.0, "label": "v2 rolled back"}
+    assert view.marks_view(None, since=0.0) == []
 
 
 @pytest.mark.parametrize(("method", "path", "status", "kind", "message"), ANSWERS)
@@ -263,8 +294,11 @@ def test_the_page_loads_only_what_the_runtime_serves(api):
 
     links = Links()
     links.feed(html.decode())
-    assert sorted(links.found) == ["/dashboard/dashboard.css", "/dashboard/dashboard.js"]
+    assert sorted(links.found) == ["/dashboard/dashboard.css", "/dashboard/dashboard.js",
+                                   "/dashboard/vendor/uPlot.iife.min.js", "/dashboard/vendor/uPlot.min.css"]
     assert all(_get(_url(api, link))[0] == 200 for link in links.found)
+    vendored = _get(_url(api, "/dashboard/vendor/uPlot.iife.min.js"))[2]
+    assert hashlib.sha256(vendored).hexdigest() == UPLOT_SHA256, "the file emulator/static/vendor/README.md names"
     assert "/dashboard/state.json" in _get(_url(api, "/dashboard/dashboard.js"))[2].decode()
 
 
@@ -290,12 +324,20 @@ class PageReading(HTMLParser):
         self.hidden: set[str] = set()
         self.checks: dict[str, dict[str, str]] = {}  # the analysis's evidence, by metric
         self.verdict = ""
-        self._card = self._row = self._check = None
+        self.charts: dict[str, list[str]] = {}  # the series uPlot's legend names, by chart (the x axis first)
+        self._card = self._row = self._check = self._chart = None
+        self._label: list[str] | None = None
         self._capture: list[tuple[str, str, list[str]]] = []
         self.feed(html)
+        self.charts = {name: labels[1:] for name, labels in self.charts.items()}
 
     def handle_starttag(self, tag, attrs):
         attributes = dict(attrs)
+        if tag == "figure" and "data-chart" in attributes:
+            self._chart = attributes["data-chart"]
+            self.charts[self._chart] = []
+        if self._chart and "u-label" in (attributes.get("class") or "").split():
+            self._label = []
         if tag == "article":
             self._card = attributes.get("id")
             if "hidden" in attributes:
@@ -316,8 +358,17 @@ class PageReading(HTMLParser):
     def handle_data(self, data):
         for _, _, parts in self._capture:
             parts.append(data)
+        if self._label is not None:
+            self._label.append(data)
 
     def handle_endtag(self, tag):
+        if self._label is not None and tag == "div":
+            self.charts[self._chart].append("".join(self._label).strip())
+            self._label = None
+        if tag == "figure":
+            self._chart = None
+        if tag == "article":
+            self._card = None
         if self._capture and self._capture[-1][0] == tag:
             _, name, parts = self._capture.pop()
             text = "".join(parts).strip()
@@ -356,6 +407,7 @@ def _running() -> run_state.RunState:
                                      thresholds=AnalysisThresholds())
     run.position, run.phase, run.pid = 4, run_state.Phase.BAKING, os.getpid()
     run.verdicts = [run_state.VerdictRecord(0.0, 0, 10, run_state.VerdictKind.GATE, Verdict.PASS, [])]
+    run.step_times = [[time.time() - 120, 10.0], [time.time() - 30, 30.0]]
     return run
 
 
@@ -372,7 +424,7 @@ def test_in_a_browser_the_page_shows_both_versions_and_its_numbers_move(api, chr
             _wait_for(lambda: all(n > int(first.rows[v]["requests"]) for v, n in _window_requests(_state(api)).items()),
                       "more requests than the page showed")
             second = PageReading(browser.dump_dom(chromium, _url(api), budget_ms=PAGE_LIFE_MS))
-            shot = browser.screenshot(chromium, _url(api), shots / SCREENSHOT)
+            shot = browser.screenshot(chromium, _url(api), shots / SCREENSHOT, size=SCREENSHOT_SIZE)
     finally:
         run_file.unlink(missing_ok=True)
 
@@ -382,8 +434,10 @@ def test_in_a_browser_the_page_shows_both_versions_and_its_numbers_move(api, chr
                ["v1", "v2", "30 %", "request"]
         assert all(_number(row["perSecond"]) > 0 for row in page.rows.values()), page.rows
         assert all(_number(row["p99"]) > 0 for row in page.rows.values()), page.rows
-        # one trend point per poll: the page redraws itself every second of its (virtual) life
-        assert all(row["trendPoints"] >= 3 for row in page.rows.values()), page.rows
+        # the trend: requests per second in each of the last ten minutes, from the first poll on
+        assert all(row["trendPoints"] == view.CHART_MINUTES for row in page.rows.values()), page.rows
+        # the time series: one uPlot chart per metric, a series per version
+        assert page.charts == {name: ["v1", "v2"] for name in ("perSecond", "rate5xx", "p99Ms")}, page.charts
         # the flaky candidate fails 1 in 4: the analysis fails it on its 5xx rate
         assert page.verdict == "fail" and "candidate 5xx rate" in page.fields[("analysis", "reasons")]
         # with its evidence: both versions' rates, the threshold, the statistic against its bound
@@ -397,4 +451,6 @@ def test_in_a_browser_the_page_shows_both_versions_and_its_numbers_move(api, chr
         assert int(second.rows[version]["requests"]) > int(first.rows[version]["requests"]), version
     assert "run" in first.hidden, "no canary run in progress: no run shown"
     assert "run" not in second.hidden and second.fields[("run", "summary")] == "v2: step 2/3 at 30 %, baking"
-    assert _png_size(shot) == (1280, 900)
+    assert first.fields[(None, "marks")] == "" and second.fields[(None, "marks")].startswith("v2 10 % at "), \
+        "the run's steps are marked on the charts and listed under them"
+    assert _png_size(shot) == SCREENSHOT_SIZE

@@ -1,10 +1,15 @@
-// The local rollout page: polls /dashboard/state.json and redraws. No framework, no build step.
+// The local rollout page: polls /dashboard/state.json and redraws. No framework, no build step;
+// the time series are drawn with the vendored uPlot (vendor/README.md).
 "use strict";
 
 const STATE_URL = "/dashboard/state.json";
 const POLL_MS = 1000;
-const TREND_POINTS = 60;
-const trends = new Map(); // version -> recent req/s readings, oldest first
+const COLOURS = ["#1a7f37", "#bf8700", "#0969da", "#8250df", "#cf222e", "#57606a"];
+const CHARTS = { perSecond: (v) => v.toFixed(1), rate5xx: (v) => `${(v * 100).toFixed(1)} %`, p99Ms: (v) => v.toFixed(1) };
+const charts = new Map(); // chart name -> uPlot, rebuilt when the versions change
+let chartedVersions = "";
+let marks = []; // the recorded run's steps: [{time, label}], drawn on every chart
+let span = [0, 1]; // the charts' x range: the first minute's start to now (a step just taken shows)
 
 const byField = (root, name) => root.querySelector(`[data-field="${name}"]`);
 const number = (value, digits) => (value === null || value === undefined ? "-" : value.toFixed(digits));
@@ -68,7 +73,7 @@ function drawRun(run) {
 }
 
 function trendLine(values) {
-  // req/s over the polls so far, left to right, from zero at the bottom to 1.25x the highest
+  // req/s per minute over the last ten, left to right, from zero at the bottom to 1.25x the highest
   const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
   svg.setAttribute("class", "trend");
   svg.setAttribute("viewBox", "0 0 100 24");
@@ -92,10 +97,7 @@ function cell(field, text, bad) {
   return td;
 }
 
-function versionRow(version, limits) {
-  const history = trends.get(version.name) || [];
-  if (version.recent.perSecond !== null) history.push(version.recent.perSecond);
-  trends.set(version.name, history.slice(-TREND_POINTS));
+function versionRow(version, limits, chart) {
   const row = document.createElement("tr");
   row.dataset.version = version.name;
   row.dataset.role = version.role;
@@ -103,7 +105,7 @@ function versionRow(version, limits) {
   const tooMany5xx = (rate) => rate !== null && rate > limits.errorLimit;
   row.append(
     cell("name", version.name), cell("role", version.role), cell("share", `${version.share} %`),
-    cell("perSecond", number(version.recent.perSecond, 1)), cell("trend", trendLine(trends.get(version.name))),
+    cell("perSecond", number(version.recent.perSecond, 1)), cell("trend", trendLine(chart.versions[version.name].perSecond)),
     cell("recent4xx", percent(version.recent.rate4xx)),
     cell("recent5xx", percent(version.recent.rate5xx), tooMany5xx(version.recent.rate5xx)),
     cell("p50", number(latest.p50, 2)), cell("p99", number(latest.p99, 2)),
@@ -126,11 +128,78 @@ function draw(state) {
   drawAnalysis(state.analysis);
   drawRun(state.run);
   document.querySelector("#versions tbody").replaceChildren(
-    ...state.versions.map((version) => versionRow(version, state.thresholds)));
+    ...state.versions.map((version) => versionRow(version, state.thresholds, state.chart)));
+  drawCharts(state.chart, state.versions.map((version) => version.name), state.time);
+  drawMarks(state.marks);
   const source = document.getElementById("source");
   source.className = "muted";
   source.textContent = `endpoint ${state.endpoint} \u00b7 ${state.stackFile} \u00b7 updated ${clock(state.time)}`;
   document.body.dataset.updated = String(state.time);
+}
+
+// A dashed vertical line and its label at each of the run's moves, inside the plotting area.
+function markHook(u) {
+  const ctx = u.ctx;
+  const { left, top, width, height } = u.bbox;
+  ctx.save();
+  ctx.strokeStyle = "#8250df";
+  ctx.fillStyle = "#8250df";
+  ctx.setLineDash([4 * devicePixelRatio, 4 * devicePixelRatio]);
+  ctx.font = `${11 * devicePixelRatio}px system-ui, sans-serif`;
+  for (const mark of marks) {
+    const x = u.valToPos(mark.time, "x", true);
+    if (x < left || x > left + width) continue;
+    ctx.beginPath();
+    ctx.moveTo(x, top);
+    ctx.lineTo(x, top + height);
+    ctx.stroke();
+    ctx.fillText(mark.label, x + 3 * devicePixelRatio, top + 12 * devicePixelRatio);
+  }
+  ctx.restore();
+}
+
+function chartOptions(name, versions, width) {
+  const format = CHARTS[name];
+  return {
+    width, height: 180, legend: { show: true }, cursor: { drag: { x: false, y: false } },
+    scales: { x: { time: true, range: () => span }, y: { range: (u, min, max) => [0, max > 0 ? max * 1.1 : 1] } },
+    axes: [{}, { size: 56, values: (u, ticks) => ticks.map(format) }],
+    series: [{}, ...versions.map((version, index) => ({
+      label: version, stroke: COLOURS[index % COLOURS.length], width: 2, spanGaps: false,
+      points: { size: 4 }, value: (u, v) => (v === null || v === undefined ? "-" : format(v)),
+    }))],
+    hooks: { draw: [markHook] },
+  };
+}
+
+// One uPlot per metric, a series per version; data replaced at every poll, charts rebuilt only
+// when a version comes or goes. Without uPlot (the script failed to load) the table still works.
+function drawCharts(chart, versions, now) {
+  if (typeof uPlot === "undefined") return;
+  span = [chart.minutes[0], now];
+  const key = versions.join(",");
+  for (const name of Object.keys(CHARTS)) {
+    const data = [chart.minutes, ...versions.map((version) => chart.versions[version][name])];
+    const figure = document.querySelector(`[data-chart="${name}"]`);
+    if (key !== chartedVersions || !charts.has(name)) {
+      if (charts.has(name)) charts.get(name).destroy();
+      const width = Math.max(300, Math.floor(figure.clientWidth || 400));
+      charts.set(name, new uPlot(chartOptions(name, versions, width), data, figure));
+    } else {
+      charts.get(name).setData(data);
+    }
+  }
+  chartedVersions = key;
+}
+
+function drawMarks(newMarks) {
+  marks = newMarks;
+  document.querySelector('[data-field="marks"]').replaceChildren(...marks.map((mark) => {
+    const item = document.createElement("li");
+    item.textContent = `${mark.label} at ${clock(mark.time)}`;
+    return item;
+  }));
+  for (const chart of charts.values()) chart.redraw(false, false);
 }
 
 function showFailure(error) {
