@@ -110,13 +110,13 @@ def main() -> int:
             for name, (one, many, errors) in rows.items():
                 print(f"{items:>5}  {name:<14}{one['p50']:>7.2f}{one['p99']:>8.2f}            "
                       f"{many['rps']:>7.0f}              {errors}")
-            (alone, direct, _), (through, loaded, _) = rows["model server"], rows["via gateway"]
+            (alone, alone_loaded, _), (through, loaded, _) = rows["model server"], rows["via gateway"]
             figures |= {f"added_p50_{items}": through["p50"] - alone["p50"],
                         f"added_p99_{items}": through["p99"] - alone["p99"],
                         f"gateway_p99_{items}": through["p99"], f"gateway_rps_{items}": loaded["rps"]}
             print(f"{items:>5}  gateway adds {figures[f'added_p50_{items}']:.2f} ms at p50, "
                   f"{figures[f'added_p99_{items}']:.2f} ms at p99; its throughput is "
-                  f"{loaded['rps'] / max(direct['rps'], 1):.0%} of the model server's alone")
+                  f"{loaded['rps'] / max(alone_loaded['rps'], 1):.0%} of the model server's alone")
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=30)

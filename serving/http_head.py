@@ -37,15 +37,7 @@ class BoundedHeadProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        self._head_bytes, self._in_head, self._header_bytes = 0, True, 0
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        """A head that arrived whole in one read is measured here, header by header."""
-        super().on_header(name, value)
-        self._header_bytes += len(name) + len(value) + 4
-        if self._header_bytes > MAX_HEAD_BYTES:
-            self._refusal = (431, HEAD_TOO_LARGE.format(limit=MAX_HEAD_BYTES))
-            raise _Refused
+        self._head_bytes, self._in_head = 0, True
 
     def on_url(self, url: bytes) -> None:
         super().on_url(url)
@@ -54,7 +46,11 @@ class BoundedHeadProtocol(HttpToolsProtocol):
             raise _Refused
 
     def on_headers_complete(self) -> None:
+        """A head that arrived whole in one read is measured here, once."""
         self._in_head = False
+        if sum(len(name) + len(value) + 4 for name, value in self.headers) > MAX_HEAD_BYTES:
+            self._refusal = (431, HEAD_TOO_LARGE.format(limit=MAX_HEAD_BYTES))
+            raise _Refused
         super().on_headers_complete()
 
     def data_received(self, data: bytes) -> None:
