@@ -46,7 +46,8 @@ endpoint = ModelEndpoint(config.endpoint.name, ModelEndpointArgs(
 api = RatingsApi(names.api(config.endpoint.name), RatingsApiArgs(
     api=config.api, routing=config.routing, account=account, endpoint_name=endpoint.endpoint_name,
     endpoint_arn=endpoint.endpoint_arn))
-dashboard = RolloutDashboard(names.dashboard(config.endpoint.name), RolloutDashboardArgs(config, api.rest_api_name))
+dashboard = RolloutDashboard(names.dashboard(config.endpoint.name), RolloutDashboardArgs(config, api.rest_api_name,
+                                                                                       api.web_acl_name))
 
 pulumi.export("invoke_url", api.invoke_url)
 pulumi.export("ratings_url", api.invoke_url.apply(lambda url: f"{url}/predicted-ratings/{{user_id}}?items="))

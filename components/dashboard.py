@@ -15,6 +15,7 @@ from core.config import StackConfig
 class RolloutDashboardArgs:
     config: StackConfig
     api_name: pulumi.Input[str]  # the RestApi's name: the ApiName dimension of its metrics
+    web_acl_name: pulumi.Input[str] | None = None  # with api.waf: the WebACL dimension of its metrics
 
 
 class RolloutDashboard(pulumi.ComponentResource):
@@ -32,8 +33,8 @@ class RolloutDashboard(pulumi.ComponentResource):
         dashboard = aws.cloudwatch.Dashboard(
             f"{name}-dashboard",
             dashboard_name=names.dashboard(config.endpoint.name),
-            dashboard_body=pulumi.Output.from_input(args.api_name).apply(
-                lambda api_name: dashboard_body.render(dashboard_body.build(config, api_name))),
+            dashboard_body=pulumi.Output.all(args.api_name, args.web_acl_name).apply(
+                lambda names_: dashboard_body.render(dashboard_body.build(config, names_[0], names_[1]))),
             opts=pulumi.ResourceOptions(parent=self))
         self.dashboard_name = dashboard.dashboard_name
         self.register_outputs({"dashboard_name": dashboard.dashboard_name})

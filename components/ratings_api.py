@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from core import access_log, names, openapi, policies, routing
+from core import access_log, names, openapi, policies, routing, waf_rules
 from core.arns import Account
 from core.config import ApiSettings, AuthMode
 from core.routing import Routing
@@ -30,11 +30,17 @@ class RatingsApiArgs:
     endpoint_arn: pulumi.Input[str]
 
 
+def _visibility(metric: str) -> aws.wafv2.WebAclVisibilityConfigArgs:
+    return aws.wafv2.WebAclVisibilityConfigArgs(cloudwatch_metrics_enabled=True, metric_name=metric,
+                                                sampled_requests_enabled=True)
+
+
 class RatingsApi(pulumi.ComponentResource):
     """Invoke role, RestApi from the OpenAPI document, Deployment, Stage (variant, canary,
     access logs, X-Ray), method settings and the configured auth."""
 
     invoke_url: pulumi.Output[str]
+    web_acl_name: pulumi.Output[str] | None  # with api.waf: the WebACL dimension of its metrics
     api_key_id: pulumi.Output[str] | None
     rest_api_id: pulumi.Output[str]
     rest_api_name: pulumi.Output[str]  # the ApiName dimension of the API's CloudWatch metrics
@@ -67,6 +73,7 @@ class RatingsApi(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self))
         stage = self._stage(args, account, rest_api, deployment)
         self._method_settings(api, rest_api, stage)
+        self.web_acl_name = self._web_acl(api, stage) if api.waf else None
         key = self._usage_plan(api, rest_api, stage) if api.auth is AuthMode.API_KEY else None
         self.api_key_id = key.id if key else None
         self.invoke_url = stage.invoke_url
@@ -176,6 +183,33 @@ class RatingsApi(pulumi.ComponentResource):
                 throttling_rate_limit=throttle.rate_limit,
                 throttling_burst_limit=throttle.burst_limit),
             opts=pulumi.ResourceOptions(parent=self))
+
+    def _web_acl(self, api: ApiSettings, stage: aws.apigateway.Stage) -> pulumi.Output[str]:
+        """The stage's web ACL: AWS's managed common and known-bad-inputs rule groups, then a rate
+        rule per client IP; every rule's metrics (namespace AWS/WAFV2) feed the dashboard."""
+        assert api.waf is not None, "called only with a waf section"
+        rules = [aws.wafv2.WebAclRuleArgs(
+            name=rule.name, priority=priority, visibility_config=_visibility(rule.metric),
+            override_action=aws.wafv2.WebAclRuleOverrideActionArgs(none={}) if rule.managed else None,
+            action=None if rule.managed else aws.wafv2.WebAclRuleActionArgs(block={}),
+            statement=aws.wafv2.WebAclRuleStatementArgs(
+                managed_rule_group_statement=aws.wafv2.WebAclRuleStatementManagedRuleGroupStatementArgs(
+                    name=rule.name, vendor_name="AWS") if rule.managed else None,
+                rate_based_statement=None if rule.managed else aws.wafv2.WebAclRuleStatementRateBasedStatementArgs(
+                    limit=api.waf.rate_limit_per_5min, aggregate_key_type="IP", evaluation_window_sec=300)))
+            for priority, rule in enumerate(waf_rules.RULES)]
+        acl = aws.wafv2.WebAcl(
+            f"{self._name}-web-acl",
+            scope="REGIONAL",
+            description="Managed rule groups and a per-IP rate limit in front of the ratings API",
+            default_action=aws.wafv2.WebAclDefaultActionArgs(allow={}),
+            rules=rules,
+            visibility_config=_visibility(waf_rules.ACL_METRIC),
+            opts=pulumi.ResourceOptions(parent=self))
+        aws.wafv2.WebAclAssociation(
+            f"{self._name}-web-acl-association", resource_arn=stage.arn, web_acl_arn=acl.arn,
+            opts=pulumi.ResourceOptions(parent=self))
+        return acl.name
 
     def _usage_plan(self, api: ApiSettings, rest_api: aws.apigateway.RestApi,
                     stage: aws.apigateway.Stage) -> aws.apigateway.ApiKey:

@@ -128,6 +128,15 @@ class Logging:
 
 
 @dataclass(frozen=True)
+class Waf:
+    """A regional AWS WAF web ACL on the stage: AWS's managed common and known-bad-inputs rule
+    groups, and a rate-based rule that blocks a client IP past ``rate_limit_per_5min`` requests
+    in five minutes (AWS WAF's default evaluation window; its lowest limit is 10)."""
+
+    rate_limit_per_5min: int = 2000
+
+
+@dataclass(frozen=True)
 class ApiSettings:
     stage_name: str
     auth: AuthMode = AuthMode.IAM
@@ -135,6 +144,7 @@ class ApiSettings:
     quota: Quota | None = None
     max_items: int = 100
     logging: Logging = Logging()
+    waf: Waf | None = None  # None: no web ACL on the stage
 
 
 @dataclass(frozen=True)
@@ -282,7 +292,7 @@ def _environment(section: Section) -> dict[str, str]:
 
 
 def _api(section: Section) -> ApiSettings:
-    section.check_known(("stageName", "auth", "throttle", "quota", "maxItems", "logging"))
+    section.check_known(("stageName", "auth", "throttle", "quota", "maxItems", "logging", "waf"))
     stage = section.text("stageName")
     if stage is not None and not _valid_stage_name(stage):
         section.problem(MSG_STAGE_NAME.format(value=stage))
@@ -297,7 +307,19 @@ def _api(section: Section) -> ApiSettings:
         quota=quota,
         max_items=settled(section.integer("maxItems", 100, 1, 1000)),
         logging=_logging(section.section("logging")),
+        waf=_waf(section.section("waf")),
     )
+
+
+def _waf(section: Section | None) -> Waf | None:
+    """``waf: {enabled, rateLimitPer5Min}``; a section that is there is on unless ``enabled: false``.
+    The limit's range is AWS WAF's ("Rate-based rule high-level settings": lowest 10; the
+    RateBasedStatement API's highest 2,000,000,000)."""
+    if section is None:
+        return None
+    section.check_known(("enabled", "rateLimitPer5Min"))
+    limit = section.integer("rateLimitPer5Min", Waf.rate_limit_per_5min, 10, 2_000_000_000)
+    return Waf(settled(limit)) if section.flag("enabled", True) else None
 
 
 def _valid_stage_name(stage: str) -> bool:

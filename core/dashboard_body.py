@@ -6,6 +6,7 @@ A CloudWatch dashboard is a grid 24 columns wide. From the top:
   right. API Gateway reports a stage canary's requests apart from the stage's; a sticky canary
   splits inside the request template, so the stage's numbers hold both versions there and the
   per-version rows below are the comparison;
+- with ``api.waf``, what the stage's web ACL allowed and blocked, and which rule blocked;
 - the versions, one column each: the live version first, the candidate beside it, then the
   others (rollback targets, versions about to retire). Each column holds what the API answered
   for requests sent to the version (the access log's metric filters: answers, 5xx, timeouts),
@@ -22,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from core import access_log, names, routing
+from core import access_log, names, routing, waf_rules
 from core.config import StackConfig
 from core.routing import CanaryMode, Role
 
@@ -35,6 +36,7 @@ PERIOD_SECONDS = 60  # SageMaker and API Gateway both publish per minute
 SAGEMAKER = "AWS/SageMaker"
 SAGEMAKER_INSTANCES = "/aws/sagemaker/Endpoints"
 API_GATEWAY = "AWS/ApiGateway"
+WAF = "AWS/WAFV2"
 # API Gateway reports a canary's requests in their own metrics ("the canary release has its own
 # logs and metrics", developer guide, "Set up an API Gateway canary release deployment") under the
 # documented ApiName, Stage dimension set. The guide names the canary's log groups
@@ -58,11 +60,13 @@ def canary_stage(stage_name: str) -> str:
     return f"{stage_name}{CANARY_STAGE_SUFFIX}"
 
 
-def build(config: StackConfig, api_name: str) -> dict[str, Any]:
-    """The dashboard body as data (``render`` turns it into the JSON CloudWatch takes)."""
+def build(config: StackConfig, api_name: str, web_acl_name: str | None = None) -> dict[str, Any]:
+    """The dashboard body as data (``render`` turns it into the JSON CloudWatch takes);
+    ``web_acl_name``: the stage's web ACL (``api.waf``), the WebACL dimension of its metrics."""
     widgets = [_header(config)]
     y = HEADER_HEIGHT
-    for row in _api_rows(config, api_name):
+    rows = _api_rows(config, api_name) + ([_waf_row(config, web_acl_name)] if web_acl_name else [])
+    for row in rows:
         widgets += _place_row(row, y, config.region)
         y += WIDGET_HEIGHT
     versions = routing.version_order(config.routing, config.model_names)
@@ -122,6 +126,20 @@ def _api_rows(config: StackConfig, api_name: str) -> list[list[Panel]]:
                                           metric(value, "Latency", stat="p99", label="p99")])
          for value, label in columns],
     ]
+
+
+def _waf_row(config: StackConfig, web_acl_name: str) -> list[Panel]:
+    """AWS WAF's metrics of the stage's web ACL (namespace AWS/WAFV2, dimensions WebACL, Region and
+    Rule; Rule "ALL" is the whole web ACL): what it let through and blocked, and which rule blocked."""
+
+    def metric(name: str, rule: str, label: str) -> Metric:
+        return [WAF, name, "WebACL", web_acl_name, "Region", config.region, "Rule", rule,
+                {"stat": "Sum", "label": label}]
+
+    return [Panel("AWS WAF: requests", [metric("AllowedRequests", "ALL", "allowed"),
+                                        metric("BlockedRequests", "ALL", "blocked")]),
+            Panel("AWS WAF: blocked, by rule", [metric("BlockedRequests", rule.metric, rule.name)
+                                                for rule in waf_rules.RULES])]
 
 
 def _stage_label(config: StackConfig) -> str:

@@ -50,6 +50,7 @@ class Feature(StrEnum):
     NOTIFICATIONS = "notifications"
     API_KEY = "api_key"
     ACCOUNT_ROLE = "account_role"
+    WAF = "waf"
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,9 @@ class Grant:
     feature: Feature = Feature.ALWAYS
     reader: Reader = Reader.DEPLOYER
     condition: Mapping[str, Any] | None = None
+    # False: only a `pulumi up` that changes these resources calls these actions, and no rollout
+    # step changes them (tests/test_lifecycle.py), so the operator's policy leaves them out
+    in_rollouts: bool = True
 
 
 SAGEMAKER = "arn:{partition}:sagemaker:{region}:{account}"
@@ -70,6 +74,7 @@ SAGEMAKER_ENDPOINT = SAGEMAKER + ":endpoint/{endpoint_arn_name}"
 ROLES = "arn:{partition}:iam::{account}:role"
 LOGS = "arn:{partition}:logs:{region}:{account}:log-group"
 API = "arn:{partition}:apigateway:{region}::"
+WAF_ACLS = "arn:{partition}:wafv2:{region}:{account}:regional/webacl/" + names.api("{endpoint}") + "-web-acl-*/*"
 
 # The grants whose actions take no resource type ("*", no condition) share one statement: a
 # managed policy holds 6,144 characters, and IAM evaluates one statement as it does several.
@@ -80,8 +85,10 @@ GRANTS: tuple[Grant, ...] = (
                               *SAGEMAKER_TAGS), (SAGEMAKER_MODELS,),
           "aws.sagemaker.Model (sagemaker/model.go; the provider's tagging lists tags at every read)"),
     Grant("SageMakerEndpointConfigs", ("sagemaker:CreateEndpointConfig", "sagemaker:DescribeEndpointConfig",
-                                       "sagemaker:DeleteEndpointConfig", *SAGEMAKER_TAGS), (SAGEMAKER_CONFIGS,),
-          "aws.sagemaker.EndpointConfiguration (sagemaker/endpoint_configuration.go)"),
+                                       "sagemaker:DeleteEndpointConfig", *SAGEMAKER_TAGS,
+                                       "sagemaker:CreateEndpoint", "sagemaker:UpdateEndpoint"), (SAGEMAKER_CONFIGS,),
+          "aws.sagemaker.EndpointConfiguration (sagemaker/endpoint_configuration.go); CreateEndpoint and "
+          "UpdateEndpoint are also authorized on the configuration they name"),
     Grant("SageMakerEndpoint", ("sagemaker:CreateEndpoint", "sagemaker:UpdateEndpoint", "sagemaker:DescribeEndpoint",
                                 "sagemaker:DeleteEndpoint", "sagemaker:UpdateEndpointWeightsAndCapacities",
                                 *SAGEMAKER_TAGS),
@@ -89,8 +96,6 @@ GRANTS: tuple[Grant, ...] = (
           "aws.sagemaker.Endpoint (sagemaker/endpoint.go); Application Auto Scaling checks the caller may "
           "DescribeEndpoint and UpdateEndpointWeightsAndCapacities; canary's check after every step "
           "(DescribeEndpoint)"),
-    Grant("SageMakerEndpointRunsConfig", ("sagemaker:CreateEndpoint", "sagemaker:UpdateEndpoint"), (SAGEMAKER_CONFIGS,),
-          "CreateEndpoint and UpdateEndpoint are also authorized on the configuration they name"),
     Grant("StackRoles", ROLE_ACTIONS, (ROLES + "/{endpoint}-*",),
           "aws.iam.Role and aws.iam.RolePolicy (iam/role.go, iam/role_policy.go: every read lists the inline and "
           "attached policies, delete lists instance profiles)"),
@@ -105,6 +110,17 @@ GRANTS: tuple[Grant, ...] = (
           "HTTP verbs on paths); canary status reads the stage (GetStage)"),
     Grant("ApiKeys", API_VERBS, (API + "/apikeys", API + "/apikeys/*", API + "/usageplans", API + "/usageplans/*"),
           "aws.apigateway.ApiKey, UsagePlan, UsagePlanKey", Feature.API_KEY),
+    Grant("WebAcl", ("wafv2:CreateWebACL", "wafv2:GetWebACL", "wafv2:UpdateWebACL", "wafv2:DeleteWebACL",
+                     "wafv2:ListTagsForResource", "wafv2:TagResource", "wafv2:UntagResource",
+                     "wafv2:AssociateWebACL", "wafv2:GetWebACLForResource"), (WAF_ACLS,),
+          "aws.wafv2.WebAcl (wafv2/web_acl.go) and WebAclAssociation (web_acl_association.go: AssociateWebACL "
+          "and GetWebACLForResource are authorized on the web ACL and on the stage)", Feature.WAF,
+          in_rollouts=False),
+    Grant("WebAclOnStage", ("wafv2:AssociateWebACL", "wafv2:DisassociateWebACL", "wafv2:GetWebACLForResource",
+                            "apigateway:SetWebACL"), (API + "/restapis/*/stages/*",),
+          "aws.wafv2.WebAclAssociation on the stage; associating a web ACL with a stage also needs API Gateway's "
+          "SetWebACL (Service Authorization Reference, AssociateWebACL's dependent actions)", Feature.WAF,
+          in_rollouts=False),
     Grant("ApiGatewayAccount", ("apigateway:GET", "apigateway:PATCH"), (API + "/account",),
           "aws.apigateway.Account (UpdateAccount sets and, on destroy, resets the CloudWatch role)",
           Feature.ACCOUNT_ROLE),
@@ -205,13 +221,16 @@ def features(config: StackConfig) -> set[Feature]:
         found.add(Feature.API_KEY)
     if config.api.logging.manage_account_role:
         found.add(Feature.ACCOUNT_ROLE)
+    if config.api.waf is not None:
+        found.add(Feature.WAF)
     return found
 
 
 def grants_for(reader: Reader, config: StackConfig) -> list[Grant]:
     readers = {Reader.DEPLOYER} if reader is Reader.DEPLOYER else {Reader.DEPLOYER, Reader.OPERATOR}
     present = features(config)
-    return [grant for grant in GRANTS if grant.reader in readers and grant.feature in present]
+    return [grant for grant in GRANTS if grant.reader in readers and grant.feature in present
+            and (reader is Reader.DEPLOYER or grant.in_rollouts)]
 
 
 def policy(reader: Reader, scope: Scope) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from emulator.limits import Limits
 from emulator.metrics import VariantMetrics
 from emulator.runtime import SageMakerRuntime
 from emulator.throttle import TokenBucket
+from emulator.waf import RateRule
 
 __all__ = ["Answer", "Gateway", "GatewayError"]
 
@@ -51,8 +52,9 @@ class Gateway:
         self._throttle_settings: Throttle | None = None
         self._bucket: TokenBucket | None = None
         self.api_keys = ApiKeys(api_key or new_key())  # used when the stage requires a key
-        self._before_integration = (steps.route, self.api_keys.admit, steps.validate, self._throttle, self._draw_canary,
-                                    steps.render_request, steps.map_integration_headers)
+        self.waf = RateRule()
+        self._before_integration = (self._filter, steps.route, self.api_keys.admit, steps.validate, self._throttle,
+                                    self._draw_canary, steps.render_request, steps.map_integration_headers)
 
     async def handle(self, method: str, raw_path: str, query_string: str, headers: dict[str, str],
                      source_ip: str = "127.0.0.1") -> Answer:
@@ -77,6 +79,10 @@ class Gateway:
         self._log(context)
         assert context.answer is not None, "set by _fail"
         return context.answer
+
+    def _filter(self, context: RequestContext) -> None:
+        """AWS WAF in front of the stage (``emulator.waf``)."""
+        self.waf.admit(context)
 
     def _fail(self, context: RequestContext, error: GatewayError) -> None:
         context.error_type = error.kind.value

@@ -22,7 +22,7 @@ import uvloop
 
 from core import routing, stack_file
 from core.config import AuthMode, StackConfig
-from emulator import dashboard, fleet, processes, stage_api, supervisor
+from emulator import dashboard, fleet, processes, stage_api, supervisor, waf
 from emulator.access_log import RotatingAccessLog
 from emulator.api_keys import new_key
 from emulator.apps import gateway_app
@@ -130,6 +130,8 @@ async def serve(stack_path: Path, servers: list[processes.ModelServer], echo=pri
     gateway = Gateway(states, runtime, access_log, limits, answers=runtime.metrics, api_key=api_key)
     if config.api.auth is AuthMode.API_KEY:
         echo(MSG_API_KEY.format(key=api_key, source="ratings:local.apiKey" if config.local.api_key else "made now"))
+    if config.api.waf is not None:
+        echo(waf.banner(config.api.waf.rate_limit_per_5min))
     page = dashboard.Dashboard(runtime.metrics, lambda: states.current().config, stack_path,
                                edit_of=lambda: states.last_edit)
     services = stage_api.with_stage_api(dashboard.with_dashboard(runtime_app(runtime), page), states.current)

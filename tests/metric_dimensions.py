@@ -14,6 +14,10 @@ metric against this table, read from the AWS documentation:
   https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-metrics-and-dimensions.html
   (awsdocs/amazon-api-gateway-developer-guide doc_source/api-gateway-metrics-and-dimensions.md):
   ApiName; ApiName, Stage; ApiName, Method, Resource, Stage (detailed metrics only).
+- AWS/WAFV2: "AWS WAF metrics and dimensions",
+  https://docs.aws.amazon.com/waf/latest/developerguide/waf-metrics.html: AllowedRequests,
+  BlockedRequests, CountedRequests, PassedRequests per minute, for a regional web ACL by Region,
+  Rule (a rule's metric name, or ALL for the whole web ACL) and WebACL (its name).
 - RatingsApi/<endpoint>: the stack's own, what its access-log metric filters publish
   (core.access_log.answer_filters, each metric with its filter's dimensions).
 """
@@ -34,6 +38,7 @@ METRICS: dict[str, frozenset[str]] = {
                                            "GPUUtilization", "GPUMemoryUtilization"}),
     "AWS/ApiGateway": frozenset({"4XXError", "5XXError", "CacheHitCount", "CacheMissCount", "Count",
                                  "IntegrationLatency", "Latency"}),
+    "AWS/WAFV2": frozenset({"AllowedRequests", "BlockedRequests", "CountedRequests", "PassedRequests"}),
     STACK_NAMESPACE_PREFIX: frozenset(f.metric for f in access_log.answer_filters()),
 }
 
@@ -42,6 +47,7 @@ DIMENSION_SETS: dict[str, frozenset[frozenset[str]]] = {
     "/aws/sagemaker/Endpoints": frozenset({frozenset({"EndpointName", "VariantName"})}),
     "AWS/ApiGateway": frozenset({frozenset({"ApiName"}), frozenset({"ApiName", "Stage"}),
                                  frozenset({"ApiName", "Method", "Resource", "Stage"})}),
+    "AWS/WAFV2": frozenset({frozenset({"Region", "Rule", "WebACL"})}),
     STACK_NAMESPACE_PREFIX: frozenset(frozenset(f.dimensions) for f in access_log.answer_filters()),
 }
 

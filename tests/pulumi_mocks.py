@@ -52,7 +52,10 @@ def realistic_outputs(args: pulumi.runtime.MockResourceArgs, suffix: str = "a1b2
         "aws:apigateway/restApi:RestApi": {"name": name, "rootResourceId": "root0123",
                                            "executionArn": f"{arn_prefix.format('execute-api')}:abc123"},
         "aws:apigateway/stage:Stage": {
-            "invokeUrl": f"https://abc123.execute-api.{REGION}.amazonaws.com/{args.inputs.get('stageName')}"},
+            "invokeUrl": f"https://abc123.execute-api.{REGION}.amazonaws.com/{args.inputs.get('stageName')}",
+            "arn": f"arn:aws:apigateway:{REGION}::/restapis/abc123/stages/{args.inputs.get('stageName')}"},
+        "aws:wafv2/webAcl:WebAcl": {
+            "name": name, "arn": f"{arn_prefix.format('wafv2')}:regional/webacl/{name}/{suffix}-0000"},
         "aws:apigateway/apiKey:ApiKey": {"value": "k" * 40},
         "aws:sns/topic:Topic": {"name": name, "arn": f"{arn_prefix.format('sns')}:{name}"},
         "aws:sns/topicSubscription:TopicSubscription": {

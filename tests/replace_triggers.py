@@ -61,6 +61,11 @@ REPLACE_TRIGGERS: dict[str, Triggers] = {
     # topic_arn is the Pulumi input "topic"
     "aws:sns/topicSubscription:TopicSubscription": Triggers(
         ("endpoint", "protocol", "topic"), "internal/service/sns/topic_subscription.go"),
+    # read at 0073593: name, name_prefix and scope are ForceNew; rules and actions update in place
+    "aws:wafv2/webAcl:WebAcl": Triggers(("name", "namePrefix", "scope"), "internal/service/wafv2/web_acl.go"),
+    # read at 011a8ee: both arguments ForceNew, and the resource has no update
+    "aws:wafv2/webAclAssociation:WebAclAssociation": Triggers(
+        ALL_INPUTS, "internal/service/wafv2/web_acl_association.go"),
     "aws:appautoscaling/target:Target": Triggers(
         ("resourceId", "scalableDimension", "serviceNamespace"), "internal/service/appautoscaling/target.go"),
     # read at e33a89d: no nested attribute of either policy configuration is ForceNew

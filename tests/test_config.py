@@ -131,6 +131,12 @@ INVALID = [
     ("ratings:api.logging.manageAccountRole", "yes",
      fields.MSG_NOT_FLAG.format(field="api.logging.manageAccountRole", got="str 'yes'")),
     ("ratings:api", "prod", fields.MSG_NOT_MAPPING.format(field="api", got="str 'prod'")),
+    # AWS WAF's lowest rate limit is 10 ("Rate-based rule high-level settings")
+    ("ratings:api.waf.rateLimitPer5Min", 5, fields.MSG_OUT_OF_RANGE.format(field="api.waf.rateLimitPer5Min", value=5,
+                                                                          low=10, high=2_000_000_000)),
+    ("ratings:api.waf.enabled", "yes", fields.MSG_NOT_FLAG.format(field="api.waf.enabled", got="str 'yes'")),
+    ("ratings:api.waf.managedRules", ["x"], fields.MSG_UNKNOWN_KEY.format(field="api.waf.managedRules",
+                                                                          known="enabled, rateLimitPer5Min")),
     ("aws:region", DELETE, cfg.MSG_NO_REGION),
     ("ratings:notifications.emails", [], notes.MSG_NOTHING_TO_NOTIFY),
     ("ratings:notifications.emails", "ml-oncall@example.com",
@@ -305,3 +311,10 @@ def test_the_local_api_key_follows_api_gateways_rule(key, accepted):
         with pytest.raises(ConfigError) as raised:
             cfg.parse(values)
         assert raised.value.problems == [cfg.MSG_API_KEY.format(field="local.apiKey")]
+
+
+def test_a_waf_section_is_on_unless_disabled_and_defaults_its_rate_limit():
+    assert cfg.parse(example("prod")).api.waf == cfg.Waf(rate_limit_per_5min=2000)
+    assert cfg.parse(with_change(example("prod"), "ratings:api.waf", {})).api.waf == cfg.Waf()
+    assert cfg.parse(with_change(example("prod"), "ratings:api.waf.enabled", False)).api.waf is None
+    assert cfg.parse(example("dev")).api.waf is None

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from emulator import runtime as runtime_module
+from emulator import waf
 from emulator.access_log import RotatingAccessLog
 from emulator.constants import INVOKED_HEADER
 from emulator.gateway import Gateway
@@ -132,6 +133,33 @@ def test_a_stage_that_requires_an_api_key_answers_as_api_gateway_does(stack_file
     assert runtime.calls == [], "refused before the integration"
     assert [_call_with(gateway, {"X-API-Key": key})[0] for _ in range(2)] == [200, 200]
     assert _call_with(gateway, {"x-api-key": key}) == (429, {"message": "Limit Exceeded", "type": "QUOTA_EXCEEDED"})
+
+
+def test_the_waf_rate_rule_blocks_a_client_past_its_limit_in_five_minutes(stack_file):
+    """api.waf locally: AWS WAF's rate rule per client IP, answered with API Gateway's WAF_FILTERED
+    gateway response (403 Forbidden, "Gateway response types for API Gateway"), before the stage."""
+    values = yaml.safe_load(stack_file.read_text())
+    values["config"]["ratings:api"]["waf"] = {"rateLimitPer5Min": 10}
+    stack_file.write_text(yaml.safe_dump(values, sort_keys=False))
+    runtime = ScriptedRuntime(200, {"predictions": [{"scores": [3.5]}]})
+    gateway = Gateway(StateHolder(stack_file), runtime, lambda line: None)
+    now = [1000.0]
+    gateway.waf = waf.RateRule(clock=lambda: now[0])
+
+    def status(ip: str = "203.0.113.7") -> tuple[int, dict]:
+        loop = asyncio.new_event_loop()
+        try:
+            answer = loop.run_until_complete(gateway.handle("GET", PATH, "items=101", {}, source_ip=ip))
+        finally:
+            loop.close()
+        return answer.status, json.loads(answer.body)
+
+    assert [status()[0] for _ in range(10)] == [200] * 10
+    assert status() == (403, {"message": "Forbidden", "type": "WAF_FILTERED"})
+    assert len(runtime.calls) == 10, "blocked before the integration"
+    assert status("198.51.100.1")[0] == 200, "the limit is per client IP"
+    now[0] += 300
+    assert status()[0] == 200, "five minutes later the client's count has fallen under the limit"
 
 
 def test_a_stage_without_keys_lets_every_request_through(stack_file):

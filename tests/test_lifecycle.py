@@ -29,7 +29,8 @@ TOPIC = "aws:sns/topic:Topic"
 SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 SCALING = {"aws:appautoscaling/target:Target", "aws:appautoscaling/policy:Policy"}
-PROTECTED = {ENDPOINT, "aws:apigateway/restApi:RestApi", STAGE, "aws:iam/role:Role",
+WAF = {"aws:wafv2/webAcl:WebAcl", "aws:wafv2/webAclAssociation:WebAclAssociation"}
+PROTECTED = {ENDPOINT, "aws:apigateway/restApi:RestApi", STAGE, "aws:iam/role:Role", *WAF,
              "aws:apigateway/usagePlan:UsagePlan", "aws:apigateway/apiKey:ApiKey", DASHBOARD, TOPIC,
              SUBSCRIPTION}  # a new subscription waits for its recipient to confirm it again
 # SageMaker API reference, AutoRollbackConfig: "Array Members: Minimum number of 1 item. Maximum
@@ -73,6 +74,16 @@ def test_no_step_replaces_or_deletes_what_users_rely_on(mode):
         hurt = {f"{name} ({change.value})" for (token, name), change in step.items()
                 if token in PROTECTED and change in (Change.REPLACE, Change.DELETE)}
         assert not hurt, f"{mode} rollout, step '{label}' would replace or delete {sorted(hurt)}"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_no_step_touches_the_web_acl_or_its_association(mode):
+    """The prod example has a web ACL: adding, flipping and retiring versions leaves it alone."""
+    assert {token for (token, _) in _deployments(mode)[0][2]} >= WAF, "the rollout's stack has a web ACL"
+    for label, _, _, _, step in _transitions(mode):
+        touched = {f"{name} ({change.value})" for (token, name), change in step.items()
+                   if token in WAF and change is not Change.NONE}
+        assert not touched, f"{mode} rollout, step '{label}' changes {sorted(touched)}"
 
 
 @pytest.mark.parametrize("mode", MODES)

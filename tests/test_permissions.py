@@ -40,9 +40,23 @@ from tests.test_cloud_run import project as prod_without_canary  # noqa: F401  #
 
 STACKS = ("prod", "dev")
 # dependent actions AWS lists that this stack never needs, and why
+OTHER_SERVICES_WEB_ACL_ACTIONS = (
+    "amplify:AssociateWebACL", "amplify:DisassociateWebACL", "amplify:GetWebACLForResource",
+    "apprunner:AssociateWebAcl", "apprunner:DisassociateWebAcl", "apprunner:DescribeWebAclForService",
+    "appsync:AssociateWebACL", "appsync:DisassociateWebACL", "appsync:GetWebACLForResource", "appsync:SetWebACL",
+    "cognito-idp:AssociateWebACL", "cognito-idp:DisassociateWebACL", "cognito-idp:GetWebACLForResource",
+    "ec2:AssociateVerifiedAccessInstanceWebAcl", "ec2:DisassociateVerifiedAccessInstanceWebAcl",
+    "ec2:GetVerifiedAccessInstanceWebAcl", "elasticloadbalancing:CreateWebACLAssociation",
+    "elasticloadbalancing:DeleteWebACLAssociation", "elasticloadbalancing:GetLoadBalancerWebACL",
+    "elasticloadbalancing:SetWebAcl", "wafv2:GetPermissionPolicy", "wafv2:PutPermissionPolicy")
 NOT_DEPENDED_ON = {
     # SNS passes a role only for delivery-status logging attributes, which the stack does not set
     ("sns:CreateTopic", "iam:PassRole"), ("sns:SetTopicAttributes", "iam:PassRole"),
+    # a web ACL's association calls the associated service's own action: for a REST API stage that
+    # is apigateway:SetWebACL (granted); the others are Amplify's, AppSync's, load balancers' ...,
+    # and the permission policies are for web ACLs shared across accounts
+    *{(f"wafv2:{action}", dependent) for action in ("AssociateWebACL", "DisassociateWebACL", "GetWebACLForResource")
+      for dependent in OTHER_SERVICES_WEB_ACL_ACTIONS},
 }
 IAM_PREFIX = {"sagemaker-runtime": "sagemaker", "monitoring": "cloudwatch"}
 
@@ -182,6 +196,10 @@ def _resources_of(call: Call, action: str, resource: Registered, mocks: Recordin
         return [outputs["dashboardArn"]]
     if resource.type == "aws:cloudwatch/logMetricFilter:LogMetricFilter":  # authorized on its log group
         return [f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:{inputs['logGroupName']}"]
+    if resource.type == "aws:wafv2/webAclAssociation:WebAclAssociation":
+        # AssociateWebACL and GetWebACLForResource name both (the web ACL and the stage), Disassociate the stage
+        named = [inputs["resourceArn"]]
+        return named if call.operation == "DisassociateWebACL" else [inputs["webAclArn"], *named]
     return [outputs["arn"].lower() if call.service == "sagemaker" else outputs["arn"]]
 
 

@@ -356,3 +356,48 @@ def test_without_notifications_there_is_no_topic_and_alarms_have_no_actions(dev)
     assert dev.of_type(TOPIC) == [] and dev.of_type(SUBSCRIPTION) == []
     for alarm in dev.of_type(ALARM):
         assert not alarm.inputs.get("alarmActions") and not alarm.inputs.get("okActions"), alarm.name
+
+
+WEB_ACL = "aws:wafv2/webAcl:WebAcl"
+WEB_ACL_ASSOCIATION = "aws:wafv2/webAclAssociation:WebAclAssociation"
+
+
+def _with_waf(stack: str, waf: dict) -> RecordingMocks:
+    values = example(stack)
+    values["ratings:api"] = {**values["ratings:api"], "waf": waf}
+    return run_program(values, stack=stack)
+
+
+def test_waf_puts_a_web_acl_with_managed_rules_and_a_rate_rule_on_the_stage():
+    mocks = _with_waf("dev", {"rateLimitPer5Min": 500})
+    acl = mocks.one(WEB_ACL).inputs
+    assert (acl["scope"], acl["defaultAction"]) == ("REGIONAL", {"allow": {}})
+    rules = sorted(acl["rules"], key=lambda rule: rule["priority"])
+    assert [(r["name"], r["priority"]) for r in rules] == [
+        ("AWSManagedRulesCommonRuleSet", 0), ("AWSManagedRulesKnownBadInputsRuleSet", 1), ("ratings-rate-per-ip", 2)]
+    for managed in rules[:2]:
+        assert managed["overrideAction"] == {"none": {}} and "action" not in managed
+        assert managed["statement"]["managedRuleGroupStatement"] == {"name": managed["name"], "vendorName": "AWS"}
+    assert rules[2]["action"] == {"block": {}}
+    assert rules[2]["statement"]["rateBasedStatement"] == {"limit": 500, "aggregateKeyType": "IP",
+                                                         "evaluationWindowSec": 300}
+    assert all(r["visibilityConfig"]["cloudwatchMetricsEnabled"] for r in rules)
+    association = mocks.one(WEB_ACL_ASSOCIATION).inputs
+    assert association["resourceArn"] == mocks.one(STAGE).outputs["arn"]
+    assert association["webAclArn"] == mocks.one(WEB_ACL).outputs["arn"]
+
+
+def test_without_a_waf_section_or_with_it_disabled_there_is_no_web_acl(dev):
+    assert dev.of_type(WEB_ACL) == [] and dev.of_type(WEB_ACL_ASSOCIATION) == []
+    assert _with_waf("dev", {"enabled": False}).of_type(WEB_ACL) == []
+
+
+def test_the_prod_dashboard_charts_what_the_web_acl_blocked(prod):
+    acl_name = prod.one(WEB_ACL).outputs["name"]
+    waf = [m for _, m in _dashboard_metrics(prod) if m.namespace == "AWS/WAFV2"]
+    assert {m.dimensions["WebACL"] for m in waf} == {acl_name}, "WAF metrics are published under the ACL's name"
+    assert {m.dimensions["Region"] for m in waf} == {"eu-west-1"}
+    assert {(m.name, m.dimensions["Rule"]) for m in waf} == {
+        ("AllowedRequests", "ALL"), ("BlockedRequests", "ALL"),
+        *{("BlockedRequests", name) for name in ("AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet",
+                                                 "ratings-rate-per-ip")}}

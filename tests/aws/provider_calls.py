@@ -127,4 +127,14 @@ CALLS: dict[str, tuple[Call, ...]] = {
         "apigateway", "internal/service/apigateway/usage_plan_key.go",
         ("CreateUsagePlanKey", "resourceUsagePlanKeyCreate"), ("GetUsagePlanKey", "findUsagePlanKeyByTwoPartKey"),
         ("DeleteUsagePlanKey", "resourceUsagePlanKeyDelete")),
+    # read at 0073593 (web_acl.go) and 011a8ee (web_acl_association.go)
+    "aws:wafv2/webAcl:WebAcl": _calls(
+        "wafv2", "internal/service/wafv2/web_acl.go",
+        ("CreateWebACL", "resourceWebACLCreate"), ("GetWebACL", "findWebACLByThreePartKey"),
+        ("UpdateWebACL", "resourceWebACLUpdate"), ("DeleteWebACL", "resourceWebACLDelete"), *LISTED_TAGS),
+    "aws:wafv2/webAclAssociation:WebAclAssociation": _calls(
+        "wafv2", "internal/service/wafv2/web_acl_association.go",
+        ("AssociateWebACL", "resourceWebACLAssociationCreate"),
+        ("GetWebACLForResource", "findWebACLByResourceARN"),
+        ("DisassociateWebACL", "resourceWebACLAssociationDelete")),
 }
