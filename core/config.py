@@ -41,6 +41,11 @@ MSG_INSTANCE_TYPE = "{field}: {value!r} is not a SageMaker hosting instance type
 MSG_MIN_OVER_MAX = "endpoint.autoscaling: minCapacity {low} exceeds maxCapacity {high}; raise maxCapacity"
 MSG_BURST = "api.throttle.burstLimit: {burst} is below rateLimit {rate}; a burst must cover one second of rate"
 MSG_API_KEY = "{field}: an API key is 20 to 128 printable characters without spaces"
+MSG_COGNITO_NEEDS_POOL = ("api.cognito.userPoolArn: auth cognito needs the user pool whose signed-in users may call, "
+                          "e.g. arn:aws:cognito-idp:eu-west-1:123456789012:userpool/eu-west-1_AbCdEf123")
+MSG_COGNITO_WITHOUT_AUTH = "api.cognito: set api.auth to cognito, or remove api.cognito"
+MSG_USER_POOL_ARN = ("api.cognito.userPoolArn: {value!r} is not a user pool ARN "
+                     "(arn:<partition>:cognito-idp:<region>:<account>:userpool/<region>_<id>)")
 MSG_QUOTA_NEEDS_KEY = "api.quota: quotas are enforced per API key; set api.auth to api_key or remove api.quota"
 MSG_UNKNOWN_SECTION = "{key}: unknown setting{hint}; the project's settings are {known}"
 MSG_FAULT_VERSION = "{field}: not a configured model version; faults can be set for {names}"
@@ -53,6 +58,7 @@ LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 
 class AuthMode(StrEnum):
     IAM = "iam"
     API_KEY = "api_key"
+    COGNITO = "cognito"  # a Cognito user pool's signed-in users (api.cognito.userPoolArn)
     NONE = "none"
 
 
@@ -137,6 +143,26 @@ class Waf:
 
 
 @dataclass(frozen=True)
+class Cognito:
+    """The user pool whose ID tokens the stage's COGNITO_USER_POOLS authorizer accepts."""
+
+    user_pool_arn: str
+
+    @property
+    def region(self) -> str:
+        return self.user_pool_arn.split(":")[3]
+
+    @property
+    def user_pool_id(self) -> str:
+        return self.user_pool_arn.rsplit("/", 1)[1]
+
+    @property
+    def issuer(self) -> str:
+        """The ``iss`` of the pool's tokens (Cognito developer guide, "Verifying a JSON web token")."""
+        return f"https://cognito-idp.{self.region}.amazonaws.com/{self.user_pool_id}"
+
+
+@dataclass(frozen=True)
 class ApiSettings:
     stage_name: str
     auth: AuthMode = AuthMode.IAM
@@ -145,6 +171,7 @@ class ApiSettings:
     max_items: int = 100
     logging: Logging = Logging()
     waf: Waf | None = None  # None: no web ACL on the stage
+    cognito: Cognito | None = None  # with auth cognito
 
 
 @dataclass(frozen=True)
@@ -292,7 +319,7 @@ def _environment(section: Section) -> dict[str, str]:
 
 
 def _api(section: Section) -> ApiSettings:
-    section.check_known(("stageName", "auth", "throttle", "quota", "maxItems", "logging", "waf"))
+    section.check_known(("stageName", "auth", "throttle", "quota", "maxItems", "logging", "waf", "cognito"))
     stage = section.text("stageName")
     if stage is not None and not _valid_stage_name(stage):
         section.problem(MSG_STAGE_NAME.format(value=stage))
@@ -308,7 +335,28 @@ def _api(section: Section) -> ApiSettings:
         max_items=settled(section.integer("maxItems", 100, 1, 1000)),
         logging=_logging(section.section("logging")),
         waf=_waf(section.section("waf")),
+        cognito=_cognito(section, auth),
     )
+
+
+USER_POOL_ARN = re.compile(r"arn:aws(-cn|-us-gov)?:cognito-idp:([a-z0-9-]+):\d{12}:userpool/\2_[0-9A-Za-z]+")
+
+
+def _cognito(api: Section, auth: AuthMode | None) -> Cognito | None:
+    """``cognito: {userPoolArn}``, required with ``auth: cognito`` and only then."""
+    section = api.section("cognito")
+    if section is None:
+        if auth is AuthMode.COGNITO:
+            api.problem(MSG_COGNITO_NEEDS_POOL)
+        return None
+    section.check_known(("userPoolArn",))
+    arn = section.text("userPoolArn")
+    if auth is not AuthMode.COGNITO and auth is not None:
+        api.problem(MSG_COGNITO_WITHOUT_AUTH)
+    if arn is not None and not USER_POOL_ARN.fullmatch(arn):
+        section.problem(MSG_USER_POOL_ARN.format(value=arn))
+        return None
+    return Cognito(arn) if arn is not None else None
 
 
 def _waf(section: Section | None) -> Waf | None:

@@ -25,6 +25,8 @@ MODEL_VERSION_HEADER = "X-Model-Version"
 VALIDATOR = "params-only"
 API_KEY_SCHEME = "api_key"
 SIGV4_SCHEME = "sigv4"
+COGNITO_SCHEME = "cognito"
+SCHEMES = {AuthMode.API_KEY: API_KEY_SCHEME, AuthMode.IAM: SIGV4_SCHEME, AuthMode.COGNITO: COGNITO_SCHEME}
 
 # Integration responses are selected on SageMaker's HTTP status (botocore's sagemaker-runtime
 # model: ValidationError 400, ModelError 424, ModelNotReadyException 429, InternalFailure 500,
@@ -93,7 +95,7 @@ def build_document(api: ApiSettings, templates: Templates, integration: Integrat
         "info": {"title": f"{integration.endpoint_name}-api", "version": "1.0.0",
                  "description": "Predicted movie ratings for a user, served by a SageMaker endpoint."},
         "paths": {RESOURCE_PATH: {"get": _get_operation(api, templates, integration)}},
-        "components": {"schemas": _schemas(api), "securitySchemes": _security_schemes(api.auth)},
+        "components": {"schemas": _schemas(api), "securitySchemes": _security_schemes(api)},
         "x-amazon-apigateway-request-validators": {
             VALIDATOR: {"validateRequestParameters": True, "validateRequestBody": False}},
         "x-amazon-apigateway-gateway-responses": _gateway_responses(),
@@ -123,7 +125,7 @@ def _get_operation(api: ApiSettings, templates: Templates, integration: Integrat
         "x-amazon-apigateway-request-validator": VALIDATOR,
         "x-amazon-apigateway-integration": _integration(templates, integration),
     }
-    scheme = {AuthMode.API_KEY: API_KEY_SCHEME, AuthMode.IAM: SIGV4_SCHEME}.get(api.auth)
+    scheme = SCHEMES.get(api.auth)
     if scheme:
         operation["security"] = [{scheme: []}]
     return operation
@@ -173,12 +175,19 @@ def _schemas(api: ApiSettings) -> dict[str, Any]:
     }
 
 
-def _security_schemes(auth: AuthMode) -> dict[str, Any]:
-    if auth is AuthMode.API_KEY:
+def _security_schemes(api: ApiSettings) -> dict[str, Any]:
+    if api.auth is AuthMode.API_KEY:
         return {API_KEY_SCHEME: {"type": "apiKey", "name": "x-api-key", "in": "header"}}
-    if auth is AuthMode.IAM:
+    if api.auth is AuthMode.IAM:
         return {SIGV4_SCHEME: {"type": "apiKey", "name": "Authorization", "in": "header",
                                "x-amazon-apigateway-authtype": "awsSigv4"}}
+    if api.auth is AuthMode.COGNITO and api.cognito is not None:
+        # API Gateway developer guide, "x-amazon-apigateway-authorizer object": a Cognito user pool
+        # authorizer reads the ID token from the Authorization header
+        return {COGNITO_SCHEME: {"type": "apiKey", "name": "Authorization", "in": "header",
+                                 "x-amazon-apigateway-authtype": "cognito_user_pools",
+                                 "x-amazon-apigateway-authorizer": {
+                                     "type": "cognito_user_pools", "providerARNs": [api.cognito.user_pool_arn]}}}
     return {}
 
 

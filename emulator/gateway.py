@@ -21,6 +21,7 @@ from collections.abc import Callable
 from core.config import Throttle
 from emulator import steps
 from emulator.api_keys import ApiKeys, new_key
+from emulator.cognito import UserPoolAuthorizer
 from emulator.constants import JSON, TARGET_VARIANT_HEADER
 from emulator.gateway_context import RequestContext
 from emulator.gateway_errors import GatewayError, GatewayErrorKind, render
@@ -53,8 +54,11 @@ class Gateway:
         self._bucket: TokenBucket | None = None
         self.api_keys = ApiKeys(api_key or new_key())  # used when the stage requires a key
         self.waf = RateRule()
-        self._before_integration = (self._filter, steps.route, self.api_keys.admit, steps.validate, self._throttle,
-                                    self._draw_canary, steps.render_request, steps.map_integration_headers)
+        self.user_pool = UserPoolAuthorizer()
+        # API Gateway's order: WAF, the resource, the authorizer, the key and quota, validation, throttling
+        self._before_integration = (self._filter, steps.route, self._authorize, self.api_keys.admit, steps.validate,
+                                    self._throttle, self._draw_canary, steps.render_request,
+                                    steps.map_integration_headers)
 
     async def handle(self, method: str, raw_path: str, query_string: str, headers: dict[str, str],
                      source_ip: str = "127.0.0.1") -> Answer:
@@ -83,6 +87,10 @@ class Gateway:
     def _filter(self, context: RequestContext) -> None:
         """AWS WAF in front of the stage (``emulator.waf``)."""
         self.waf.admit(context)
+
+    def _authorize(self, context: RequestContext) -> None:
+        """A Cognito user pool authorizer, when the stage has one (``emulator.cognito``)."""
+        self.user_pool.admit(context)
 
     def _fail(self, context: RequestContext, error: GatewayError) -> None:
         context.error_type = error.kind.value

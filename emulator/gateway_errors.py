@@ -30,6 +30,7 @@ class GatewayErrorKind(StrEnum):
     BAD_REQUEST_BODY = ("BAD_REQUEST_BODY", 400, "Invalid request body")
     MISSING_AUTHENTICATION_TOKEN = ("MISSING_AUTHENTICATION_TOKEN", 403, "Missing Authentication Token")
     INVALID_API_KEY = ("INVALID_API_KEY", 403, "Forbidden")
+    UNAUTHORIZED = ("UNAUTHORIZED", 401, "Unauthorized")
     WAF_FILTERED = ("WAF_FILTERED", 403, "Forbidden")
     QUOTA_EXCEEDED = ("QUOTA_EXCEEDED", 429, "Limit Exceeded")
     REQUEST_TOO_LARGE = ("REQUEST_TOO_LARGE", 413, "Request Too Large")

@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +23,7 @@ import uvloop
 
 from core import routing, stack_file
 from core.config import AuthMode, StackConfig
-from emulator import dashboard, fleet, processes, stage_api, supervisor, waf
+from emulator import cognito, dashboard, fleet, processes, stage_api, supervisor, waf
 from emulator.access_log import RotatingAccessLog
 from emulator.api_keys import new_key
 from emulator.apps import gateway_app
@@ -132,6 +133,8 @@ async def serve(stack_path: Path, servers: list[processes.ModelServer], echo=pri
         echo(MSG_API_KEY.format(key=api_key, source="ratings:local.apiKey" if config.local.api_key else "made now"))
     if config.api.waf is not None:
         echo(waf.banner(config.api.waf.rate_limit_per_5min))
+    if config.api.auth is AuthMode.COGNITO and config.api.cognito is not None:
+        echo(cognito.banner(config.api.cognito, time.time()))
     page = dashboard.Dashboard(runtime.metrics, lambda: states.current().config, stack_path,
                                edit_of=lambda: states.last_edit)
     services = stage_api.with_stage_api(dashboard.with_dashboard(runtime_app(runtime), page), states.current)

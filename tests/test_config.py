@@ -45,6 +45,7 @@ def test_defaults_fill_optional_settings():
 KNOWN_SECTIONS = ", ".join(f"ratings:{section}" for section in cfg.SECTIONS)
 VARIANT_RULE = "pattern [a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}, at most 63 characters"
 
+POOL = "arn:aws:cognito-idp:eu-west-1:123456789012:userpool/eu-west-1_AbCdEf123"
 INVALID = [
     # (change to the prod example, exact message or messages)
     ("ratings:routing.canary.version", "v9",
@@ -115,8 +116,8 @@ INVALID = [
      fields.MSG_MISSING.format(field="endpoint.autoscaling.maxCapacity")),
     ("ratings:api.stageName", "prod/v1", cfg.MSG_STAGE_NAME.format(value="prod/v1")),
     ("ratings:api.stageName", DELETE, fields.MSG_MISSING.format(field="api.stageName")),
-    ("ratings:api.auth", "cognito",
-     fields.MSG_NOT_CHOICE.format(field="api.auth", value="cognito", choices="iam, api_key, none")),
+    ("ratings:api.auth", "oauth",
+     fields.MSG_NOT_CHOICE.format(field="api.auth", value="oauth", choices="iam, api_key, cognito, none")),
     ("ratings:api.auth", "iam", cfg.MSG_QUOTA_NEEDS_KEY),
     ("ratings:api.maxItems", 5000, fields.MSG_OUT_OF_RANGE.format(field="api.maxItems", value=5000,
                                                                  low=1, high=1000)),
@@ -134,6 +135,8 @@ INVALID = [
     # AWS WAF's lowest rate limit is 10 ("Rate-based rule high-level settings")
     ("ratings:api.waf.rateLimitPer5Min", 5, fields.MSG_OUT_OF_RANGE.format(field="api.waf.rateLimitPer5Min", value=5,
                                                                           low=10, high=2_000_000_000)),
+    ("ratings:api.auth", "cognito", (cfg.MSG_QUOTA_NEEDS_KEY, cfg.MSG_COGNITO_NEEDS_POOL)),
+    ("ratings:api.cognito", {"userPoolArn": POOL}, cfg.MSG_COGNITO_WITHOUT_AUTH),
     ("ratings:api.waf.enabled", "yes", fields.MSG_NOT_FLAG.format(field="api.waf.enabled", got="str 'yes'")),
     ("ratings:api.waf.managedRules", ["x"], fields.MSG_UNKNOWN_KEY.format(field="api.waf.managedRules",
                                                                           known="enabled, rateLimitPer5Min")),
@@ -166,7 +169,7 @@ def test_each_invalid_setting_gets_its_message(change, value, message):
 
 
 def test_all_problems_are_reported_at_once():
-    values = with_change(example("prod"), "ratings:api.auth", "cognito")
+    values = with_change(example("prod"), "ratings:api.auth", "oauth")
     values = with_change(values, "ratings:models.0.instanceCount", -1)
     values = with_change(values, "aws:region", DELETE)
     with pytest.raises(ConfigError) as raised:
@@ -318,3 +321,24 @@ def test_a_waf_section_is_on_unless_disabled_and_defaults_its_rate_limit():
     assert cfg.parse(with_change(example("prod"), "ratings:api.waf", {})).api.waf == cfg.Waf()
     assert cfg.parse(with_change(example("prod"), "ratings:api.waf.enabled", False)).api.waf is None
     assert cfg.parse(example("dev")).api.waf is None
+
+
+
+@pytest.mark.parametrize("arn", [
+    "arn:aws:cognito-idp:eu-west-1:123456789012:userpool/us-east-1_AbCdEf123",  # another region's pool id
+    "arn:aws:cognito-idp:eu-west-1:1234:userpool/eu-west-1_AbCdEf123",
+    "eu-west-1_AbCdEf123",
+])
+def test_a_user_pool_is_named_by_its_arn(arn):
+    values = with_change(example("prod"), "ratings:api.auth", "cognito")
+    values = with_change(values, "ratings:api.quota", DELETE)
+    with pytest.raises(ConfigError) as raised:
+        cfg.parse(with_change(values, "ratings:api.cognito", {"userPoolArn": arn}))
+    assert raised.value.problems == [cfg.MSG_USER_POOL_ARN.format(value=arn)]
+
+
+def test_cognito_auth_names_the_pools_token_issuer():
+    values = with_change(with_change(example("prod"), "ratings:api.auth", "cognito"), "ratings:api.quota", DELETE)
+    api = cfg.parse(with_change(values, "ratings:api.cognito", {"userPoolArn": POOL})).api
+    assert api.auth is cfg.AuthMode.COGNITO
+    assert api.cognito.issuer == "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf123"

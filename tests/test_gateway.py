@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import shutil
+import time
 from pathlib import Path
 
 import pytest
 import yaml
 
+from emulator import cognito, waf
 from emulator import runtime as runtime_module
-from emulator import waf
 from emulator.access_log import RotatingAccessLog
 from emulator.constants import INVOKED_HEADER
 from emulator.gateway import Gateway
@@ -160,6 +162,42 @@ def test_the_waf_rate_rule_blocks_a_client_past_its_limit_in_five_minutes(stack_
     assert status("198.51.100.1")[0] == 200, "the limit is per client IP"
     now[0] += 300
     assert status()[0] == 200, "five minutes later the client's count has fallen under the limit"
+
+
+POOL_ARN = "arn:aws:cognito-idp:eu-west-1:123456789012:userpool/eu-west-1_AbCdEf123"
+
+
+def _token(claims: dict) -> str:
+    def part(data: dict) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+    return f"{part({'alg': 'RS256', 'kid': 'k1'})}.{part(claims)}.c2lnbmF0dXJl"
+
+
+def test_a_cognito_stage_wants_an_id_token_of_its_pool(stack_file):
+    """auth: cognito locally: the UNAUTHORIZED gateway response (401 Unauthorized, "Gateway response
+    types for API Gateway") without a token of the pool; an expired one is said so; a good one
+    (signature not checked locally), bare or after "Bearer", gets through."""
+    values = yaml.safe_load(stack_file.read_text())
+    values["config"]["ratings:api"].update({"auth": "cognito", "cognito": {"userPoolArn": POOL_ARN}})
+    stack_file.write_text(yaml.safe_dump(values, sort_keys=False))
+    runtime = ScriptedRuntime(200, {"predictions": [{"scores": [3.5]}]})
+    gateway = Gateway(StateHolder(stack_file), runtime, lambda line: None)
+    issuer = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf123"
+    good = {"iss": issuer, "token_use": "id", "exp": time.time() + 600, "sub": "u1"}
+    unauthorized = (401, {"message": "Unauthorized", "type": "UNAUTHORIZED"})
+    assert _call_with(gateway, {}) == unauthorized
+    assert _call_with(gateway, {"Authorization": "not-a-jwt"}) == unauthorized
+    assert _call_with(gateway, {"Authorization": _token({**good, "iss": issuer + "x"})}) == unauthorized
+    assert _call_with(gateway, {"Authorization": _token({**good, "token_use": "access"})}) == unauthorized
+    assert _call_with(gateway, {"Authorization": _token({**good, "exp": time.time() - 1})}) == \
+        (401, {"message": "The incoming token has expired", "type": "UNAUTHORIZED"})
+    assert runtime.calls == [], "refused before the integration"
+    assert _call_with(gateway, {"Authorization": _token(good)})[0] == 200
+    assert _call_with(gateway, {"Authorization": "Bearer " + _token(good)})[0] == 200
+    pool = StateHolder(stack_file).state.config.api.cognito
+    assert _call_with(gateway, {"Authorization": cognito.local_token(pool, time.time())})[0] == 200, \
+        "the token the banner prints is accepted"
 
 
 def test_a_stage_without_keys_lets_every_request_through(stack_file):

@@ -401,3 +401,22 @@ def test_the_prod_dashboard_charts_what_the_web_acl_blocked(prod):
         ("AllowedRequests", "ALL"), ("BlockedRequests", "ALL"),
         *{("BlockedRequests", name) for name in ("AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet",
                                                  "ratings-rate-per-ip")}}
+
+
+POOL_ARN = "arn:aws:cognito-idp:eu-west-1:123456789012:userpool/eu-west-1_AbCdEf123"
+
+
+def test_cognito_auth_puts_a_user_pool_authorizer_on_the_method():
+    """API Gateway developer guide, "x-amazon-apigateway-authorizer object" (type
+    cognito_user_pools, providerARNs) and "x-amazon-apigateway-authtype"."""
+    values = example("dev")
+    values["ratings:api"] = {**values["ratings:api"], "auth": "cognito", "cognito": {"userPoolArn": POOL_ARN}}
+    mocks = run_program(values, stack="dev")
+    document = _document(mocks)
+    scheme = document["components"]["securitySchemes"]["cognito"]
+    assert scheme == {"type": "apiKey", "name": "Authorization", "in": "header",
+                      "x-amazon-apigateway-authtype": "cognito_user_pools",
+                      "x-amazon-apigateway-authorizer": {"type": "cognito_user_pools", "providerARNs": [POOL_ARN]}}
+    assert document["paths"][openapi.RESOURCE_PATH]["get"]["security"] == [{"cognito": []}]
+    assert mocks.one(REST_API).inputs.get("apiKeySource") is None
+    assert mocks.of_type("aws:apigateway/usagePlan:UsagePlan") == []
