@@ -41,6 +41,8 @@ MSG_INSTANCE_TYPE = "{field}: {value!r} is not a SageMaker hosting instance type
 MSG_MIN_OVER_MAX = "endpoint.autoscaling: minCapacity {low} exceeds maxCapacity {high}; raise maxCapacity"
 MSG_BURST = "api.throttle.burstLimit: {burst} is below rateLimit {rate}; a burst must cover one second of rate"
 MSG_API_KEY = "{field}: an API key is 20 to 128 printable characters without spaces"
+# arn:<partition>:cognito-idp:<region>:<account>:userpool/<pool id>, a pool id starting with its region
+USER_POOL_ARN = re.compile(r"arn:aws(-cn|-us-gov)?:cognito-idp:([a-z0-9-]+):\d{12}:userpool/\2_[0-9A-Za-z]+")
 MSG_COGNITO_NEEDS_POOL = ("api.cognito.userPoolArn: auth cognito needs the user pool whose signed-in users may call, "
                           "e.g. arn:aws:cognito-idp:eu-west-1:123456789012:userpool/eu-west-1_AbCdEf123")
 MSG_COGNITO_WITHOUT_AUTH = "api.cognito: set api.auth to cognito, or remove api.cognito"
@@ -337,9 +339,6 @@ def _api(section: Section) -> ApiSettings:
         waf=_waf(section.section("waf")),
         cognito=_cognito(section, auth),
     )
-
-
-USER_POOL_ARN = re.compile(r"arn:aws(-cn|-us-gov)?:cognito-idp:([a-z0-9-]+):\d{12}:userpool/\2_[0-9A-Za-z]+")
 
 
 def _cognito(api: Section, auth: AuthMode | None) -> Cognito | None:
