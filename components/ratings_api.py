@@ -10,7 +10,8 @@ import pulumi_aws as aws
 
 from core import access_log, names, openapi, policies, routing, waf_rules
 from core.arns import Account
-from core.config import ApiSettings, AuthMode
+from core.config import ApiSettings
+from core.config_edge import AuthMode
 from core.routing import Routing
 
 API_GATEWAY_SERVICE = "apigateway.amazonaws.com"
@@ -76,11 +77,11 @@ class RatingsApi(pulumi.ComponentResource):
         self.web_acl_name = self._web_acl(api, stage) if api.waf else None
         key = self._usage_plan(api, rest_api, stage) if api.auth is AuthMode.API_KEY else None
         self.api_key_id = key.id if key else None
-        self.invoke_url = stage.invoke_url
+        self.invoke_url = self._custom_domain(api, rest_api, stage) if api.domain else stage.invoke_url
         self.rest_api_id = rest_api.id
         self.rest_api_name = rest_api.name
         self.document = document
-        self.register_outputs({"invoke_url": stage.invoke_url, "rest_api_id": rest_api.id})
+        self.register_outputs({"invoke_url": self.invoke_url, "rest_api_id": rest_api.id})
 
     def _invoke_role(self, endpoint_arn: pulumi.Input[str]) -> aws.iam.Role:
         role = aws.iam.Role(
@@ -210,6 +211,27 @@ class RatingsApi(pulumi.ComponentResource):
             f"{self._name}-web-acl-association", resource_arn=stage.arn, web_acl_arn=acl.arn,
             opts=pulumi.ResourceOptions(parent=self))
         return acl.name
+
+    def _custom_domain(self, api: ApiSettings, rest_api: aws.apigateway.RestApi,
+                       stage: aws.apigateway.Stage) -> pulumi.Output[str]:
+        """A regional custom domain with the stage mapped at its root, and the alias record when
+        the hosted zone is given; the API's URL is then the domain's."""
+        domain = api.domain
+        assert domain is not None, "called only with a domain section"
+        name = aws.apigateway.DomainName(
+            f"{self._name}-domain", domain_name=domain.name, regional_certificate_arn=domain.certificate_arn,
+            endpoint_configuration=aws.apigateway.DomainNameEndpointConfigurationArgs(types="REGIONAL"),
+            security_policy="TLS_1_2", opts=pulumi.ResourceOptions(parent=self))
+        aws.apigateway.BasePathMapping(
+            f"{self._name}-base-path", rest_api=rest_api.id, stage_name=stage.stage_name, domain_name=name.domain_name,
+            opts=pulumi.ResourceOptions(parent=self))
+        if domain.hosted_zone_id:
+            aws.route53.Record(
+                f"{self._name}-domain-record", zone_id=domain.hosted_zone_id, name=domain.name, type="A",
+                aliases=[aws.route53.RecordAliasArgs(name=name.regional_domain_name, zone_id=name.regional_zone_id,
+                                                     evaluate_target_health=False)],
+                opts=pulumi.ResourceOptions(parent=self))
+        return pulumi.Output.from_input(domain.url)
 
     def _usage_plan(self, api: ApiSettings, rest_api: aws.apigateway.RestApi,
                     stage: aws.apigateway.Stage) -> aws.apigateway.ApiKey:

@@ -17,6 +17,8 @@ from enum import StrEnum
 from typing import Any
 
 from core import aws_limits
+from core import config_edge as edge
+from core.config_edge import AuthMode, Cognito, Domain, Waf
 from core.config_routing import ROUTING_KEY, parse_routing, routing_values
 from core.config_rules import check_cross_field, check_image, check_model_data, check_name
 from core.fields import REQUIRED, ConfigError, Section, describe, secret_of, settled
@@ -41,13 +43,6 @@ MSG_INSTANCE_TYPE = "{field}: {value!r} is not a SageMaker hosting instance type
 MSG_MIN_OVER_MAX = "endpoint.autoscaling: minCapacity {low} exceeds maxCapacity {high}; raise maxCapacity"
 MSG_BURST = "api.throttle.burstLimit: {burst} is below rateLimit {rate}; a burst must cover one second of rate"
 MSG_API_KEY = "{field}: an API key is 20 to 128 printable characters without spaces"
-# arn:<partition>:cognito-idp:<region>:<account>:userpool/<pool id>, a pool id starting with its region
-USER_POOL_ARN = re.compile(r"arn:aws(-cn|-us-gov)?:cognito-idp:([a-z0-9-]+):\d{12}:userpool/\2_[0-9A-Za-z]+")
-MSG_COGNITO_NEEDS_POOL = ("api.cognito.userPoolArn: auth cognito needs the user pool whose signed-in users may call, "
-                          "e.g. arn:aws:cognito-idp:eu-west-1:123456789012:userpool/eu-west-1_AbCdEf123")
-MSG_COGNITO_WITHOUT_AUTH = "api.cognito: set api.auth to cognito, or remove api.cognito"
-MSG_USER_POOL_ARN = ("api.cognito.userPoolArn: {value!r} is not a user pool ARN "
-                     "(arn:<partition>:cognito-idp:<region>:<account>:userpool/<region>_<id>)")
 MSG_QUOTA_NEEDS_KEY = "api.quota: quotas are enforced per API key; set api.auth to api_key or remove api.quota"
 MSG_UNKNOWN_SECTION = "{key}: unknown setting{hint}; the project's settings are {known}"
 MSG_FAULT_VERSION = "{field}: not a configured model version; faults can be set for {names}"
@@ -55,13 +50,6 @@ MSG_RETENTION = "{key}: {value} is not a CloudWatch retention; use one of {allow
 
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192,
                       2557, 2922, 3288, 3653)
-
-
-class AuthMode(StrEnum):
-    IAM = "iam"
-    API_KEY = "api_key"
-    COGNITO = "cognito"  # a Cognito user pool's signed-in users (api.cognito.userPoolArn)
-    NONE = "none"
 
 
 class QuotaPeriod(StrEnum):
@@ -136,35 +124,6 @@ class Logging:
 
 
 @dataclass(frozen=True)
-class Waf:
-    """A regional AWS WAF web ACL on the stage: AWS's managed common and known-bad-inputs rule
-    groups, and a rate-based rule that blocks a client IP past ``rate_limit_per_5min`` requests
-    in five minutes (AWS WAF's default evaluation window; its lowest limit is 10)."""
-
-    rate_limit_per_5min: int = 2000
-
-
-@dataclass(frozen=True)
-class Cognito:
-    """The user pool whose ID tokens the stage's COGNITO_USER_POOLS authorizer accepts."""
-
-    user_pool_arn: str
-
-    @property
-    def region(self) -> str:
-        return self.user_pool_arn.split(":")[3]
-
-    @property
-    def user_pool_id(self) -> str:
-        return self.user_pool_arn.rsplit("/", 1)[1]
-
-    @property
-    def issuer(self) -> str:
-        """The ``iss`` of the pool's tokens (Cognito developer guide, "Verifying a JSON web token")."""
-        return f"https://cognito-idp.{self.region}.amazonaws.com/{self.user_pool_id}"
-
-
-@dataclass(frozen=True)
 class ApiSettings:
     stage_name: str
     auth: AuthMode = AuthMode.IAM
@@ -174,6 +133,7 @@ class ApiSettings:
     logging: Logging = Logging()
     waf: Waf | None = None  # None: no web ACL on the stage
     cognito: Cognito | None = None  # with auth cognito
+    domain: Domain | None = None  # None: the stage's own execute-api URL
 
 
 @dataclass(frozen=True)
@@ -227,6 +187,8 @@ def parse(values: Mapping[str, Any]) -> StackConfig:
     _check_sections(values, problems)
     routing = parse_routing(root.section("routing") or Section({}, "routing", problems))
     api = _api(root.section("api") or Section({}, "api", problems))
+    if isinstance(region, str) and api.domain is not None:
+        problems += edge.domain_region_problems(api.domain, region)
     endpoint = _endpoint(root.section("endpoint") or Section({}, "endpoint", problems), models)
     local = _local(root.section("local"), [model.name for model in models])
     notifications = (Notifications(sealed=True) if secret_of(values.get(f"{PROJECT}:notifications"))
@@ -321,7 +283,8 @@ def _environment(section: Section) -> dict[str, str]:
 
 
 def _api(section: Section) -> ApiSettings:
-    section.check_known(("stageName", "auth", "throttle", "quota", "maxItems", "logging", "waf", "cognito"))
+    section.check_known(("stageName", "auth", "throttle", "quota", "maxItems", "logging", "waf", "cognito",
+                         "domain"))
     stage = section.text("stageName")
     if stage is not None and not _valid_stage_name(stage):
         section.problem(MSG_STAGE_NAME.format(value=stage))
@@ -336,37 +299,10 @@ def _api(section: Section) -> ApiSettings:
         quota=quota,
         max_items=settled(section.integer("maxItems", 100, 1, 1000)),
         logging=_logging(section.section("logging")),
-        waf=_waf(section.section("waf")),
-        cognito=_cognito(section, auth),
+        waf=edge.parse_waf(section.section("waf")),
+        cognito=edge.parse_cognito(section, auth),
+        domain=edge.parse_domain(section.section("domain")),
     )
-
-
-def _cognito(api: Section, auth: AuthMode | None) -> Cognito | None:
-    """``cognito: {userPoolArn}``, required with ``auth: cognito`` and only then."""
-    section = api.section("cognito")
-    if section is None:
-        if auth is AuthMode.COGNITO:
-            api.problem(MSG_COGNITO_NEEDS_POOL)
-        return None
-    section.check_known(("userPoolArn",))
-    arn = section.text("userPoolArn")
-    if auth is not AuthMode.COGNITO and auth is not None:
-        api.problem(MSG_COGNITO_WITHOUT_AUTH)
-    if arn is not None and not USER_POOL_ARN.fullmatch(arn):
-        section.problem(MSG_USER_POOL_ARN.format(value=arn))
-        return None
-    return Cognito(arn) if arn is not None else None
-
-
-def _waf(section: Section | None) -> Waf | None:
-    """``waf: {enabled, rateLimitPer5Min}``; a section that is there is on unless ``enabled: false``.
-    The limit's range is AWS WAF's ("Rate-based rule high-level settings": lowest 10; the
-    RateBasedStatement API's highest 2,000,000,000)."""
-    if section is None:
-        return None
-    section.check_known(("enabled", "rateLimitPer5Min"))
-    limit = section.integer("rateLimitPer5Min", Waf.rate_limit_per_5min, 10, 2_000_000_000)
-    return Waf(settled(limit)) if section.flag("enabled", True) else None
 
 
 def _valid_stage_name(stage: str) -> bool:

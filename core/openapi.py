@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from core import arns, routing
-from core.config import ApiSettings, AuthMode
+from core.config import ApiSettings
+from core.config_edge import AuthMode
 
 VTL_DIR = Path(__file__).resolve().parent.parent / "vtl"
 REQUEST_TEMPLATE = "request.vtl"

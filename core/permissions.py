@@ -22,7 +22,8 @@ from enum import StrEnum
 from typing import Any
 
 from core import names, policies
-from core.config import AuthMode, StackConfig
+from core.config import StackConfig
+from core.config_edge import AuthMode
 
 SAGEMAKER_TAGS = ("sagemaker:AddTags", "sagemaker:DeleteTags", "sagemaker:ListTags")
 LOG_GROUP_ACTIONS = ("logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:PutRetentionPolicy",
@@ -51,6 +52,8 @@ class Feature(StrEnum):
     API_KEY = "api_key"
     ACCOUNT_ROLE = "account_role"
     WAF = "waf"
+    DOMAIN = "domain"
+    DNS = "dns"  # the custom domain's alias record
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,17 @@ GRANTS: tuple[Grant, ...] = (
                             "apigateway:SetWebACL"), (API + "/restapis/*/stages/*",),
           "aws.wafv2.WebAclAssociation on the stage; associating a web ACL with a stage also needs API Gateway's "
           "SetWebACL (Service Authorization Reference, AssociateWebACL's dependent actions)", Feature.WAF,
+          in_rollouts=False),
+    Grant("CustomDomain", API_VERBS, (API + "/domainnames", API + "/domainnames/{domain}",
+                                      API + "/domainnames/{domain}/basepathmappings",
+                                      API + "/domainnames/{domain}/basepathmappings/*"),
+          "aws.apigateway.DomainName and BasePathMapping (apigateway/domain_name.go, base_path_mapping.go)",
+          Feature.DOMAIN, in_rollouts=False),
+    Grant("DomainRecord", ("route53:GetHostedZone", "route53:ListResourceRecordSets",
+                           "route53:ChangeResourceRecordSets"), ("arn:{partition}:route53:::hostedzone/{hosted_zone}",),
+          "aws.route53.Record, the domain's alias (route53/record.go)", Feature.DNS, in_rollouts=False),
+    Grant("DomainRecordChange", ("route53:GetChange",), ("arn:{partition}:route53:::change/*",),
+          "aws.route53.Record waits for its change to be INSYNC (GetChange; the change's id is AWS's)", Feature.DNS,
           in_rollouts=False),
     Grant("ApiGatewayAccount", ("apigateway:GET", "apigateway:PATCH"), (API + "/account",),
           "aws.apigateway.Account (UpdateAccount sets and, on destroy, resets the CloudWatch role)",
@@ -199,7 +213,13 @@ class Scope:
                 "topic": names.notifications(endpoint) + "-topic", "access_logs": names.api(endpoint) + "-access-logs",
                 # SageMaker writes resource names into its ARNs in lower case (its ARN examples in the
                 # Developer Guide and API reference); IAM compares ARNs case-sensitively
-                "endpoint_arn_name": endpoint.lower()}
+                "endpoint_arn_name": endpoint.lower(), **self._domain_values()}
+
+    def _domain_values(self) -> dict[str, str]:
+        domain = self.config.api.domain
+        if domain is None:
+            return {}
+        return {"domain": domain.name, "hosted_zone": domain.hosted_zone_id or ""}
 
 
 def partition_of(region: str) -> str:
@@ -223,6 +243,10 @@ def features(config: StackConfig) -> set[Feature]:
         found.add(Feature.ACCOUNT_ROLE)
     if config.api.waf is not None:
         found.add(Feature.WAF)
+    if config.api.domain is not None:
+        found.add(Feature.DOMAIN)
+        if config.api.domain.hosted_zone_id:
+            found.add(Feature.DNS)
     return found
 
 

@@ -19,7 +19,8 @@ import threading
 import time
 from collections.abc import Callable
 
-from core.config import AuthMode, QuotaPeriod
+from core.config import QuotaPeriod
+from core.config_edge import AuthMode
 from emulator.gateway_context import RequestContext
 from emulator.gateway_errors import GatewayError, GatewayErrorKind
 

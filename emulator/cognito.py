@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from core.config import AuthMode, Cognito
+from core.config_edge import AuthMode, Cognito
 from emulator.gateway_context import RequestContext
 from emulator.gateway_errors import GatewayError, GatewayErrorKind
 

@@ -22,7 +22,8 @@ import uvicorn
 import uvloop
 
 from core import routing, stack_file
-from core.config import AuthMode, StackConfig
+from core.config import StackConfig
+from core.config_edge import AuthMode
 from emulator import cognito, dashboard, fleet, processes, stage_api, supervisor, waf
 from emulator.access_log import RotatingAccessLog
 from emulator.api_keys import new_key
@@ -34,6 +35,7 @@ from emulator.limits import Limits
 from emulator.runtime import SageMakerRuntime, Variant
 from emulator.runtime import create_app as runtime_app
 
+MSG_DOMAIN = "api.domain {name} is the deployed API's address; the local API answers on 127.0.0.1 (below)"
 MSG_API_KEY = "the stage requires an API key: send the header x-api-key: {key} ({source})"
 
 
@@ -133,6 +135,8 @@ async def serve(stack_path: Path, servers: list[processes.ModelServer], echo=pri
         echo(MSG_API_KEY.format(key=api_key, source="ratings:local.apiKey" if config.local.api_key else "made now"))
     if config.api.waf is not None:
         echo(waf.banner(config.api.waf.rate_limit_per_5min))
+    if config.api.domain is not None:
+        echo(MSG_DOMAIN.format(name=config.api.domain.name))
     if config.api.auth is AuthMode.COGNITO and config.api.cognito is not None:
         echo(cognito.banner(config.api.cognito, time.time()))
     page = dashboard.Dashboard(runtime.metrics, lambda: states.current().config, stack_path,

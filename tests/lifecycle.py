@@ -136,10 +136,12 @@ def _with_version(values: dict[str, Any], version: str) -> dict[str, Any]:
     return changed
 
 
-def rollout(sticky: bool) -> list[Step]:
+def rollout(sticky: bool, base: dict[str, Any] | None = None) -> list[Step]:
     """fresh -> add v3 -> canary 10 % -> 50 % -> promote -> rollback -> canary -> promote
-    -> retire v1 -> four more versions in one step (six on the endpoint)."""
-    steps = [Step("fresh", StepKind.DEPLOY, with_change(example("prod"), "ratings:routing.canary", DELETE))]
+    -> retire v1 -> four more versions in one step (six on the endpoint); from the prod example,
+    or from ``base`` (its values)."""
+    start = base if base is not None else example("prod")
+    steps = [Step("fresh", StepKind.DEPLOY, with_change(start, "ratings:routing.canary", DELETE))]
 
     def then(label: str, kind: StepKind, values: dict[str, Any]) -> None:
         steps.append(Step(label, kind, values))

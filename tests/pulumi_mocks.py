@@ -54,6 +54,10 @@ def realistic_outputs(args: pulumi.runtime.MockResourceArgs, suffix: str = "a1b2
         "aws:apigateway/stage:Stage": {
             "invokeUrl": f"https://abc123.execute-api.{REGION}.amazonaws.com/{args.inputs.get('stageName')}",
             "arn": f"arn:aws:apigateway:{REGION}::/restapis/abc123/stages/{args.inputs.get('stageName')}"},
+        "aws:apigateway/domainName:DomainName": {
+            "arn": f"arn:aws:apigateway:{REGION}::/domainnames/{args.inputs.get('domainName')}",
+            "regionalDomainName": f"d-abc123def0.execute-api.{REGION}.amazonaws.com",
+            "regionalZoneId": "ZLY8HYME6SFDD"},
         "aws:wafv2/webAcl:WebAcl": {
             "name": name, "arn": f"{arn_prefix.format('wafv2')}:regional/webacl/{name}/{suffix}-0000"},
         "aws:apigateway/apiKey:ApiKey": {"value": "k" * 40},

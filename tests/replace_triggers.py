@@ -61,6 +61,15 @@ REPLACE_TRIGGERS: dict[str, Triggers] = {
     # topic_arn is the Pulumi input "topic"
     "aws:sns/topicSubscription:TopicSubscription": Triggers(
         ("endpoint", "protocol", "topic"), "internal/service/sns/topic_subscription.go"),
+    # read at 00081ce: domain_name and the uploaded-certificate fields are ForceNew (certificate ARNs update in place)
+    "aws:apigateway/domainName:DomainName": Triggers(
+        ("domainName", "certificateBody", "certificateChain", "certificatePrivateKey"),
+        "internal/service/apigateway/domain_name.go"),
+    # read at 0657871: only domain_name is ForceNew (api_id, base_path and stage_name are patched)
+    "aws:apigateway/basePathMapping:BasePathMapping": Triggers(
+        ("domainName",), "internal/service/apigateway/base_path_mapping.go"),
+    # read at 00655c1: name and zone_id are ForceNew
+    "aws:route53/record:Record": Triggers(("name", "zoneId"), "internal/service/route53/record.go"),
     # read at 0073593: name, name_prefix and scope are ForceNew; rules and actions update in place
     "aws:wafv2/webAcl:WebAcl": Triggers(("name", "namePrefix", "scope"), "internal/service/wafv2/web_acl.go"),
     # read at 011a8ee: both arguments ForceNew, and the resource has no update

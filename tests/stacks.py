@@ -50,3 +50,18 @@ def _assign(node: Any, key: str, value: Any) -> None:
         node.pop(key, None)
     else:
         node[key] = value
+
+
+USER_POOL_ARN = "arn:aws:cognito-idp:eu-west-1:123456789012:userpool/eu-west-1_AbCdEf123"
+CERTIFICATE_ARN = "arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d"
+DOMAIN = {"name": "ratings.example.com", "certificateArn": CERTIFICATE_ARN, "hostedZoneId": "Z0123456789ABCDEFGHIJ"}
+EDGE = "prod"  # the stack file the edge example starts from
+
+
+def edge_example() -> dict[str, Any]:
+    """The prod example with every optional part of the API's edge: its web ACL, a custom domain with
+    its alias record, and a Cognito user pool authorizer (which takes the place of API keys)."""
+    values = with_change(example(EDGE), "ratings:api.domain", DOMAIN)
+    values = with_change(values, "ratings:api.auth", "cognito")
+    values = with_change(values, "ratings:api.quota", DELETE)
+    return with_change(values, "ratings:api.cognito", {"userPoolArn": USER_POOL_ARN})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from core import config as cfg
+from core import config_edge as edge
 from core import config_routing, fields
 from core import config_rules as rules
 from core import notifications as notes
@@ -24,7 +25,7 @@ def test_prod_example_reads_into_typed_values():
     config = cfg.parse(example("prod"))
     assert config.region == "eu-west-1"
     assert config.routing.canary == routes.Canary("v2", 10.0, routes.CanaryMode.REQUEST)
-    assert config.api.auth is cfg.AuthMode.API_KEY
+    assert config.api.auth is edge.AuthMode.API_KEY
     assert config.api.quota == cfg.Quota(5_000_000, cfg.QuotaPeriod.MONTH)
     assert config.endpoint.autoscaling == cfg.Autoscaling(1, 4, 3000.0)
     assert config.model("v2").environment["SAGEMAKER_PROGRAM"] == "inference.py"
@@ -35,7 +36,7 @@ def test_defaults_fill_optional_settings():
     values["ratings:api"] = {"stageName": "dev"}
     values["ratings:endpoint"] = {"name": "ratings-dev"}
     config = cfg.parse(values)
-    assert config.api.auth is cfg.AuthMode.IAM, "IAM auth is the safe default"
+    assert config.api.auth is edge.AuthMode.IAM, "IAM auth is the safe default"
     assert config.api.throttle == cfg.Throttle()
     assert config.api.logging == cfg.Logging()
     assert config.endpoint.alarms == cfg.Alarms()
@@ -46,6 +47,8 @@ KNOWN_SECTIONS = ", ".join(f"ratings:{section}" for section in cfg.SECTIONS)
 VARIANT_RULE = "pattern [a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}, at most 63 characters"
 
 POOL = "arn:aws:cognito-idp:eu-west-1:123456789012:userpool/eu-west-1_AbCdEf123"
+CERTIFICATE = "arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d"
+DOMAIN = {"name": "ratings.example.com", "certificateArn": CERTIFICATE, "hostedZoneId": "Z0123456789ABCDEFGHIJ"}
 INVALID = [
     # (change to the prod example, exact message or messages)
     ("ratings:routing.canary.version", "v9",
@@ -135,8 +138,20 @@ INVALID = [
     # AWS WAF's lowest rate limit is 10 ("Rate-based rule high-level settings")
     ("ratings:api.waf.rateLimitPer5Min", 5, fields.MSG_OUT_OF_RANGE.format(field="api.waf.rateLimitPer5Min", value=5,
                                                                           low=10, high=2_000_000_000)),
-    ("ratings:api.auth", "cognito", (cfg.MSG_QUOTA_NEEDS_KEY, cfg.MSG_COGNITO_NEEDS_POOL)),
-    ("ratings:api.cognito", {"userPoolArn": POOL}, cfg.MSG_COGNITO_WITHOUT_AUTH),
+    ("ratings:api.auth", "cognito", (cfg.MSG_QUOTA_NEEDS_KEY, edge.MSG_COGNITO_NEEDS_POOL)),
+    ("ratings:api.cognito", {"userPoolArn": POOL}, edge.MSG_COGNITO_WITHOUT_AUTH),
+    ("ratings:api.domain", {**DOMAIN, "name": "Ratings.Example.com"},
+     edge.MSG_DOMAIN_NAME.format(value="Ratings.Example.com")),
+    ("ratings:api.domain", {**DOMAIN, "name": "localhost"}, edge.MSG_DOMAIN_NAME.format(value="localhost")),
+    ("ratings:api.domain", {**DOMAIN, "certificateArn": "arn:aws:acm:eu-west-1:123456789012:certificate/x"},
+     edge.MSG_CERTIFICATE_ARN.format(value="arn:aws:acm:eu-west-1:123456789012:certificate/x")),
+    # a regional domain's certificate is in the API's region
+    ("ratings:api.domain", {**DOMAIN, "certificateArn": CERTIFICATE.replace("eu-west-1", "us-east-1")},
+     edge.MSG_CERTIFICATE_REGION.format(cert="us-east-1", region="eu-west-1")),
+    ("ratings:api.domain", {**DOMAIN, "hostedZoneId": "example.com"},
+     edge.MSG_HOSTED_ZONE.format(value="example.com")),
+    ("ratings:api.domain", {"name": "ratings.example.com"},
+     fields.MSG_MISSING.format(field="api.domain.certificateArn")),
     ("ratings:api.waf.enabled", "yes", fields.MSG_NOT_FLAG.format(field="api.waf.enabled", got="str 'yes'")),
     ("ratings:api.waf.managedRules", ["x"], fields.MSG_UNKNOWN_KEY.format(field="api.waf.managedRules",
                                                                           known="enabled, rateLimitPer5Min")),
@@ -317,8 +332,8 @@ def test_the_local_api_key_follows_api_gateways_rule(key, accepted):
 
 
 def test_a_waf_section_is_on_unless_disabled_and_defaults_its_rate_limit():
-    assert cfg.parse(example("prod")).api.waf == cfg.Waf(rate_limit_per_5min=2000)
-    assert cfg.parse(with_change(example("prod"), "ratings:api.waf", {})).api.waf == cfg.Waf()
+    assert cfg.parse(example("prod")).api.waf == edge.Waf(rate_limit_per_5min=2000)
+    assert cfg.parse(with_change(example("prod"), "ratings:api.waf", {})).api.waf == edge.Waf()
     assert cfg.parse(with_change(example("prod"), "ratings:api.waf.enabled", False)).api.waf is None
     assert cfg.parse(example("dev")).api.waf is None
 
@@ -334,11 +349,20 @@ def test_a_user_pool_is_named_by_its_arn(arn):
     values = with_change(values, "ratings:api.quota", DELETE)
     with pytest.raises(ConfigError) as raised:
         cfg.parse(with_change(values, "ratings:api.cognito", {"userPoolArn": arn}))
-    assert raised.value.problems == [cfg.MSG_USER_POOL_ARN.format(value=arn)]
+    assert raised.value.problems == [edge.MSG_USER_POOL_ARN.format(value=arn)]
 
 
 def test_cognito_auth_names_the_pools_token_issuer():
     values = with_change(with_change(example("prod"), "ratings:api.auth", "cognito"), "ratings:api.quota", DELETE)
     api = cfg.parse(with_change(values, "ratings:api.cognito", {"userPoolArn": POOL})).api
-    assert api.auth is cfg.AuthMode.COGNITO
+    assert api.auth is edge.AuthMode.COGNITO
     assert api.cognito.issuer == "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf123"
+
+
+
+def test_a_custom_domain_is_served_at_its_root():
+    domain = cfg.parse(with_change(example("prod"), "ratings:api.domain", DOMAIN)).api.domain
+    assert domain == edge.Domain("ratings.example.com", CERTIFICATE, "Z0123456789ABCDEFGHIJ")
+    assert domain.url == "https://ratings.example.com/"
+    without_zone = {key: value for key, value in DOMAIN.items() if key != "hostedZoneId"}
+    assert cfg.parse(with_change(example("prod"), "ratings:api.domain", without_zone)).api.domain.hosted_zone_id is None

@@ -17,6 +17,7 @@ import pytest
 
 from tests.lifecycle import Change, Key, Registered, StepKind, changes, classify, deploy, rollout
 from tests.metric_dimensions import metric_lines
+from tests.stacks import edge_example
 from tests.pulumi_mocks import ACCOUNT_ID, REGION
 
 ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
@@ -84,6 +85,33 @@ def test_no_step_touches_the_web_acl_or_its_association(mode):
         touched = {f"{name} ({change.value})" for (token, name), change in step.items()
                    if token in WAF and change is not Change.NONE}
         assert not touched, f"{mode} rollout, step '{label}' changes {sorted(touched)}"
+
+
+EDGE_RESOURCES = {*WAF, "aws:apigateway/domainName:DomainName", "aws:apigateway/basePathMapping:BasePathMapping",
+                  "aws:route53/record:Record"}
+
+
+@cache
+def _edge_deployments() -> tuple[dict[Key, Registered], ...]:
+    return tuple(deploy(step.values) for step in rollout(sticky=False, base=edge_example()))
+
+
+def _authorizer(resources: dict[Key, Registered]) -> dict:
+    body = json.loads(_one(resources, "aws:apigateway/restApi:RestApi").inputs["body"])
+    return body["components"]["securitySchemes"]["cognito"]
+
+
+def test_no_step_touches_the_edge_the_web_acl_domain_record_or_authorizer():
+    """The prod example with every edge feature (tests/stacks.py edge_example): adding, flipping and
+    retiring versions never changes the web ACL, its association, the domain, its mapping, its
+    alias record or the Cognito authorizer in the API's document."""
+    runs = _edge_deployments()
+    assert {token for token, _ in runs[0]} >= EDGE_RESOURCES, "the rollout's stack has every edge resource"
+    for before, after in pairwise(runs):
+        touched = {f"{name} ({change.value})" for (token, name), change in changes(before, after).items()
+                   if token in EDGE_RESOURCES and change is not Change.NONE}
+        assert not touched, sorted(touched)
+        assert _authorizer(after) == _authorizer(before)
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -11,7 +11,7 @@ from core import config as stack_config
 from core import config_rules, dashboard_body, names, openapi, policies
 from tests.metric_dimensions import metric_lines, problems
 from tests.pulumi_mocks import RecordingMocks, Registered, run_program
-from tests.stacks import DELETE, ROOT, example, with_change
+from tests.stacks import DELETE, DOMAIN, EDGE, ROOT, edge_example, example, with_change
 
 MODEL = "aws:sagemaker/model:Model"
 ENDPOINT_CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
@@ -420,3 +420,27 @@ def test_cognito_auth_puts_a_user_pool_authorizer_on_the_method():
     assert document["paths"][openapi.RESOURCE_PATH]["get"]["security"] == [{"cognito": []}]
     assert mocks.one(REST_API).inputs.get("apiKeySource") is None
     assert mocks.of_type("aws:apigateway/usagePlan:UsagePlan") == []
+
+
+def test_a_custom_domain_maps_the_stage_at_its_root_with_an_alias_record():
+    mocks = run_program(edge_example(), stack=EDGE)
+    domain = mocks.one("aws:apigateway/domainName:DomainName")
+    assert domain.inputs["domainName"] == "ratings.example.com"
+    assert domain.inputs["regionalCertificateArn"] == DOMAIN["certificateArn"]
+    assert domain.inputs["endpointConfiguration"] == {"types": "REGIONAL"}
+    assert domain.inputs["securityPolicy"] == "TLS_1_2"
+    mapping = mocks.one("aws:apigateway/basePathMapping:BasePathMapping").inputs
+    assert mapping["restApi"] == f"{mocks.one(REST_API).name}-id" and mapping["stageName"] == "prod"
+    assert mapping["domainName"] == "ratings.example.com" and "basePath" not in mapping, "mapped at the root"
+    record = mocks.one("aws:route53/record:Record").inputs
+    assert (record["zoneId"], record["name"], record["type"]) == (DOMAIN["hostedZoneId"], "ratings.example.com", "A")
+    assert record["aliases"] == [{"name": domain.outputs["regionalDomainName"],
+                                  "zoneId": domain.outputs["regionalZoneId"], "evaluateTargetHealth": False}]
+    assert mocks.exports["invoke_url"] == "https://ratings.example.com/"
+
+
+def test_without_a_hosted_zone_there_is_no_record_to_manage():
+    values = with_change(edge_example(), "ratings:api.domain.hostedZoneId", DELETE)
+    mocks = run_program(values, stack=EDGE)
+    assert mocks.of_type("aws:route53/record:Record") == []
+    assert len(mocks.of_type("aws:apigateway/basePathMapping:BasePathMapping")) == 1

@@ -127,6 +127,21 @@ CALLS: dict[str, tuple[Call, ...]] = {
         "apigateway", "internal/service/apigateway/usage_plan_key.go",
         ("CreateUsagePlanKey", "resourceUsagePlanKeyCreate"), ("GetUsagePlanKey", "findUsagePlanKeyByTwoPartKey"),
         ("DeleteUsagePlanKey", "resourceUsagePlanKeyDelete")),
+    # read at 00081ce (domain_name.go), 0657871 (base_path_mapping.go), 00655c1 (record.go)
+    "aws:apigateway/domainName:DomainName": _calls(
+        "apigateway", "internal/service/apigateway/domain_name.go",
+        ("CreateDomainName", "resourceDomainNameCreate"), ("GetDomainName", "findDomainByName"),
+        ("UpdateDomainName", "resourceDomainNameUpdate"), ("DeleteDomainName", "resourceDomainNameDelete")),
+    "aws:apigateway/basePathMapping:BasePathMapping": _calls(
+        "apigateway", "internal/service/apigateway/base_path_mapping.go",
+        ("CreateBasePathMapping", "resourceBasePathMappingCreate"),
+        ("GetBasePathMapping", "findBasePathMappingByThreePartKey"),
+        ("UpdateBasePathMapping", "resourceBasePathMappingUpdate"),
+        ("DeleteBasePathMapping", "resourceBasePathMappingDelete")),
+    "aws:route53/record:Record": _calls(
+        "route53", "internal/service/route53/record.go",
+        ("GetHostedZone", "findHostedZoneByID"), ("ChangeResourceRecordSets", "resourceRecordCreate"),
+        ("GetChange", "waitChangeInsync"), ("ListResourceRecordSets", "findResourceRecordSetByFourPartKey")),
     # read at 0073593 (web_acl.go) and 011a8ee (web_acl_association.go)
     "aws:wafv2/webAcl:WebAcl": _calls(
         "wafv2", "internal/service/wafv2/web_acl.go",
