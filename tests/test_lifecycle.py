@@ -17,8 +17,8 @@ import pytest
 
 from tests.lifecycle import Change, Key, Registered, StepKind, changes, classify, deploy, rollout
 from tests.metric_dimensions import metric_lines
-from tests.stacks import edge_example
 from tests.pulumi_mocks import ACCOUNT_ID, REGION
+from tests.stacks import edge_example
 
 ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
 ENDPOINT_CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
