@@ -135,6 +135,8 @@ class RatingsApi(pulumi.ComponentResource):
             stage_name=args.api.stage_name,
             variables=routing.stage_variables(args.routing, args.api.max_items),
             canary_settings=canary,
+            cache_cluster_enabled=True if args.api.cache else None,
+            cache_cluster_size=args.api.cache.size_gb if args.api.cache else None,
             access_log_settings=aws.apigateway.StageAccessLogSettingsArgs(
                 destination_arn=log_group.arn, format=access_log.format_of(args.routing)),
             xray_tracing_enabled=True,
@@ -182,7 +184,12 @@ class RatingsApi(pulumi.ComponentResource):
                 logging_level=api.logging.execution_level.value,
                 data_trace_enabled=False,  # full bodies in logs would leak user data
                 throttling_rate_limit=throttle.rate_limit,
-                throttling_burst_limit=throttle.burst_limit),
+                throttling_burst_limit=throttle.burst_limit,
+                # the stage cache (api.cache): encrypted, and a client may not skip it unauthorized
+                caching_enabled=True if api.cache else None,
+                cache_ttl_in_seconds=api.cache.ttl_seconds if api.cache else None,
+                cache_data_encrypted=True if api.cache else None,
+                require_authorization_for_cache_control=True if api.cache else None),
             opts=pulumi.ResourceOptions(parent=self))
 
     def _web_acl(self, api: ApiSettings, stage: aws.apigateway.Stage) -> pulumi.Output[str]:

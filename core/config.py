@@ -18,7 +18,7 @@ from typing import Any
 
 from core import aws_limits
 from core import config_edge as edge
-from core.config_edge import AuthMode, Cognito, Domain, Waf
+from core.config_edge import AuthMode, Cache, Cognito, Domain, Waf
 from core.config_routing import ROUTING_KEY, parse_routing, routing_values
 from core.config_rules import check_cross_field, check_image, check_model_data, check_name
 from core.fields import REQUIRED, ConfigError, Section, describe, secret_of, settled
@@ -134,6 +134,7 @@ class ApiSettings:
     waf: Waf | None = None  # None: no web ACL on the stage
     cognito: Cognito | None = None  # with auth cognito
     domain: Domain | None = None  # None: the stage's own execute-api URL
+    cache: Cache | None = None  # None: no stage cache
 
 
 @dataclass(frozen=True)
@@ -284,7 +285,7 @@ def _environment(section: Section) -> dict[str, str]:
 
 def _api(section: Section) -> ApiSettings:
     section.check_known(("stageName", "auth", "throttle", "quota", "maxItems", "logging", "waf", "cognito",
-                         "domain"))
+                         "domain", "cache"))
     stage = section.text("stageName")
     if stage is not None and not _valid_stage_name(stage):
         section.problem(MSG_STAGE_NAME.format(value=stage))
@@ -302,6 +303,7 @@ def _api(section: Section) -> ApiSettings:
         waf=edge.parse_waf(section.section("waf")),
         cognito=edge.parse_cognito(section, auth),
         domain=edge.parse_domain(section.section("domain")),
+        cache=edge.parse_cache(section.section("cache")),
     )
 
 

@@ -1,7 +1,7 @@
 """The API's optional edge, ``ratings:api`` sections each validated on its own: a web ACL
-(``waf``), a Cognito user pool authorizer (``auth: cognito`` with ``cognito``) and a custom domain
-(``domain``). Plain values; the stack (components.ratings_api) and the local stage (emulator)
-read them."""
+(``waf``), a Cognito user pool authorizer (``auth: cognito`` with ``cognito``), a custom domain
+(``domain``) and the stage cache (``cache``). Plain values; the stack (components.ratings_api) and
+the local stage (emulator) read them."""
 
 from __future__ import annotations
 
@@ -35,6 +35,10 @@ MSG_CERTIFICATE_ARN = ("api.domain.certificateArn: {value!r} is not an ACM certi
                        "(arn:<partition>:acm:<region>:<account>:certificate/<id>)")
 MSG_CERTIFICATE_REGION = ("api.domain.certificateArn: the certificate is in {cert}, the stack in {region}; a regional "
                           "custom domain needs an ACM certificate in the API's region")
+# Stage.cacheClusterSize, in GB (API Gateway API reference, CacheClusterSize); TTL 0 to 3,600 s, 300
+# by default (developer guide, "Cache settings for REST APIs in API Gateway")
+CACHE_SIZES_GB = ("0.5", "1.6", "6.1", "13.5", "28.4", "58.2", "118", "237")
+MSG_CACHE_SIZE = "api.cache.sizeGb: {value!r} is not a stage cache size; use one of {sizes}"
 MSG_HOSTED_ZONE = "api.domain.hostedZoneId: {value!r} is not a Route 53 hosted zone id (e.g. Z0123456789ABCDEFGHIJ)"
 
 
@@ -65,6 +69,15 @@ class Cognito:
     def issuer(self) -> str:
         """The ``iss`` of the pool's tokens (Cognito developer guide, "Verifying a JSON web token")."""
         return f"https://cognito-idp.{self.region}.amazonaws.com/{self.user_pool_id}"
+
+
+@dataclass(frozen=True)
+class Cache:
+    """The stage cache: the live version's answers for a (user, items) pair kept ``ttl_seconds``
+    (encrypted); the canary never uses it, and a promotion or rollback empties it."""
+
+    size_gb: str = "0.5"
+    ttl_seconds: int = 300
 
 
 @dataclass(frozen=True)
@@ -133,3 +146,17 @@ def domain_region_problems(domain: Domain, region: str) -> list[str]:
     domain name in API Gateway")."""
     cert_region = domain.certificate_arn.split(":")[3]
     return [] if cert_region == region else [MSG_CERTIFICATE_REGION.format(cert=cert_region, region=region)]
+
+
+def parse_cache(section: Section | None) -> Cache | None:
+    """``cache: {sizeGb, ttlSeconds}``."""
+    if section is None:
+        return None
+    section.check_known(("sizeGb", "ttlSeconds"))
+    size = section.number("sizeGb", 0.5, 0.5, 237.0)
+    ttl = section.integer("ttlSeconds", Cache.ttl_seconds, 0, 3600)
+    named = None if size is None else f"{size:g}"
+    if named is not None and named not in CACHE_SIZES_GB:
+        section.problem(MSG_CACHE_SIZE.format(value=size, sizes=", ".join(CACHE_SIZES_GB)))
+        return None
+    return Cache(settled(named), settled(ttl))

@@ -27,6 +27,7 @@ VALIDATOR = "params-only"
 API_KEY_SCHEME = "api_key"
 SIGV4_SCHEME = "sigv4"
 COGNITO_SCHEME = "cognito"
+CACHE_KEYS = ("method.request.path.user_id", "method.request.querystring.items")
 SCHEMES = {AuthMode.API_KEY: API_KEY_SCHEME, AuthMode.IAM: SIGV4_SCHEME, AuthMode.COGNITO: COGNITO_SCHEME}
 
 # Integration responses are selected on SageMaker's HTTP status (botocore's sagemaker-runtime
@@ -126,6 +127,11 @@ def _get_operation(api: ApiSettings, templates: Templates, integration: Integrat
         "x-amazon-apigateway-request-validator": VALIDATOR,
         "x-amazon-apigateway-integration": _integration(templates, integration),
     }
+    if api.cache is not None:
+        # the stage cache keys an answer by the user and the items asked for (developer guide,
+        # "Use method or integration parameters as cache keys")
+        operation["x-amazon-apigateway-integration"] |= {"cacheKeyParameters": list(CACHE_KEYS),
+                                                         "cacheNamespace": "predicted-ratings"}
     scheme = SCHEMES.get(api.auth)
     if scheme:
         operation["security"] = [{scheme: []}]

@@ -152,6 +152,9 @@ INVALID = [
      edge.MSG_HOSTED_ZONE.format(value="example.com")),
     ("ratings:api.domain", {"name": "ratings.example.com"},
      fields.MSG_MISSING.format(field="api.domain.certificateArn")),
+    ("ratings:api.cache", {"sizeGb": 2}, edge.MSG_CACHE_SIZE.format(value=2.0, sizes=", ".join(edge.CACHE_SIZES_GB))),
+    ("ratings:api.cache", {"ttlSeconds": 7200},
+     fields.MSG_OUT_OF_RANGE.format(field="api.cache.ttlSeconds", value=7200, low=0, high=3600)),
     ("ratings:api.waf.enabled", "yes", fields.MSG_NOT_FLAG.format(field="api.waf.enabled", got="str 'yes'")),
     ("ratings:api.waf.managedRules", ["x"], fields.MSG_UNKNOWN_KEY.format(field="api.waf.managedRules",
                                                                           known="enabled, rateLimitPer5Min")),
@@ -366,3 +369,10 @@ def test_a_custom_domain_is_served_at_its_root():
     assert domain.url == "https://ratings.example.com/"
     without_zone = {key: value for key, value in DOMAIN.items() if key != "hostedZoneId"}
     assert cfg.parse(with_change(example("prod"), "ratings:api.domain", without_zone)).api.domain.hosted_zone_id is None
+
+
+
+def test_a_stage_cache_defaults_to_the_smallest_cluster_and_five_minutes():
+    assert cfg.parse(with_change(example("prod"), "ratings:api.cache", {})).api.cache == edge.Cache("0.5", 300)
+    cache = cfg.parse(with_change(example("prod"), "ratings:api.cache", {"sizeGb": 6.1, "ttlSeconds": 60})).api.cache
+    assert cache == edge.Cache("6.1", 60)

@@ -444,3 +444,21 @@ def test_without_a_hosted_zone_there_is_no_record_to_manage():
     mocks = run_program(values, stack=EDGE)
     assert mocks.of_type("aws:route53/record:Record") == []
     assert len(mocks.of_type("aws:apigateway/basePathMapping:BasePathMapping")) == 1
+
+
+def test_a_stage_cache_caches_the_live_answers_by_user_and_items_and_the_canary_skips_it():
+    values = with_change(example("prod"), "ratings:api.cache", {"sizeGb": 0.5, "ttlSeconds": 120})
+    mocks = run_program(values, stack="prod")
+    stage = mocks.one(STAGE).inputs
+    assert (stage["cacheClusterEnabled"], stage["cacheClusterSize"]) == (True, "0.5")
+    assert stage["canarySettings"]["useStageCache"] is False
+    settings = mocks.one(METHOD_SETTINGS).inputs["settings"]
+    assert (settings["cachingEnabled"], settings["cacheTtlInSeconds"], settings["cacheDataEncrypted"]) == (True, 120,
+                                                                                                          True)
+    integration = _integration(mocks)
+    assert integration["cacheKeyParameters"] == ["method.request.path.user_id", "method.request.querystring.items"]
+
+
+def test_without_a_cache_the_stage_has_no_cluster(prod):
+    assert "cacheClusterEnabled" not in prod.one(STAGE).inputs
+    assert "cacheKeyParameters" not in _integration(prod)
