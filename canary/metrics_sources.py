@@ -177,7 +177,7 @@ class CloudWatchMetrics:
         if not counted:
             return None
         return Answers(requests, total(access_log.CLIENT_ERRORS)[0], total(access_log.SERVER_ERRORS)[0],
-                       total(access_log.TIMEOUTS)[0])
+                       total(access_log.TIMEOUTS)[0], total(access_log.CACHED)[0])
 
     def variant_stats(self, endpoint: str, variant: str, window_seconds: float) -> VariantStats:
         bounds = published_minutes(self._now().timestamp(), window_seconds)

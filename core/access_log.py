@@ -55,10 +55,14 @@ class LogSide(StrEnum):
 
 
 ANSWERS, CLIENT_ERRORS, SERVER_ERRORS, TIMEOUTS = "Answers", "ClientErrors", "ServerErrors", "IntegrationTimeouts"
+CACHED = "CachedAnswers"
 STAGE_DIMENSION, VERSION_DIMENSION = "Stage", "Version"
 
+# A 200 without an integration call is the stage cache's (api.cache): API Gateway writes "-" for a
+# variable without a value ("Customize HTTP API access logs" / access-log variables), and the
+# integration's latency has none when it was not called. UNCONFIRMED on a live stage.
 _WHAT = {ANSWERS: "", CLIENT_ERRORS: "($.status >= 400) && ($.status < 500)", SERVER_ERRORS: "$.status >= 500",
-         TIMEOUTS: '$.errorType = "INTEGRATION_TIMEOUT"'}
+         TIMEOUTS: '$.errorType = "INTEGRATION_TIMEOUT"', CACHED: '($.status = 200) && ($.integrationLatencyMs = "-")'}
 # $context.isCanaryRequest is "true" or "false" while a canary is set and absent otherwise, so live's
 # lines are those not marked "true". A sticky canary splits inside the template, which the access
 # log cannot see: its lines are counted for no version, and the judge reads the model's own counts.

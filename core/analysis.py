@@ -109,9 +109,15 @@ def _counts(live: VariantStats, candidate: VariantStats) -> tuple[Answers, Answe
     the version it was sent to), else the model's own invocations."""
     if _answers_complete(live) and _answers_complete(candidate):
         assert live.answers is not None and candidate.answers is not None, "complete answers are there"
-        return live.answers, candidate.answers
+        return live.answers.asked(), candidate.answers.asked()
     return (Answers(live.requests, live.errors_4xx, live.errors_5xx),
             Answers(candidate.requests, candidate.errors_4xx, candidate.errors_5xx))
+
+
+def _sent(live: VariantStats) -> int:
+    """What live was sent, for the traffic check: the API's answers where they are counted (the
+    stage cache's included, which its model never saw), else its model's own count."""
+    return live.answers.judged if _answers_complete(live) and live.answers is not None else live.judged
 
 
 def _answers_complete(stats: VariantStats) -> bool:
@@ -154,8 +160,9 @@ def _traffic(live: VariantStats, candidate: VariantStats, thresholds: AnalysisTh
     """A sample-ratio check: a candidate that hangs or crashes answers less than its weight sends it."""
     if share is None:
         return []
-    total = live.judged + candidate.judged
-    evidence = sequential.traffic_short(live.judged, candidate.judged, share, 1.0 - thresholds.min_traffic_share,
+    live_judged = _sent(live)
+    total = live_judged + candidate.judged
+    evidence = sequential.traffic_short(live_judged, candidate.judged, share, 1.0 - thresholds.min_traffic_share,
                                         thresholds.alpha)
     answered = candidate.judged / max(total, 1)
     timeouts = candidate.answers.timeouts if candidate.answers is not None else 0
@@ -163,7 +170,7 @@ def _traffic(live: VariantStats, candidate: VariantStats, thresholds: AnalysisTh
     failure = (f"candidate answered {candidate.judged} of {total} requests ({answered:.1%}) where its weight sends "
                f"it {share:.1%}: {LOST}{timed_out}; {evidence.describe()}"
                ) if evidence.rejected else ""
-    return [Check("answered share", f"{live.judged / max(total, 1):.1%} ({live.judged} of {total})",
+    return [Check("answered share", f"{live_judged / max(total, 1):.1%} ({live_judged} of {total})",
                   f"{answered:.1%} ({candidate.judged} of {total})",
                   f"at least {thresholds.min_traffic_share:.0%} of the {share:.1%} its weight sends it",
                   evidence.describe(), failure)]

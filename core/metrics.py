@@ -31,12 +31,14 @@ class MetricsError(RuntimeError):
 @dataclass(frozen=True)
 class Answers:
     """What the API answered to requests sent to one version, counted at the gateway: every
-    request, including the gateway's timeouts and the errors that never reached the model."""
+    request, including the gateway's timeouts, the errors that never reached the model and the
+    answers the stage cache gave without asking it."""
 
     requests: int
     errors_4xx: int
     errors_5xx: int
     timeouts: int = 0  # 504s of the gateway's own integration timeout, part of errors_5xx
+    cached: int = 0  # 200s from the stage cache (api.cache): the model was not asked
 
     @property
     def judged(self) -> int:
@@ -46,23 +48,30 @@ class Answers:
     def rate_5xx(self) -> float:
         return self.errors_5xx / self.judged if self.judged else 0.0
 
+    def asked(self) -> Answers:
+        """The answers for which the version itself was asked (or timed out): the stage cache's
+        are left out, so a cached live version's error rate is not diluted by answers its model
+        never gave, and compares with a canary's, which never uses the cache."""
+        return Answers(max(self.requests - self.cached, 0), self.errors_4xx, self.errors_5xx, self.timeouts)
+
     def __add__(self, other: Answers) -> Answers:
         return Answers(self.requests + other.requests, self.errors_4xx + other.errors_4xx,
-                       self.errors_5xx + other.errors_5xx, self.timeouts + other.timeouts)
+                       self.errors_5xx + other.errors_5xx, self.timeouts + other.timeouts, self.cached + other.cached)
 
     def __sub__(self, other: Answers) -> Answers:
         """What was counted after ``other`` was read (never below zero)."""
         return Answers(max(self.requests - other.requests, 0), max(self.errors_4xx - other.errors_4xx, 0),
-                       max(self.errors_5xx - other.errors_5xx, 0), max(self.timeouts - other.timeouts, 0))
+                       max(self.errors_5xx - other.errors_5xx, 0), max(self.timeouts - other.timeouts, 0),
+                       max(self.cached - other.cached, 0))
 
     def to_json(self) -> dict[str, int]:
         return {"Count": self.requests, "4XXError": self.errors_4xx, "5XXError": self.errors_5xx,
-                "IntegrationTimeouts": self.timeouts}
+                "IntegrationTimeouts": self.timeouts, "CacheHitCount": self.cached}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Answers:
         return cls(int(data["Count"]), int(data["4XXError"]), int(data["5XXError"]),
-                   int(data.get("IntegrationTimeouts", 0)))
+                   int(data.get("IntegrationTimeouts", 0)), int(data.get("CacheHitCount", 0)))
 
 
 NO_ANSWERS = Answers(0, 0, 0)

@@ -30,6 +30,7 @@ from emulator.http import Answer
 from emulator.limits import Limits
 from emulator.metrics import VariantMetrics
 from emulator.runtime import SageMakerRuntime
+from emulator.stage_cache import StageCache
 from emulator.throttle import TokenBucket
 from emulator.waf import RateRule
 
@@ -55,6 +56,7 @@ class Gateway:
         self.api_keys = ApiKeys(api_key or new_key())  # used when the stage requires a key
         self.waf = RateRule()
         self.user_pool = UserPoolAuthorizer()
+        self.cache = StageCache(report=LOG.info)
         # API Gateway's order: WAF, the resource, the authorizer, the key and quota, validation, throttling
         self._before_integration = (self._filter, steps.route, self._authorize, self.api_keys.admit, steps.validate,
                                     self._throttle, self._draw_canary, steps.render_request,
@@ -68,8 +70,10 @@ class Gateway:
         try:
             for step in self._before_integration:
                 step(context)
-            await self._invoke(context)
-            steps.integration_response(context)
+            if not self._from_cache(context):
+                await self._invoke(context)
+                steps.integration_response(context)
+                self.cache.store(context, context.integration_headers.get(TARGET_VARIANT_HEADER, ""))
         except GatewayError as error:
             self._fail(context, error)
         self._log(context)
@@ -83,6 +87,14 @@ class Gateway:
         self._log(context)
         assert context.answer is not None, "set by _fail"
         return context.answer
+
+    def _from_cache(self, context: RequestContext) -> bool:
+        """Answer from the stage cache (``emulator.stage_cache``) when it holds a fresh answer."""
+        entry = self.cache.lookup(context)
+        if entry is None:
+            return False
+        context.answer, context.cache_hit = entry.answer, True
+        return True
 
     def _filter(self, context: RequestContext) -> None:
         """AWS WAF in front of the stage (``emulator.waf``)."""
@@ -132,7 +144,8 @@ class Gateway:
         variant = context.integration_headers.get(TARGET_VARIANT_HEADER)
         if self.answers is not None and variant and context.answer is not None:
             self.answers.record_answer(variant, context.answer.status,
-                                               context.error_type == GatewayErrorKind.INTEGRATION_TIMEOUT.value)
+                                       context.error_type == GatewayErrorKind.INTEGRATION_TIMEOUT.value,
+                                       cached=context.cache_hit)
 
 
     def _write(self, line: str) -> None:

@@ -43,6 +43,7 @@ class RequestContext:
     invocation: Answer | None = None  # the SageMaker runtime's answer
     answer: Answer | None = None
     error_type: str = ""
+    cache_hit: bool = False  # answered from the stage cache (api.cache)
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
@@ -57,7 +58,8 @@ class RequestContext:
                 "variant": _invoked_variant(invocation), "isCanary": self.is_canary,
                 # the version the request was sent to, answered or not: a timeout has no variant
                 "targetVariant": self.integration_headers.get(TARGET_VARIANT_HEADER, ""),
-                "integrationStatus": invocation.status if invocation else "", "errorType": self.error_type}
+                "integrationStatus": invocation.status if invocation else "", "errorType": self.error_type,
+                "cacheHit": self.cache_hit}
 
 
 def _invoked_variant(invocation: Answer | None) -> str:

@@ -117,10 +117,10 @@ class VariantMetrics:
             period.errors_5xx += status >= 500
             period.latency.add(latency_us)
 
-    def record_answer(self, variant: str, status: int, timed_out: bool = False) -> None:
+    def record_answer(self, variant: str, status: int, timed_out: bool = False, cached: bool = False) -> None:
         """One answer of the gateway to a request it sent to ``variant``; ``timed_out``: its own
-        integration timeout answered it."""
-        answer = Answers(1, int(400 <= status < 500), int(status >= 500), int(timed_out))
+        integration timeout answered it; ``cached``: the stage cache did, without asking the model."""
+        answer = Answers(1, int(400 <= status < 500), int(status >= 500), int(timed_out), int(cached))
         with self._lock:
             period = self._period(variant)
             period.answers = answer if period.answers is None else period.answers + answer

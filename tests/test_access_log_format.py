@@ -41,9 +41,10 @@ def test_every_field_a_filter_reads_is_written():
 
 def test_each_side_counts_its_own_version_and_no_sticky_line():
     filters = {counted.name: counted for counted in access_log.answer_filters()}
-    assert len(filters) == 8
+    assert len(filters) == 10  # answers, 4xx, 5xx, timeouts and cache hits, on each side
     assert filters["stage-Answers"].dimensions["Version"] == "$.liveVersion"
     assert filters["canary-Answers"].dimensions["Version"] == "$.canaryVersion"
     assert '$.isCanary != "true"' in filters["stage-Answers"].pattern  # absent without a canary
     assert all('$.canaryMode != "sticky"' in counted.pattern for counted in filters.values())
     assert "$.status >= 500" in filters["stage-ServerErrors"].pattern
+    assert '$.integrationLatencyMs = "-"' in filters["stage-CachedAnswers"].pattern, "a 200 the model never gave"

@@ -58,6 +58,28 @@ def test_errors_under_the_floor_fail_no_candidate():
     assert analysis.judge(live, candidate, Thresholds(min_error_rate=0.0)).verdict is Verdict.FAIL
 
 
+def test_the_stage_caches_answers_do_not_dilute_lives_error_rate():
+    """With api.cache, three in four of live's answers come from the stage cache (200s its model
+    never gave) while the canary never uses it: the 5xx test compares what each version was asked
+    (counting the cached answers, live's rate would read 0.5 % against the candidate's 2 %, a fail)."""
+    live = VariantStats(20_000, 0, 400, 20.0, answers=Answers(80_000, 0, 400, cached=60_000))
+    candidate = VariantStats(20_000, 0, 400, 20.0, answers=Answers(20_000, 0, 400))
+    result = analysis.judge(live, candidate, Thresholds())
+    assert result.verdict is Verdict.PASS, result.reasons
+    errors = next(check for check in result.checks if check.metric == "5xx rate")
+    assert errors.live.startswith("2.00% (400 of 20000"), "the cached answers are left out"
+
+
+def test_the_traffic_check_counts_what_live_was_sent_cached_answers_included():
+    """A candidate that answers half of its 10 % share fails though live's model saw only half of
+    live's requests (the rest came from the stage cache)."""
+    live = VariantStats(4_500, 0, 0, 20.0, answers=Answers(9_000, 0, 0, cached=4_500))
+    candidate = VariantStats(500, 0, 0, 20.0, answers=Answers(1_000, 0, 500, timeouts=500))
+    result = analysis.judge(live, candidate, Thresholds(min_requests=5), share=0.10)
+    traffic = next(check for check in result.checks if check.metric == "answered share")
+    assert traffic.failed and traffic.live.endswith("(9000 of 9500)"), traffic
+
+
 def test_a_candidate_answering_less_than_its_weight_sends_it_fails_with_the_counts():
     live, candidate = VariantStats(950, 0, 0, 20.0), VariantStats(10, 0, 0, 20.0)
     result = analysis.judge(live, candidate, Thresholds(min_requests=5), share=0.05)

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from emulator import cognito, waf
+from core.metrics import Answers
+from emulator import cognito, stage_cache, waf
 from emulator import runtime as runtime_module
 from emulator.access_log import RotatingAccessLog
 from emulator.constants import INVOKED_HEADER
@@ -276,3 +277,44 @@ def test_metrics_are_kept_per_variant_and_minute():
     assert (first["Invocations"], first["Invocation4XXErrors"], first["Invocation5XXErrors"]) == (4, 1, 1)
     assert first["ModelLatency"]["Maximum"] == 300.0
     assert [p["Timestamp"] for p in metrics.snapshot(since=181.0).to_json()["Variants"]["v2"]] == [180]
+
+
+def test_the_stage_cache_answers_repeats_within_its_ttl_and_empties_on_a_flip(stack_file):
+    """api.cache locally: a repeated (user, items) request inside the TTL is the cache's answer (no
+    invocation; counted as cached in /metrics and marked in the access log), a canary request never
+    is, and a promotion empties it (a flip never serves the previous version's answers)."""
+    values = yaml.safe_load(stack_file.read_text())
+    values["config"]["ratings:api"]["cache"] = {"ttlSeconds": 60}
+    values["config"]["ratings:routing"] = {"live": "v1"}
+    stack_file.write_text(yaml.safe_dump(values, sort_keys=False))
+    runtime = ScriptedRuntime(200, {"predictions": [{"scores": [3.5]}]})
+    metrics, lines = VariantMetrics("ratings-local"), []
+    holder = StateHolder(stack_file)
+    gateway = Gateway(holder, runtime, lines.append, answers=metrics)
+    now = [100.0]
+    gateway.cache = stage_cache.StageCache(clock=lambda: now[0])
+    first, again = _call(gateway), _call(gateway)
+    _call(gateway, "items=5")
+    assert first[2] == again[2] and len(runtime.calls) == 2, "the repeat came from the cache"
+    assert [json.loads(line)["cacheHit"] for line in lines] == [False, True, False]
+    assert metrics.snapshot().stats("v1").answers == Answers(3, 0, 0, cached=1)
+    now[0] += 60
+    _call(gateway)
+    assert len(runtime.calls) == 3, "past the TTL the model is asked again"
+    values["config"]["ratings:routing"] = {"live": "v2"}
+    stack_file.write_text(yaml.safe_dump(values, sort_keys=False))
+    holder._maybe_reload()
+    _call(gateway)
+    assert len(runtime.calls) == 4 and runtime.calls[-1]["target"] == "v2", "the flip emptied the cache"
+
+
+def test_a_canary_request_never_uses_the_stage_cache(stack_file):
+    values = yaml.safe_load(stack_file.read_text())
+    values["config"]["ratings:api"]["cache"] = {"ttlSeconds": 60}
+    values["config"]["ratings:routing"] = {"live": "v1", "canary": {"version": "v2", "percent": 100}}
+    stack_file.write_text(yaml.safe_dump(values, sort_keys=False))
+    runtime = ScriptedRuntime(200, {"predictions": [{"scores": [3.5]}]}, variant="v2")
+    gateway = Gateway(StateHolder(stack_file), runtime, lambda line: None)
+    for _ in range(3):
+        _call(gateway)
+    assert len(runtime.calls) == 3

@@ -220,7 +220,8 @@ def test_the_access_logs_answers_are_counted_per_version_by_metric_filters(prod)
     counted = {(f.inputs["logGroupName"], f.inputs["metricTransformation"]["name"]) for f in filters}
     access = groups["ratings-prod-api-access-logs"]
     assert counted == {(group, metric) for group in (access, groups["ratings-prod-api-canary-access-logs"])
-                       for metric in ("Answers", "ClientErrors", "ServerErrors", "IntegrationTimeouts")}
+                       for metric in ("Answers", "ClientErrors", "ServerErrors", "IntegrationTimeouts",
+                                      "CachedAnswers")}
     for metric_filter in filters:
         transformation = metric_filter.inputs["metricTransformation"]
         assert transformation["namespace"] == "RatingsApi/ratings-prod" and transformation["value"] == "1"
