@@ -46,6 +46,9 @@ MSG_QUALITY_REFUSED = "quality gate is {verdict} ({reasons}); pass --force to pr
 MSG_QUALITY_OFF = ("note: no quality gate: the candidate's predictions are not compared with live's (on AWS each "
                    "question is an endpoint invocation); set routing.analysis.quality or pass --quality to judge them")
 MSG_NOTHING_TO_RESUME = "no recorded run on stack {stack}; start one with `canary run VERSION`"
+MSG_FLUSHED = "stage cache flushed: every answer from now on is {live}'s"
+MSG_NOT_FLUSHED = ("warning: {error}; the previous live version's cached answers expire within {ttl} s, or flush the "
+                   "stage cache now (console, or `aws apigateway flush-stage-cache`)")
 MSG_SERVED_DRIFT = "warning: {where} routes {served}, not what {file} says ({expected}); {advice}"
 MSG_SERVED_UNREAD = "note: what {where} routes was not read ({error}); the routing above is what {file} says"
 MSG_ALREADY_PROMOTED = "the recorded run of {version} ended promoted; nothing to resume"
@@ -197,7 +200,24 @@ def change(c: Collaborators, decide: Callable[[StackConfig], plans.Change], dry_
             c.stack.preview(planned, c.console)
             return Outcome(planned, applied=False)
         c.stack.apply(planned, c.options, c.console)
+        flush_after_flip(c, planned)
         return Outcome(planned, applied=True)
+
+
+def flush_after_flip(c: Collaborators, planned: plans.Plan) -> None:
+    """A promotion or rollback changes the live version, and the stage cache (``api.cache``) holds
+    the previous one's answers: the deployed stage's cache is flushed (the local stage empties its
+    own). A failed flush is said, not fatal: the flip is done, and the old answers expire with the TTL."""
+    after = planned.after
+    if after.api.cache is None or planned.before.routing.live == after.routing.live:
+        return
+    try:
+        flushed = c.backend.traffic(after).flush_cache()
+    except MetricsError as error:
+        c.say(MSG_NOT_FLUSHED.format(error=error, ttl=after.api.cache.ttl_seconds))
+        return
+    if flushed:
+        c.say(MSG_FLUSHED.format(live=after.routing.live))
 
 
 def start(c: Collaborators, version: str, percent: float, sticky: bool, dry_run: bool,

@@ -31,6 +31,10 @@ class Traffic(Protocol):
         """Send the candidate nothing more, at once, ahead of the rollback that reconciles the stack."""
         ...
 
+    def flush_cache(self) -> bool:
+        """Empty the stage cache after the live version changed; False where the stage does it itself."""
+        ...
+
 
 class FileTraffic:
     """The local stack: the running gateway applies the stack file, so recording it moves traffic."""
@@ -40,6 +44,9 @@ class FileTraffic:
 
     def stop(self, canary: Canary) -> None:
         return None
+
+    def flush_cache(self) -> bool:
+        return False  # the local stage empties its cache when it serves a new live version
 
 
 class StageTraffic:
@@ -58,6 +65,17 @@ class StageTraffic:
     def stop(self, canary: Canary) -> None:
         path = PERCENT_PATH if canary.mode is CanaryMode.REQUEST else STICKY_PERCENT_PATH
         self._update(path, f"{0.0:f}" if canary.mode is CanaryMode.REQUEST else "0")
+
+    def flush_cache(self) -> bool:
+        """FlushStageCache (API reference): the next request to each key asks the new live version."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self.client.flush_stage_cache(restApiId=self.rest_api_id, stageName=self.stage)
+        except (BotoCoreError, ClientError) as error:
+            raise MetricsError(f"cannot flush the cache of stage {self.stage} of REST API {self.rest_api_id} "
+                               f"(FlushStageCache): {error}") from None
+        return True
 
     def _update(self, path: str, value: str) -> None:
         from botocore.exceptions import BotoCoreError, ClientError

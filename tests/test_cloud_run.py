@@ -44,6 +44,7 @@ class Account:
         self.failing = failing or {}  # version -> share of its answers that are 5xx
         self.hanging: set[str] = set()  # versions whose model never answers: API Gateway's 504 after 29 s
         self.slower: dict[str, float] = {}  # version -> factor on its model latency
+        self.cache_hits = 0.0  # share of live's requests the stage cache answers (api.cache)
         self.sagemaker = SageMaker()
         self.cloudwatch = CloudWatch(clock=lambda: self.now)
         self.stack = ModelledStack(project, "prod", self.sagemaker)
@@ -96,6 +97,10 @@ class Account:
         invocation as SageMaker counts it unless the model hangs (the gateway times it out)."""
         if version in self.hanging:
             self.cloudwatch.answered(ANSWERS.namespace, ANSWERS.stage, version, 504, True, self.now)
+            return
+        live, _, _ = self.served()
+        if self.cache_hits and version == live and self.draw.random() < self.cache_hits:
+            self.cloudwatch.answered(ANSWERS.namespace, ANSWERS.stage, version, 200, False, self.now, cached=True)
             return
         status = 500 if self.draw.random() < self.failing.get(version, 0.0) else 200
         latency_us = self.draw.uniform(3000, 6000) * self.slower.get(version, 1.0)
@@ -388,3 +393,19 @@ def test_a_run_on_another_machine_is_seen_refuses_manual_changes_and_is_aborted_
     assert (held.status, held.host) == ("rolled back", "ci-runner"), "every operator sees how it ended"
     names = [item["Name"] for item in boto3.client("ssm", region_name="eu-west-1").describe_parameters()["Parameters"]]
     assert names == ["/ratings/ratings-prod/canary-run/record"], "the lock is released, the record kept"
+
+
+
+def test_with_a_stage_cache_a_healthy_candidate_is_promoted_and_the_cache_flushed(project):
+    """api.cache: three in four of live's answers come from the stage cache, which the canary never
+    uses; both versions fail 5 % of what their models are asked. The judge still promotes the
+    candidate (counted with the cached answers, live's rate would read 1.25 % and the candidate's 5 %
+    would fail it), and the promotion flushes the stage's cache (FlushStageCache)."""
+    path = project / "Pulumi.prod.yaml"
+    path.write_text(path.read_text().replace("    maxItems: 100\n", "    maxItems: 100\n    cache:\n      ttlSeconds: 300\n"))
+    account = Account(project, rate=100.0)
+    account.cache_hits = 0.75
+    account.failing.update({"v1": 0.05, "v2": 0.05})
+    final = account.run()
+    assert final.status is RunStatus.PROMOTED, final.reason
+    assert account.stack.apigateway.flushes == 1 and account.served() == ("v2", None, 0.0)

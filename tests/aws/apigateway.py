@@ -53,6 +53,7 @@ class ApiGateway:
     calls: list[str] = field(default_factory=list)
     updates: list[list[Operation]] = field(default_factory=list)  # each UpdateStage's operations
     faults: Faults = field(default_factory=Faults)
+    flushes: int = 0  # FlushStageCache calls that emptied a stage's cache
 
     # --- the service --------------------------------------------------------------------------
 
@@ -76,6 +77,14 @@ class ApiGateway:
         self.stages[(rest_api_id, stage_name)] = stage  # all operations or none
         return copy.deepcopy(stage)
 
+    def flush_stage_cache(self, rest_api_id: str, stage_name: str) -> dict[str, Any]:
+        """FlushStageCache (API reference: DELETE /restapis/{id}/stages/{stage}/cache/data; a stage
+        that does not exist is NotFoundException)."""
+        self._call("FlushStageCache")
+        self._find(rest_api_id, stage_name)
+        self.flushes += 1
+        return {}
+
     def get_stage(self, rest_api_id: str, stage_name: str) -> Stage:
         self._call("GetStage")
         return copy.deepcopy(self._find(rest_api_id, stage_name))
@@ -86,6 +95,7 @@ class ApiGateway:
             "GetStage": lambda p: self.get_stage(p["restApiId"], p["stageName"]),
             "UpdateStage": lambda p: self.update_stage(p["restApiId"], p["stageName"],
                                                        list(p.get("patchOperations", []))),
+            "FlushStageCache": lambda p: self.flush_stage_cache(p["restApiId"], p["stageName"]),
         }
 
     def _call(self, operation: str) -> None:

@@ -52,12 +52,15 @@ class CloudWatch:
                               ("Invocation5XXErrors", float(status >= 500)), ("ModelLatency", latency_us)):
             self.samples[(NAMESPACE, metric, dimensions)][minute].append(value)
 
-    def answered(self, namespace: str, stage: str, version: str, status: int, timed_out: bool, when: float) -> None:
-        """One access-log line of a request sent to ``version``, as the stack's filters count it."""
+    def answered(self, namespace: str, stage: str, version: str, status: int, timed_out: bool, when: float,
+                 cached: bool = False) -> None:
+        """One access-log line of a request sent to ``version``, as the stack's filters count it
+        (``cached``: a 200 of the stage cache, with no integration latency)."""
         minute = int(when // MINUTE * MINUTE)
         dimensions = frozenset({access_log.STAGE_DIMENSION: stage, access_log.VERSION_DIMENSION: version}.items())
         for metric, matches in ((access_log.ANSWERS, True), (access_log.CLIENT_ERRORS, 400 <= status < 500),
-                                (access_log.SERVER_ERRORS, status >= 500), (access_log.TIMEOUTS, timed_out)):
+                                (access_log.SERVER_ERRORS, status >= 500), (access_log.TIMEOUTS, timed_out),
+                                (access_log.CACHED, cached and status == 200)):
             if matches:
                 self.samples[(namespace, metric, dimensions)][minute].append(1.0)
 
