@@ -402,7 +402,8 @@ def test_with_a_stage_cache_a_healthy_candidate_is_promoted_and_the_cache_flushe
     candidate (counted with the cached answers, live's rate would read 1.25 % and the candidate's 5 %
     would fail it), and the promotion flushes the stage's cache (FlushStageCache)."""
     path = project / "Pulumi.prod.yaml"
-    path.write_text(path.read_text().replace("    maxItems: 100\n", "    maxItems: 100\n    cache:\n      ttlSeconds: 300\n"))
+    cached = "    maxItems: 100\n    cache:\n      ttlSeconds: 300\n"
+    path.write_text(path.read_text().replace("    maxItems: 100\n", cached))
     account = Account(project, rate=100.0)
     account.cache_hits = 0.75
     account.failing.update({"v1": 0.05, "v2": 0.05})
