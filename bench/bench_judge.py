@@ -70,6 +70,7 @@ class Scenario:
     gateway_counted: bool = True  # the judge sees the gateway's answers per version
     held_to_target: bool = True
     cloudwatch_edges: bool = False  # latencies counted between canary.metrics_sources.LATENCY_EDGES_US
+    cache_hits: float = 0.0  # share of live's requests the stage cache answers (api.cache; never the canary's)
 
     @property
     def regression(self) -> bool:
@@ -91,7 +92,10 @@ def scenarios() -> list[Scenario]:
                 for when, after in (("mid_run", 900.0), ("last_step", 1500.0)))]
     cloudwatch = [Scenario("aa_20rps_0.5%_cloudwatch", 20.0, 0.005, 0.005, cloudwatch_edges=True),
                   Scenario("latency_plus_50pct_cloudwatch", 20.0, 0.001, 0.001, slower=1.5, cloudwatch_edges=True)]
-    return same + worse + sticky + cloudwatch
+    cached = [Scenario("aa_20rps_0.5%_cache_75pct", 20.0, 0.005, 0.005, cache_hits=0.75),
+              Scenario("errors_0.5_to_2pct_cache_75pct", 20.0, 0.005, 0.02, cache_hits=0.75),
+              Scenario("hang_mid_run_cache_75pct", 20.0, 0.001, 0.001, hang_after=900.0, cache_hits=0.75)]
+    return same + worse + sticky + cloudwatch + cached
 
 
 def fixed_threshold(live: VariantStats, candidate: VariantStats, thresholds: AnalysisThresholds,
@@ -161,6 +165,7 @@ class Simulated:
         self.now, self.weight = 0.0, 0.0
         # sent and 5xx answered per version (the gateway's count), and what each model answered
         self.sent = np.zeros(4, dtype=np.int64)  # live sent, live 5xx, candidate sent, candidate 5xx
+        self.cached = 0  # live's answers from the stage cache
         self.model = np.zeros(4, dtype=np.int64)  # live answered, live 5xx, candidate answered, candidate 5xx
         self.latency = np.zeros((2, BUCKETS), dtype=np.int64)  # live, candidate
         candidate = bucket_probabilities(scenario.slower)[SUPPORT]
@@ -171,7 +176,7 @@ class Simulated:
             self.user_rates, self.user_buckets = rates * scenario.rate / rates.sum(), draw.integers(0, 100, USERS)
 
     def set_weight(self, weight: float) -> None:
-        self.weight, self.sent[:], self.model[:], self.latency[:] = weight, 0, 0, 0
+        self.weight, self.sent[:], self.model[:], self.latency[:], self.cached = weight, 0, 0, 0, 0
 
     def _split(self, seconds: float) -> tuple[int, int]:
         """Requests sent to live and to the candidate over ``seconds``."""
@@ -184,12 +189,15 @@ class Simulated:
         return int(counts.sum()) - to_candidate, to_candidate
 
     def sleep(self, seconds: float) -> None:
-        live, to_candidate = self._split(seconds)
+        sent_live, to_candidate = self._split(seconds)
+        cached = self.draw.binomial(sent_live, self.scenario.cache_hits) if self.scenario.cache_hits else 0
+        live = sent_live - cached  # what live's model was asked
+        self.cached += cached
         answered = 0 if self._hung() else to_candidate
         live_errors = self.draw.binomial(live, self.scenario.live_errors)
         candidate_errors = self.draw.binomial(answered, self.scenario.candidate_errors)
         self.model += (live, live_errors, answered, candidate_errors)
-        self.sent += (live, live_errors, to_candidate, candidate_errors + to_candidate - answered)
+        self.sent += (sent_live, live_errors, to_candidate, candidate_errors + to_candidate - answered)
         for row, count in ((0, live), (1, answered)):
             self.latency[row, SUPPORT] += self.draw.multinomial(count, self.probabilities[row])
         self.candidate_total += to_candidate
@@ -205,7 +213,7 @@ class Simulated:
         live, candidate = self.latency
         return self.judge(
             VariantStats(live_n, 0, live_e, _p99_ms(live), _histogram(live, edges),
-                         Answers(live_sent, 0, live_5xx) if counted else None),
+                         Answers(live_sent, 0, live_5xx, cached=self.cached) if counted else None),
             VariantStats(cand_n, 0, cand_e, _p99_ms(candidate), _histogram(candidate, edges),
                          Answers(cand_sent, 0, cand_5xx, cand_sent - cand_n) if counted else None),
             AnalysisThresholds(), None if self.scenario.sticky else self.weight / 100.0)
