@@ -60,8 +60,9 @@ EDGE = "prod"  # the stack file the edge example starts from
 
 def edge_example() -> dict[str, Any]:
     """The prod example with every optional part of the API's edge: its web ACL, a custom domain with
-    its alias record, and a Cognito user pool authorizer (which takes the place of API keys)."""
+    its alias record, the stage cache, and a Cognito user pool authorizer (in place of API keys)."""
     values = with_change(example(EDGE), "ratings:api.domain", DOMAIN)
+    values = with_change(values, "ratings:api.cache", {"sizeGb": 0.5, "ttlSeconds": 300})
     values = with_change(values, "ratings:api.auth", "cognito")
     values = with_change(values, "ratings:api.quota", DELETE)
     return with_change(values, "ratings:api.cognito", {"userPoolArn": USER_POOL_ARN})

@@ -101,10 +101,19 @@ def _authorizer(resources: dict[Key, Registered]) -> dict:
     return body["components"]["securitySchemes"]["cognito"]
 
 
-def test_no_step_touches_the_edge_the_web_acl_domain_record_or_authorizer():
+def _cache_settings(resources: dict[Key, Registered]) -> tuple:
+    stage = _one(resources, STAGE).inputs
+    method = _one(resources, "aws:apigateway/methodSettings:MethodSettings").inputs["settings"]
+    canary = stage.get("canarySettings")
+    return (stage["cacheClusterEnabled"], stage["cacheClusterSize"], method["cachingEnabled"],
+            method["cacheTtlInSeconds"], method["cacheDataEncrypted"], canary and canary["useStageCache"])
+
+
+def test_no_step_touches_the_edge_the_web_acl_domain_record_cache_or_authorizer():
     """The prod example with every edge feature (tests/stacks.py edge_example): adding, flipping and
     retiring versions never changes the web ACL, its association, the domain, its mapping, its
-    alias record or the Cognito authorizer in the API's document."""
+    alias record, the stage cache's settings (a canary never uses it) or the Cognito authorizer in
+    the API's document."""
     runs = _edge_deployments()
     assert {token for token, _ in runs[0]} >= EDGE_RESOURCES, "the rollout's stack has every edge resource"
     for before, after in pairwise(runs):
@@ -112,6 +121,8 @@ def test_no_step_touches_the_edge_the_web_acl_domain_record_or_authorizer():
                    if token in EDGE_RESOURCES and change is not Change.NONE}
         assert not touched, sorted(touched)
         assert _authorizer(after) == _authorizer(before)
+        assert _cache_settings(after)[:5] == _cache_settings(before)[:5] == (True, "0.5", True, 300, True)
+        assert _cache_settings(after)[5] in (None, False), "a canary never uses the stage cache"
 
 
 @pytest.mark.parametrize("mode", MODES)
