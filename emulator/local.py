@@ -24,7 +24,7 @@ import uvloop
 from core import routing, stack_file
 from core.config import StackConfig
 from core.config_edge import AuthMode
-from emulator import cognito, dashboard, fleet, processes, stage_api, supervisor, waf
+from emulator import cognito, dashboard, fleet, processes, stage_api, stage_cache, supervisor, waf
 from emulator.access_log import RotatingAccessLog
 from emulator.api_keys import new_key
 from emulator.apps import gateway_app
@@ -36,6 +36,8 @@ from emulator.runtime import SageMakerRuntime, Variant
 from emulator.runtime import create_app as runtime_app
 
 MSG_DOMAIN = "api.domain {name} is the deployed API's address; the local API answers on 127.0.0.1 (below)"
+MSG_CACHE = ("stage cache: live's answers kept {ttl} s per user and items, emptied on a promotion or rollback; "
+             "the {size} GB cluster is not emulated (at most {entries:,} answers)")
 MSG_API_KEY = "the stage requires an API key: send the header x-api-key: {key} ({source})"
 
 
@@ -137,6 +139,9 @@ async def serve(stack_path: Path, servers: list[processes.ModelServer], echo=pri
         echo(waf.banner(config.api.waf.rate_limit_per_5min))
     if config.api.domain is not None:
         echo(MSG_DOMAIN.format(name=config.api.domain.name))
+    if config.api.cache is not None:
+        echo(MSG_CACHE.format(ttl=config.api.cache.ttl_seconds, size=config.api.cache.size_gb,
+                              entries=stage_cache.MAX_ENTRIES))
     if config.api.auth is AuthMode.COGNITO and config.api.cognito is not None:
         echo(cognito.banner(config.api.cognito, time.time()))
     page = dashboard.Dashboard(runtime.metrics, lambda: states.current().config, stack_path,
