@@ -68,7 +68,7 @@ class RunningApi:
     """Start with ``models`` = {"v1": <model dir, ASGI app or port>, "v2": ...}; ``stop()`` ends it."""
 
     def __init__(self, folder: Path, models: dict[str, object], limits: Limits | None = None,
-                 routing: dict | None = None, throttle: dict | None = None):
+                 routing: dict | None = None, throttle: dict | None = None, api: dict | None = None):
         base = free_port_block(2 + len(models))
         self.gateway_port, self.runtime_port = base, base + 1
         self.stack_file = folder / "Pulumi.local.yaml"
@@ -77,6 +77,7 @@ class RunningApi:
         config["ratings:routing"] = routing or {"live": "v1"}
         if throttle:
             config["ratings:api"]["throttle"] = throttle
+        config["ratings:api"].update(api or {})  # more of ratings:api (waf, cache, auth ...)
         config["ratings:local"] = {"artifacts": "artifacts", "gatewayPort": base, "runtimePort": base + 1,
                                    "modelPortBase": base + 2, "canarySeed": 7}
         self.stack_file.write_text(yaml.safe_dump(values, sort_keys=False))
