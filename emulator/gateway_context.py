@@ -51,7 +51,7 @@ class RequestContext:
     def log_line(self) -> dict[str, Any]:
         """The access-log record (the fields of an API Gateway $context access-log format)."""
         invocation = self.invocation
-        return {"requestId": self.request_id, "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        return {"requestId": self.request_id, "time": _second_stamp(),
                 "ip": self.source_ip, "method": self.method, "path": self.raw_path, "stage": self.state.stage,
                 "status": self.answer.status if self.answer else 0,
                 "latencyMs": round((time.perf_counter() - self.started) * 1000, 2),
@@ -60,6 +60,16 @@ class RequestContext:
                 "targetVariant": self.integration_headers.get(TARGET_VARIANT_HEADER, ""),
                 "integrationStatus": invocation.status if invocation else "", "errorType": self.error_type,
                 "cacheHit": self.cache_hit}
+
+
+_STAMP: list = [-1, ""]  # the last second formatted, and its text: one strftime a second, not a request
+
+
+def _second_stamp() -> str:
+    second = int(time.time())
+    if second != _STAMP[0]:
+        _STAMP[:] = [second, time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(second))]
+    return str(_STAMP[1])
 
 
 def _invoked_variant(invocation: Answer | None) -> str:

@@ -84,14 +84,17 @@ class _Period:
     errors_4xx: int = 0
     errors_5xx: int = 0
     latency: LatencyHistogram = field(default_factory=LatencyHistogram)
-    answers: Answers | None = None  # None until the gateway answers a request sent to the variant
+    # the gateway's answers to requests sent to the variant: count, 4xx, 5xx, timeouts, cached (kept
+    # as plain counters: one is added per request)
+    answered: list[int] = field(default_factory=lambda: [0, 0, 0, 0, 0])
 
     def summary(self, start: int) -> Period:
         latency = self.latency
         timings = None if latency.count == 0 else Latency(
             latency.count, latency.total / latency.count, latency.percentile(50), latency.percentile(99),
             latency.maximum, latency.sparse())
-        return Period(start, self.invocations, self.errors_4xx, self.errors_5xx, timings, self.answers)
+        answers = Answers(*self.answered) if self.answered[0] else None  # None: the gateway sent it nothing
+        return Period(start, self.invocations, self.errors_4xx, self.errors_5xx, timings, answers)
 
 
 class VariantMetrics:
@@ -120,10 +123,13 @@ class VariantMetrics:
     def record_answer(self, variant: str, status: int, timed_out: bool = False, cached: bool = False) -> None:
         """One answer of the gateway to a request it sent to ``variant``; ``timed_out``: its own
         integration timeout answered it; ``cached``: the stage cache did, without asking the model."""
-        answer = Answers(1, int(400 <= status < 500), int(status >= 500), int(timed_out), int(cached))
         with self._lock:
-            period = self._period(variant)
-            period.answers = answer if period.answers is None else period.answers + answer
+            counts = self._period(variant).answered
+            counts[0] += 1
+            counts[1] += 400 <= status < 500
+            counts[2] += status >= 500
+            counts[3] += timed_out
+            counts[4] += cached
 
     def _period(self, variant: str) -> _Period:
         """This minute's counters of ``variant``, made on first use; call with the lock held."""
