@@ -89,7 +89,7 @@ class LocalBackend:
         return LocalRuntimeSource(runtime_url(config), config.endpoint.name)
 
     def served(self, config: StackConfig) -> Routing | None:
-        return LocalRuntime(runtime_url(config)).served(config.api.stage_name)
+        return served_locally(config)
 
     quality_by_default = True  # the local runtime answers the questions at no cost
     add_version = ("add it under ratings:models in the stack file: the running local API starts its model server "
@@ -170,11 +170,12 @@ class CloudBackend:
         return SsmRegistry(boto3.client("ssm", region_name=config.region), config.endpoint.name)
 
 
-def _served_locally(config: StackConfig) -> Routing:
+def served_locally(config: StackConfig) -> Routing:
+    """What the running local gateway serves (its GetStage answer)."""
     return LocalRuntime(runtime_url(config)).served(config.api.stage_name)
 
 
 def for_stack(name: str, project_dir: Path) -> Backend:
     if name == DEFAULT_STACK:
-        return LocalBackend(LocalStack(name, project_dir, served=_served_locally))
+        return LocalBackend(LocalStack(name, project_dir, served=served_locally))
     return CloudBackend(PulumiStack(name, project_dir))

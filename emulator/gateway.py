@@ -73,7 +73,7 @@ class Gateway:
             if not self._from_cache(context):
                 await self._invoke(context)
                 steps.integration_response(context)
-                self.cache.store(context, context.integration_headers.get(TARGET_VARIANT_HEADER, ""))
+                self.cache.store(context)
         except GatewayError as error:
             self._fail(context, error)
         self._log(context)
@@ -90,10 +90,10 @@ class Gateway:
 
     def _from_cache(self, context: RequestContext) -> bool:
         """Answer from the stage cache (``emulator.stage_cache``) when it holds a fresh answer."""
-        entry = self.cache.lookup(context)
-        if entry is None:
+        cached = self.cache.lookup(context)
+        if cached is None:
             return False
-        context.answer, context.cache_hit = entry.answer, True
+        context.answer, context.cache_hit = cached, True
         return True
 
     def _filter(self, context: RequestContext) -> None:

@@ -133,17 +133,8 @@ async def serve(stack_path: Path, servers: list[processes.ModelServer], echo=pri
                                faults_of=lambda: states.current().config.local.faults)
     api_key = config.local.api_key or new_key()
     gateway = Gateway(states, runtime, access_log, limits, answers=runtime.metrics, api_key=api_key)
-    if config.api.auth is AuthMode.API_KEY:
-        echo(MSG_API_KEY.format(key=api_key, source="ratings:local.apiKey" if config.local.api_key else "made now"))
-    if config.api.waf is not None:
-        echo(waf.banner(config.api.waf.rate_limit_per_5min))
-    if config.api.domain is not None:
-        echo(MSG_DOMAIN.format(name=config.api.domain.name))
-    if config.api.cache is not None:
-        echo(MSG_CACHE.format(ttl=config.api.cache.ttl_seconds, size=config.api.cache.size_gb,
-                              entries=stage_cache.MAX_ENTRIES))
-    if config.api.auth is AuthMode.COGNITO and config.api.cognito is not None:
-        echo(cognito.banner(config.api.cognito, time.time()))
+    for line in edge_banner(config, api_key):
+        echo(line)
     page = dashboard.Dashboard(runtime.metrics, lambda: states.current().config, stack_path,
                                edit_of=lambda: states.last_edit)
     services = stage_api.with_stage_api(dashboard.with_dashboard(runtime_app(runtime), page), states.current)
@@ -177,6 +168,24 @@ async def serve(stack_path: Path, servers: list[processes.ModelServer], echo=pri
         await asyncio.gather(*tasks, *helpers, return_exceptions=True)
         await runtime.close()
         await asyncio.to_thread(versions.stop_added, servers)
+
+
+def edge_banner(config: StackConfig, api_key: str) -> list[str]:
+    """What the local stage does of the API's edge settings, said once at start, and what it does not."""
+    api, lines = config.api, []
+    if api.auth is AuthMode.API_KEY:
+        lines.append(MSG_API_KEY.format(key=api_key, source="ratings:local.apiKey" if config.local.api_key
+                                        else "made now"))
+    if api.auth is AuthMode.COGNITO and api.cognito is not None:
+        lines.append(cognito.banner(api.cognito, time.time()))
+    if api.waf is not None:
+        lines.append(waf.banner(api.waf.rate_limit_per_5min))
+    if api.domain is not None:
+        lines.append(MSG_DOMAIN.format(name=api.domain.name))
+    if api.cache is not None:
+        lines.append(MSG_CACHE.format(ttl=api.cache.ttl_seconds, size=api.cache.size_gb,
+                                      entries=stage_cache.MAX_ENTRIES))
+    return lines
 
 
 def _fixed(config: StackConfig, version: str, port: int, stopping: threading.Event) -> processes.ModelServer:

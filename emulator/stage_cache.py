@@ -28,7 +28,6 @@ MSG_FLUSHED = "stage cache flushed: {live} is live now (it was {before})"
 class _Entry:
     stored: float
     answer: Answer
-    variant: str
 
 
 class StageCache:
@@ -38,7 +37,7 @@ class StageCache:
         self._entries: OrderedDict[tuple[str, str], _Entry] = OrderedDict()
         self._live: str | None = None
 
-    def lookup(self, context: RequestContext) -> _Entry | None:
+    def lookup(self, context: RequestContext) -> Answer | None:
         """The cached answer for this request, if the stage caches and one is fresh."""
         cache = context.state.config.api.cache
         if cache is None or context.is_canary:
@@ -48,15 +47,19 @@ class StageCache:
             entry = self._entries.get(_key(context))
             if entry is None or self._clock() - entry.stored >= cache.ttl_seconds:
                 return None
-            return entry
+            return entry.answer
 
-    def store(self, context: RequestContext, variant: str) -> None:
+    def store(self, context: RequestContext) -> None:
+        """Keep a live 200; not one from a request that began before a flip (the version it asked is
+        no longer live, and the cache was emptied for the one that is)."""
         cache = context.state.config.api.cache
         answer = context.answer
         if cache is None or context.is_canary or answer is None or answer.status != 200 or not cache.ttl_seconds:
             return
         with self._lock:
-            self._entries[_key(context)] = _Entry(self._clock(), answer, variant)
+            if context.state.config.routing.live != self._live:
+                return
+            self._entries[_key(context)] = _Entry(self._clock(), answer)
             self._entries.move_to_end(_key(context))
             while len(self._entries) > MAX_ENTRIES:
                 self._entries.popitem(last=False)

@@ -16,6 +16,7 @@ from core import stack_file
 from core.metrics import MetricsError
 from tests.canary_fakes import QuietConsole
 from tests.stacks import ROOT
+from tests.test_canary_analysis import FakeClock
 
 QUIET = QuietConsole()
 
@@ -92,23 +93,12 @@ class ServingAfter:
         return self.before
 
 
-class Clock:
-    def __init__(self):
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
-
-
 @pytest.mark.parametrize(("lag", "running", "waited"), [(0, True, False), (2, True, False), (20, True, True),
                                                          (None, False, False)])
 def test_a_local_change_returns_once_the_running_api_serves_it(project, lag, running, waited):
     """A version just added to the file needs its model server started first; a command returns
     when the gateway serves the change (or at once when no local API runs)."""
-    clock, console = Clock(), QuietConsole()
+    clock, console = FakeClock(), QuietConsole()
     served = ServingAfter(stacks.LocalStack("local", project).read().config.routing, lag, running)
     stack = stacks.LocalStack("local", project, served=served, clock=clock, sleep=clock.sleep)
     planned = _rollback_plan(stack)
@@ -120,7 +110,7 @@ def test_a_local_change_returns_once_the_running_api_serves_it(project, lag, run
 
 
 def test_a_local_change_the_running_api_never_serves_is_undone(project):
-    clock = Clock()
+    clock = FakeClock()
     before = stacks.LocalStack("local", project).read()
     stack = stacks.LocalStack("local", project, served=ServingAfter(before.config.routing, lag=None),
                               clock=clock, sleep=clock.sleep)

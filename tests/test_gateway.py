@@ -18,6 +18,7 @@ from emulator import runtime as runtime_module
 from emulator.access_log import RotatingAccessLog
 from emulator.constants import INVOKED_HEADER
 from emulator.gateway import Gateway
+from emulator.gateway_context import RequestContext
 from emulator.gateway_state import StateHolder
 from emulator.http import Answer
 from emulator.limits import Limits
@@ -318,3 +319,27 @@ def test_a_canary_request_never_uses_the_stage_cache(stack_file):
     for _ in range(3):
         _call(gateway)
     assert len(runtime.calls) == 3
+
+
+def test_an_answer_of_the_version_live_before_a_flip_is_not_cached_after_it(stack_file):
+    """A request that began before a promotion (its state still routes to the old live version)
+    finishes after the new state emptied the cache: its answer is not kept for the new one."""
+    values = yaml.safe_load(stack_file.read_text())
+    values["config"]["ratings:api"]["cache"] = {"ttlSeconds": 60}
+    values["config"]["ratings:routing"] = {"live": "v1"}
+    stack_file.write_text(yaml.safe_dump(values, sort_keys=False))
+    before = StateHolder(stack_file).state
+    values["config"]["ratings:routing"] = {"live": "v2"}
+    stack_file.write_text(yaml.safe_dump(values, sort_keys=False))
+    after = StateHolder(stack_file).state
+    cache = stage_cache.StageCache()
+    late, fresh = RequestContext("GET", PATH, {"items": "5"}, {}, "127.0.0.1", before), \
+        RequestContext("GET", PATH, {"items": "5"}, {}, "127.0.0.1", after)
+    late.path_parameters = fresh.path_parameters = {"user_id": "321"}
+    assert cache.lookup(fresh) is None  # the new live version is served: the cache follows it
+    late.answer = Answer(200, {}, b'{"ratings": [3.0]}')
+    cache.store(late)
+    assert cache.lookup(fresh) is None, "v1's answer was not kept for v2"
+    fresh.answer = Answer(200, {}, b'{"ratings": [4.0]}')
+    cache.store(fresh)
+    assert cache.lookup(fresh) == fresh.answer
