@@ -13,7 +13,7 @@ from typing import Any
 
 from airspeed import operators as airspeed
 
-from emulator.vtl import dialect
+from emulator.vtl import compiled, dialect
 from emulator.vtl.java import JMap, VtlError, java_str, wrap
 from emulator.vtl.variables import (
     Input,
@@ -83,6 +83,7 @@ class MappingTemplate:
         except airspeed.TemplateSyntaxError as error:
             raise TemplateError(name, error.line, f"syntax error: {error}") from None
         self._reject_unsupported()
+        self._merge = compiled.compile_body(self._template.root_element)
 
     @classmethod
     def from_file(cls, path: Path | str) -> MappingTemplate:
@@ -111,7 +112,7 @@ class MappingTemplate:
             stageVariables=wrap(dict(request.stage_variables)),
         )
         try:
-            body = self._template.merge(namespace)
+            body = self._merge(namespace)
         except airspeed.TemplateExecutionError as error:
             raise TemplateError(self.name, _line_of(error.element), _reason(error)) from None
         except VtlError as error:
@@ -152,6 +153,8 @@ def _header_value(value: Any) -> str:
 
 def _status(value: Any) -> int | None:
     """API Gateway honours a status override only when it is an HTTP status code."""
+    if value is None:  # no override: the common case, without the cost of an exception
+        return None
     try:
         status = int(str(value))
     except (TypeError, ValueError):
