@@ -48,12 +48,21 @@ def declared_length(headers: list[tuple[bytes, bytes]]) -> int | None:
     return None
 
 
+def _chunked(headers: list[tuple[bytes, bytes]]) -> bool:
+    return any(name.lower() == b"transfer-encoding" for name, _ in headers)
+
+
 async def read_body(scope: Mapping[str, Any], receive: Receive, limit: int, timeout: float | None = None) -> bytes:
     """The whole request body, refused as soon as it is known to pass ``limit`` bytes (a declared
     Content-Length already does) or, with a ``timeout``, when it has not arrived within it."""
-    declared = declared_length(scope.get("headers", []))
+    headers = scope.get("headers", [])
+    declared = declared_length(headers)
     if declared is not None and declared > limit:
         raise BodyTooLarge()
+    if timeout is None or (declared in (None, 0) and not _chunked(headers)):
+        # without a length or chunked coding no body follows the head (RFC 9112 section 6.3): the
+        # server hands over the empty body at once, so no deadline needs arming
+        return await _collect(receive, limit)
     try:
         async with asyncio.timeout(timeout):
             return await _collect(receive, limit)

@@ -7,6 +7,7 @@ TemplateError naming the template line.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from emulator.vtl.variables import (
     response_overrides,
 )
 
+VARIABLES = ("input", "util", "context", "stageVariables")
 UNSUPPORTED_DIRECTIVES = {"IncludeDirective": "#include", "ParseDirective": "#parse"}
 
 
@@ -84,6 +86,7 @@ class MappingTemplate:
             raise TemplateError(name, error.line, f"syntax error: {error}") from None
         self._reject_unsupported()
         self._merge = compiled.compile_body(self._template.root_element)
+        self._names = _referenced(source)
 
     @classmethod
     def from_file(cls, path: Path | str) -> MappingTemplate:
@@ -105,12 +108,15 @@ class MappingTemplate:
         # A LocalNamespace holding the variables itself: airspeed would otherwise wrap them in
         # one and pay a KeyError on every lookup of a top-level variable.
         namespace = airspeed.LocalNamespace({})
-        namespace.update(
-            input=Input(request),
-            util=UTIL,
-            context=context_map(request.context, request_override, response_override),
-            stageVariables=wrap(dict(request.stage_variables)),
-        )
+        names = self._names
+        if "input" in names:
+            namespace["input"] = Input(request)
+        if "util" in names:
+            namespace["util"] = UTIL
+        if "context" in names:
+            namespace["context"] = context_map(request.context, request_override, response_override)
+        if "stageVariables" in names:
+            namespace["stageVariables"] = wrap(dict(request.stage_variables))
         try:
             body = self._merge(namespace)
         except airspeed.TemplateExecutionError as error:
@@ -126,6 +132,15 @@ class MappingTemplate:
             status=_status(response_override.get("status")),
             overrides=(request_override, response_override),
         )
+
+
+def _referenced(source: str) -> frozenset[str]:
+    """The template variables ``source`` can read: Velocity reaches a variable only through a
+    ``$name`` reference written in the template (``#evaluate`` and macros print as written here),
+    so one it never names need not be built for each render ($context alone costs a map of
+    wrapped values). Read from the text, not the parse tree, so no element kind can hide one; a
+    name matched in a comment or escaped text is only built for nothing."""
+    return frozenset(name for name in VARIABLES if re.search(rf"\$!?\{{?{name}(?![A-Za-z0-9_])", source))
 
 
 def _reason(error: airspeed.TemplateExecutionError) -> str:

@@ -71,15 +71,24 @@ class Input:
 
     def path(self, expression: str) -> Any:
         """A JSONPath result as a Java object: one value for a definite path, else a list."""
+        return wrap(self._result(str(expression)))
+
+    def json(self, expression: str) -> JString:
+        """``path`` as JSON text, written from the parsed values (their Java wrappers print the
+        same JSON, so they are not made)."""
+        return JString(json.dumps(self._result(str(expression)), separators=(",", ":"), ensure_ascii=False))
+
+    def _result(self, expression: str) -> Any:
+        """The matches of a path that may select many, else the one match (None for none)."""
         try:
-            matches = self._find(str(expression))
+            matches = self._find(expression)
         except VtlError:
             raise
         except Exception as error:  # noqa: BLE001  # jsonpath_ng's lexer, parser and filters raise many types
             raise VtlError(f"invalid JSONPath {expression!r}: {error}") from None
-        if INDEFINITE_PATH.search(str(expression)):
-            return wrap(matches)
-        return wrap(matches[0]) if matches else None
+        if INDEFINITE_PATH.search(expression):
+            return matches
+        return matches[0] if matches else None
 
     def _find(self, expression: str) -> list:
         steps = simple_path.compile_path(expression)
@@ -87,9 +96,6 @@ class Input:
         if found is None:
             found = [match.value for match in _jsonpath(expression).find(self._document())]
         return found
-
-    def json(self, expression: str) -> JString:
-        return JString(json.dumps(self.path(expression), separators=(",", ":"), ensure_ascii=False))
 
 
 _JS_ESCAPES = {"\b": "\\b", "\n": "\\n", "\t": "\\t", "\f": "\\f", "\r": "\\r",
@@ -187,7 +193,9 @@ def carry_overrides(previous: tuple[JMap, JMap], request_override: JMap, respons
 
 
 def context_map(fields: dict[str, Any], request_override: JMap, response_override: JMap) -> JMap:
-    context = JMap((JString(key), _context_value(value)) for key, value in fields.items())
+    context = JMap()
+    for key, value in fields.items():  # most values are strings: wrapped here without a call
+        context[JString(key)] = JString(value) if type(value) is str else _context_value(value)
     context["requestOverride"] = request_override
     context["responseOverride"] = response_override
     return context
