@@ -115,6 +115,10 @@ NODES = {
     "indexes and lists": "#set($l = [1, 'two', [3]])$l[1] $l[2][0] $l.size() $l.get(0) $l[5]",
     "define and macro": "#define($d)defined $x#end$d #macro(m $a)no#end#m(1) #evaluate('$x') #return(1)",
     "stop": "before#stop after $x",
+    "scopes": "#set($outer = 1)#foreach($i in [1, 2])#set($outer = $i)#set($inner = $i)#end$outer $inner "
+              "#foreach($i in [1])#foreach($j in [2])#set($outer = $j)#end#end$outer",
+    "map misses": "#set($m = {'size': 'key', 'none': $missing})$m.size $m.missing $m.none $m.isEmpty() "
+                  "$stageVariables.missing $context.missing $context.requestId.length()",
     "literals": "#set($n = null)$n #set($f = 1.5)$f #set($t = true)$t #set($i = -3)$i",
     "context and util": "$context.requestId $util.escapeJavaScript(\"it's\") $input.params('p') "
                         "$input.json('$') $stageVariables.s",

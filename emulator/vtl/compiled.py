@@ -24,6 +24,8 @@ from typing import Any
 from airspeed import operators as airspeed
 
 from emulator.vtl import dialect, syntax
+from emulator.vtl.java import ContextObject
+from emulator.vtl.variables import OverrideMap
 
 Namespace = airspeed.LocalNamespace
 Value = Callable[[Any], Any]  # namespace -> value
@@ -31,6 +33,7 @@ Member = Callable[[Any, Any], Any]  # (current object, namespace) -> value
 Statement = Callable[[Any, "Output"], None]  # (namespace, output)
 
 LOADER = airspeed.NullLoader()
+PLAIN_MAPS = frozenset({dialect.JMap, ContextObject, OverrideMap})  # dict's own lookups, no extra methods
 REPLACE_FORMAL_TEXT = airspeed.REPLACE_FORMAL_TEXT
 
 
@@ -160,7 +163,7 @@ def _set(node: Any) -> Statement:
     def run(namespace, output):
         result = value(namespace)
         if not terms:
-            namespace.set_inherited(root, result)
+            _scope_of(namespace, root)[root] = result
             return
         current = namespace[root]
         for term in terms[:-1]:
@@ -168,6 +171,17 @@ def _set(node: Any) -> Statement:
         current[terms[-1](namespace)] = result
 
     return _guarded(assignment, run)
+
+
+def _scope_of(namespace: Any, name: str) -> Any:
+    """Where LocalNamespace.set_inherited puts ``name``: the nearest scope that already has it (a
+    #foreach body sets the template's variable), else this one."""
+    scope = namespace
+    while name not in scope:
+        scope = scope.parent
+        if not isinstance(scope, Namespace):
+            return namespace
+    return scope
 
 
 def _assignment_term(term: Any) -> Value:
@@ -320,31 +334,62 @@ def _subexpression(node: Any) -> Member:
 
 
 def _name_or_call(node: Any) -> Member:
-    """FastNameOrCall.calculate on its common paths; anything else (an index, a #define, a
-    missing name, airspeed's extra methods) goes to the element itself, whose lookups have no
-    side effects, so starting over there gives the same answer."""
+    """FastNameOrCall.calculate on its common paths; anything else (an index, a #define, a name
+    missing from an object airspeed may know extra methods of) goes to the element itself, whose
+    lookups have no side effects, so starting over there gives the same answer. Lookups in the
+    namespace and in the template's maps read the dict directly: airspeed's ``current[name]``
+    raises and catches a KeyError for every miss, one per scope it searches."""
     name, index = node.name, node.index
-    parameters = None if node.parameters is None else _parameters(node.parameters)
+    call = None if node.parameters is None else _caller(_parameters(node.parameters))
     slow = node.calculate
     function_definition = airspeed._FunctionDefinition
 
     def calculate(current, namespace):
-        if index is None and not isinstance(current, dict):
-            attribute = getattr(current, name, None)
-            if attribute is not None:
-                return attribute if parameters is None else attribute(*[p(namespace) for p in parameters])
-            return slow(current, LOADER, namespace)
-        try:
-            result = current[name]
-        except (KeyError, TypeError, AttributeError):
-            result = None
-        if result is None and not isinstance(current, Namespace):
+        kind = type(current)
+        if kind is Namespace:
+            result = _lookup(current, name)
+            if result is None:
+                return None  # airspeed knows no extra methods of a namespace
+        elif kind in PLAIN_MAPS:
+            result = dict.get(current, name)
+            if result is None:
+                result = getattr(current, name, None)
+                if result is None:
+                    return None  # nor of these maps (airspeed's extra methods are for exact dicts)
+        elif index is None and not isinstance(current, dict):
             result = getattr(current, name, None)
-        if result is None or index is not None or isinstance(result, function_definition):
+            if result is None:
+                return slow(current, LOADER, namespace)
+            return result if call is None else call(result, namespace)
+        else:
             return slow(current, LOADER, namespace)
-        return result if parameters is None else result(*[p(namespace) for p in parameters])
+        if index is not None or isinstance(result, function_definition):
+            return slow(current, LOADER, namespace)
+        return result if call is None else call(result, namespace)
 
     return calculate
+
+
+def _lookup(namespace: Any, name: str) -> Any:
+    """``namespace[name]`` as LocalNamespace answers it (this scope, then each enclosing one),
+    None where airspeed's lookup would raise."""
+    scope = namespace
+    while isinstance(scope, Namespace):
+        if name in scope:
+            return dict.__getitem__(scope, name)
+        scope = scope.parent
+    try:
+        return scope[name]
+    except (KeyError, TypeError, AttributeError):
+        return None
+
+
+def _caller(parameters: list[Value]) -> Callable[[Any, Any], Any]:
+    """Call a method with its arguments evaluated in order (one argument without a list)."""
+    if len(parameters) == 1:
+        (only,) = parameters
+        return lambda method, namespace: method(only(namespace))
+    return lambda method, namespace: method(*[parameter(namespace) for parameter in parameters])
 
 
 def _parameters(node: Any) -> list[Value]:
