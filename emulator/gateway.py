@@ -37,6 +37,7 @@ from emulator.waf import RateRule
 __all__ = ["Answer", "Gateway", "GatewayError"]
 
 LOG = logging.getLogger("ratings.gateway")
+LOG_LINE = json.JSONEncoder(separators=(",", ":"))  # made once: json.dumps with options makes one per call
 MSG_LOG_UNWRITABLE = ("the access log cannot be written (%s); answers go on unlogged, and /metrics counts the lines "
                       "lost (AccessLogWriteFailures)")
 
@@ -133,14 +134,15 @@ class Gateway:
             async with asyncio.timeout(self.limits.integration_timeout_s):
                 context.invocation = await self.runtime.invoke(
                     operation.endpoint_name, context.integration_body,
-                    headers.get("content-type", JSON), headers.get("accept", JSON), headers.get(TARGET_VARIANT_HEADER))
+                    headers.get("content-type", JSON), headers.get("accept", JSON), headers.get(TARGET_VARIANT_HEADER),
+                    caller_timeout_s=self.limits.integration_timeout_s)
         except TimeoutError:
             raise GatewayError(GatewayErrorKind.INTEGRATION_TIMEOUT) from None
 
     def _log(self, context: RequestContext) -> None:
         """The access-log line, and the answer counted against the version the request was sent to
         (requests refused before a version was chosen count against none)."""
-        self._write(json.dumps(context.log_line(), separators=(",", ":")))
+        self._write(LOG_LINE.encode(context.log_line()))
         variant = context.integration_headers.get(TARGET_VARIANT_HEADER)
         if self.answers is not None and variant and context.answer is not None:
             self.answers.record_answer(variant, context.answer.status,

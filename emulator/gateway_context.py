@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from emulator.vtl.engine import Rendered
 
 
-@dataclass
+@dataclass(slots=True)  # made per request: slots make it and its reads cheaper
 class RequestContext:
     # what the client sent
     method: str

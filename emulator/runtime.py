@@ -113,7 +113,10 @@ class SageMakerRuntime:
         return self._random.choices(variants, weights=[v.weight for v in variants])[0]
 
     async def invoke(self, endpoint: str, body: bytes, content_type: str, accept: str,
-                     target: str | None) -> Answer:
+                     target: str | None, caller_timeout_s: float | None = None) -> Answer:
+        """``caller_timeout_s``: the caller gives up within this time (the gateway's integration
+        timeout); when it is shorter than the model timeout, the model timeout can never fire first,
+        so no timer is armed for it."""
         if endpoint != self.endpoint_name:
             return _error(400, "ValidationError", f"Endpoint {endpoint} not found.")
         variant = self._choose(target)
@@ -126,12 +129,14 @@ class SageMakerRuntime:
         admission = self._admission[variant.name]
         try:
             async with admission:
-                return await self._call(variant, body, content_type, accept)
+                return await self._call(variant, body, content_type, accept,
+                                        caller_timeout_s is None or caller_timeout_s >= self.limits.model_timeout_s)
         except QueueFull:
             return _error(429, "ThrottlingException", THROTTLED.format(variant=variant.name, waiting=admission.waiting))
 
-    async def _call(self, variant: Variant, body: bytes, content_type: str, accept: str) -> Answer:
-        """One call within the model timeout; the admission slot bounds the open connections."""
+    async def _call(self, variant: Variant, body: bytes, content_type: str, accept: str, timed: bool) -> Answer:
+        """One call within the model timeout (``timed``: no caller gives up sooner); the admission
+        slot bounds the open connections."""
         started = time.perf_counter()
         fault = self.faults_of().get(variant.name)
         if fault is not None:
@@ -139,7 +144,7 @@ class SageMakerRuntime:
             if injected is not None:
                 return injected
         try:
-            async with asyncio.timeout(self.limits.model_timeout_s):
+            async with asyncio.timeout(self.limits.model_timeout_s if timed else None):
                 answer = await self._clients[variant.name].post(
                     self._paths[variant.name], body, {"Content-Type": content_type, "Accept": accept})
         except ModelUnreachable as error:

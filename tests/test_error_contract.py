@@ -118,7 +118,7 @@ class ScriptedRuntime:
     def __init__(self, status: int, body: dict):
         self.result = Answer(status, {INVOKED_HEADER: "v1"}, json.dumps(body).encode())
 
-    async def invoke(self, endpoint, body, content_type, accept, target):
+    async def invoke(self, endpoint, body, content_type, accept, target, caller_timeout_s=None):
         return self.result
 
 

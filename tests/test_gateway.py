@@ -36,7 +36,7 @@ class ScriptedRuntime:
         self.result = Answer(status, {INVOKED_HEADER: variant}, json.dumps(body).encode())
         self.calls: list[dict] = []
 
-    async def invoke(self, endpoint, body, content_type, accept, target):
+    async def invoke(self, endpoint, body, content_type, accept, target, caller_timeout_s=None):
         self.calls.append({"endpoint": endpoint, "body": json.loads(body), "target": target,
                            "content_type": content_type})
         return self.result
@@ -73,7 +73,7 @@ def test_success_maps_predictions_and_the_variant_header(stack_file):
 
 
 class HangingRuntime(ScriptedRuntime):
-    async def invoke(self, endpoint, body, content_type, accept, target):
+    async def invoke(self, endpoint, body, content_type, accept, target, caller_timeout_s=None):
         await asyncio.sleep(5)
 
 

@@ -107,7 +107,7 @@ def test_a_canary_to_a_version_without_a_server_is_refused_and_the_last_state_ke
 
 
 class _Ok:
-    async def invoke(self, endpoint, body, content_type, accept, target):
+    async def invoke(self, endpoint, body, content_type, accept, target, caller_timeout_s=None):
         return Answer(200, {INVOKED_HEADER: "v1"}, json.dumps({"predictions": [{"scores": [3.0]}]}).encode())
 
 

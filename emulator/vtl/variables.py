@@ -16,6 +16,7 @@ from emulator.vtl import simple_path
 from emulator.vtl.java import ContextObject, JList, JMap, JString, VtlError, java_str, wrap
 
 EMPTY_BODY = "{}"
+COMPACT_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)  # made once, not per call
 INDEFINITE_PATH = re.compile(r"\*|\.\.|\?\(|\[[^\]]*[,:][^\]]*\]")
 
 
@@ -76,7 +77,7 @@ class Input:
     def json(self, expression: str) -> JString:
         """``path`` as JSON text, written from the parsed values (their Java wrappers print the
         same JSON, so they are not made)."""
-        return JString(json.dumps(self._result(str(expression)), separators=(",", ":"), ensure_ascii=False))
+        return JString(COMPACT_JSON.encode(self._result(str(expression))))
 
     def _result(self, expression: str) -> Any:
         """The matches of a path that may select many, else the one match (None for none)."""
