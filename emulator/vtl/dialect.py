@@ -31,6 +31,11 @@ MAX_FOREACH_ITERATIONS = 1000
 
 
 def _numeric(value: Any) -> bool:
+    kind = type(value)
+    if kind is int or kind is float:  # the common answers first: the ABC check below is slow
+        return True
+    if kind is JString or kind is str or kind is bool or value is None:
+        return False
     return isinstance(value, numbers.Number) and not isinstance(value, bool)
 
 
