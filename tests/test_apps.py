@@ -76,3 +76,12 @@ def test_a_body_that_never_arrives_is_refused_after_the_body_timeout(api):
     status, body = _post(api, "Content-Length: 100\r\n", b"only ten b")
     assert status == 400 and "did not arrive" in body["message"]
     assert BODY_TIMEOUT <= time.monotonic() - started < BODY_TIMEOUT + 2
+
+
+def test_a_chunked_body_that_stops_arriving_is_refused_after_the_body_timeout(api):
+    """A body with no Content-Length still gets the deadline when it is chunked (only a request
+    with neither has no body, RFC 9112 section 6.3, and is read without one)."""
+    started = time.monotonic()
+    status, body = _post(api, "Transfer-Encoding: chunked\r\n", b"5\r\nhello\r\n")
+    assert status == 400 and "did not arrive" in body["message"]
+    assert BODY_TIMEOUT <= time.monotonic() - started < BODY_TIMEOUT + 2

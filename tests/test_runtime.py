@@ -164,6 +164,26 @@ def test_a_model_slower_than_the_invocation_timeout_is_a_model_error(tmp_path):
 
 
 
+def test_through_the_gateway_a_model_timeout_shorter_than_the_integration_timeout_still_fires(tmp_path):
+    """The gateway tells the runtime when it gives up (its 29 s integration timeout); the runtime
+    skips its own timer only when that comes first. With the model timeout the shorter one, the
+    model's timeout answers (SageMaker's ModelError, mapped by the API's error template) long before
+    the gateway's 29 s, and counts against the version."""
+    api = RunningApi(tmp_path, {"v1": model_app(lambda body: _slow(5, body)), "v2": model_app()},
+                     limits=Limits(model_timeout_s=0.3))
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", api.gateway_port, timeout=10)
+        started = time.monotonic()
+        connection.request("GET", "/local/predicted-ratings/321?items=101")
+        answer = connection.getresponse()
+        body, elapsed = json.loads(answer.read()), time.monotonic() - started
+        assert (answer.status, body["message"]) == (504, "the model did not answer in time; retry later"), body
+        assert elapsed < 4.0, f"answered after {elapsed:.1f} s: the model timeout did not fire"
+        assert _metrics(api)["v1"][-1]["Invocation5XXErrors"] == 1
+    finally:
+        api.stop()
+
+
 def _get(api: RunningApi, path: str) -> tuple[int, dict]:
     connection = http.client.HTTPConnection("127.0.0.1", api.runtime_port, timeout=10)
     connection.request("GET", path)
