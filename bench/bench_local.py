@@ -86,15 +86,45 @@ def _start(project: Path) -> tuple[subprocess.Popen, dict]:
     sys.exit("the local API did not start")
 
 
-def _measure(paths: dict[str, tuple[str, bytes | None]], seconds: int, runs: int) -> tuple[dict, int]:
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (/proc/<pid>/stat, fields 14 and 15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _model_pid(parent: int, port: int) -> int:
+    """The model server child of the local API that listens on ``port`` (``ratings serve --port N``)."""
+    needle = b"--port\x00" + str(port).encode() + b"\x00"
+    for entry in Path("/proc").iterdir():
+        try:
+            parent_of = int(entry.joinpath("stat").read_text().rsplit(")", 1)[1].split()[1])
+            if parent_of == parent and needle in entry.joinpath("cmdline").read_bytes():
+                return int(entry.name)
+        except (OSError, ValueError, IndexError):
+            continue  # not a process, or one that ended meanwhile
+    sys.exit(f"no model server on port {port} under process {parent}")
+
+
+def _loaded(url: str, seconds: int, payload: bytes | None, pids: dict[str, int]) -> dict[str, float]:
+    """One 16-connection run, with the CPU each process spent per request answered in it."""
+    before = {name: _cpu_seconds(pid) for name, pid in pids.items()}
+    run = wrk(url, seconds, 16, payload)
+    answered = max(run["rps"] * seconds, 1.0)
+    return run | {f"cpu_us_{name}": (_cpu_seconds(pid) - before[name]) / answered * 1e6 for name, pid in pids.items()}
+
+
+def _measure(paths: dict[str, tuple[str, bytes | None]], seconds: int, runs: int,
+             pids: dict[str, int]) -> tuple[dict, int]:
     """Each path's median latency (1 connection) and throughput (16 connections), every path run
     once per round so neighbouring runs see the same machine; the errors of all runs."""
     one: dict[str, list] = {name: [] for name in paths}
     many: dict[str, list] = {name: [] for name in paths}
-    for results, connections in ((one, 1), (many, 16)):
-        for _ in range(runs):
-            for name, (url, payload) in paths.items():
-                results[name].append(wrk(url, seconds, connections, payload))
+    for _ in range(runs):
+        for name, (url, payload) in paths.items():
+            one[name].append(wrk(url, seconds, 1, payload))
+    for _ in range(runs):
+        for name, (url, payload) in paths.items():
+            many[name].append(_loaded(url, seconds, payload, pids))
     errors = sum(run["errors"] for results in (one, many) for runs_of in results.values() for run in runs_of)
     alone, through = many["model server"], many["via gateway"]
     figures = {name: (_median(one[name]), _median(many[name])) for name in paths}
@@ -113,6 +143,7 @@ def main() -> int:
     process, local = _start(project)
     gateway = f"http://127.0.0.1:{local['gatewayPort']}/local/predicted-ratings/321?items="
     direct = f"http://127.0.0.1:{local['modelPortBase']}/invocations"  # v1, the live version
+    pids = {"gateway": process.pid, "model": _model_pid(process.pid, local["modelPortBase"])}
     figures: dict[str, float] = {}
     failed = 0
     try:
@@ -122,17 +153,20 @@ def main() -> int:
         for items in (3, 100):
             ids = ",".join(str(100 + n) for n in range(items))
             rows, errors = _measure({"model server": (direct, body(items)), "via gateway": (gateway + ids, None)},
-                                    args.seconds, args.runs)
+                                    args.seconds, args.runs, pids)
             failed += errors
             share = rows.pop("share")
             for name, (one, many) in rows.items():
                 print(f"{items:>5}  {name:<14}{one['p50']:>7.2f}{one['p99']:>8.2f}            "
                       f"{many['rps']:>7.0f}")
-            (alone, _), (through, loaded) = rows["model server"], rows["via gateway"]
+            (alone, alone_loaded), (through, loaded) = rows["model server"], rows["via gateway"]
             figures |= {f"added_p50_{items}": through["p50"] - alone["p50"],
                         f"added_p99_{items}": through["p99"] - alone["p99"],
                         f"gateway_p99_{items}": through["p99"], f"gateway_rps_{items}": loaded["rps"],
                         f"share_{items}": share}
+            print(f"{items:>5}  CPU per request (16 conns): model server alone {alone_loaded['cpu_us_model']:.0f} us;"
+                  f" via gateway: gateway {loaded['cpu_us_gateway']:.0f} us + model server "
+                  f"{loaded['cpu_us_model']:.0f} us")
             print(f"{items:>5}  gateway adds {figures[f'added_p50_{items}']:.2f} ms at p50, "
                   f"{figures[f'added_p99_{items}']:.2f} ms at p99; its throughput is {share:.0%} of the "
                   f"model server's alone (median of {args.runs} adjacent pairs)")
