@@ -21,7 +21,7 @@ class RotatingAccessLog:
 
     def write(self, line: str) -> None:
         data = line + "\n"
-        size = len(data.encode("utf-8", "replace"))
+        size = len(data) if data.isascii() else len(data.encode("utf-8", "replace"))  # lines are ASCII (JSON)
         if self._size and self._size + size > self.max_bytes:
             self._rotate()
         self._file.write(data)

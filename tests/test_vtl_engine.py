@@ -132,6 +132,22 @@ def test_request_overrides_are_read_back_and_final():
                         "#set($context.requestOverride.header.A = '2')").render(REQUEST)
 
 
+@pytest.mark.parametrize("response_source", ['{"ratings": []}', '$context.responseOverride.status{"ratings": []}'],
+                         ids=["response template without $context", "response template reading $context"])
+def test_what_the_request_template_overrides_reaches_the_answer_either_way(response_source):
+    """API Gateway carries the request template's overrides to the response template; a response
+    template that never names $context keeps them as set (the engine shares the maps then)."""
+    request = MappingTemplate("#set($context.responseOverride.status = 201)"
+                              "#set($context.responseOverride.header.X-Version = 'v2')"
+                              "#set($context.requestOverride.header.Accept = 'text/csv')body").render(REQUEST)
+    answer = MappingTemplate(response_source).render(REQUEST, after=request)
+    assert (answer.status, answer.response_headers, answer.request_headers) == (
+        201, {"X-Version": "v2"}, {"Accept": "text/csv"})
+    assert answer.body.endswith('{"ratings": []}')
+    again = MappingTemplate(response_source).render(REQUEST, after=request)
+    assert (again.status, again.response_headers) == (201, {"X-Version": "v2"}), "the carried maps stay as set"
+
+
 def test_a_header_override_set_to_a_list_is_one_comma_joined_header():
     rendered = MappingTemplate("#set($context.requestOverride.header.Accept = ['a/b', 'c/d'])"
                                "#set($context.responseOverride.header.Vary = ['x', 1])").render(REQUEST)

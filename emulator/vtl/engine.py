@@ -102,9 +102,7 @@ class MappingTemplate:
 
     def render(self, request: RequestData, after: Rendered | None = None) -> Rendered:
         """``after``: the integration request's rendering, when this is its response template."""
-        request_override, response_override = request_overrides(), response_overrides()
-        if after is not None and after.overrides is not None:
-            carry_overrides(after.overrides, request_override, response_override)
+        request_override, response_override = self._overrides(after)
         # A LocalNamespace holding the variables itself: airspeed would otherwise wrap them in
         # one and pay a KeyError on every lookup of a top-level variable.
         namespace = airspeed.LocalNamespace({})
@@ -132,6 +130,18 @@ class MappingTemplate:
             status=_status(response_override.get("status")),
             overrides=(request_override, response_override),
         )
+
+    def _overrides(self, after: Rendered | None) -> tuple[JMap, JMap]:
+        """The override maps this render starts from: what ``after`` set, in fresh maps (an override
+        is final, so the names it set count as set). A template that never names ``$context``
+        cannot reach them, so it keeps ``after``'s own maps instead of copies."""
+        carried = after.overrides if after is not None else None
+        if carried is not None and "context" not in self._names:
+            return carried
+        request_override, response_override = request_overrides(), response_overrides()
+        if carried is not None:
+            carry_overrides(carried, request_override, response_override)
+        return request_override, response_override
 
 
 def _referenced(source: str) -> frozenset[str]:
