@@ -62,6 +62,7 @@ class _GuardedProtocol(HttpToolsProtocol):
     def connection_made(self, transport) -> None:
         super().connection_made(transport)
         self._head_bytes, self._in_head, self._head_timer, self._oversized = 0, True, None, False
+        self._writers: list[HeadWithBody] = []
         self._arm_head_timer()
 
     def connection_lost(self, exc) -> None:
@@ -88,6 +89,16 @@ class _GuardedProtocol(HttpToolsProtocol):
             self._oversized = True
             raise HeadTooLarge()
         super().on_headers_complete()
+        cycle = getattr(self, "cycle", None)
+        if cycle is not None and cycle.transport is self.transport:  # None: an upgrade, refused by uvicorn
+            cycle.transport = HeadWithBody(self.transport)
+            self._writers.append(cycle.transport)
+
+    def on_response_complete(self) -> None:
+        for writer in self._writers:  # a response with no body write (HEAD) still has its head held
+            writer.flush()
+        self._writers = [writer for writer in self._writers if not writer.started]  # pipelined, not begun
+        super().on_response_complete()
 
     def send_400_response(self, msg: str) -> None:
         if self._oversized:
@@ -123,6 +134,45 @@ class _GuardedProtocol(HttpToolsProtocol):
                                   GatewayError(kind, message))
         self.transport.write(_raw_response(status or answer.status, answer))
         self.transport.close()
+
+
+class HeadWithBody:
+    """A response's transport that sends its head and body in one write.
+
+    uvicorn writes a response's head when the app starts it and the body when the app sends it:
+    two send syscalls (on loopback each also delivers to the reader) and two segments for the
+    client to read. This holds the first write of a response, its head, and sends it with the
+    next. The protocol flushes a head still held when the response completes (a HEAD answer has
+    no body write); ``close`` sends it first. The interim ``100 Continue`` is never held.
+    """
+
+    __slots__ = ("_head", "_transport", "started")
+    CONTINUE = b"HTTP/1.1 100 Continue"
+
+    def __init__(self, transport: asyncio.Transport):
+        self._transport, self.started = transport, False
+        self._head: bytes | None = None
+
+    def write(self, data: bytes) -> None:
+        if not self.started and not data.startswith(self.CONTINUE):
+            self.started, self._head = True, data
+        elif self._head is not None:
+            head, self._head = self._head, None
+            self._transport.write(head + data)
+        else:
+            self._transport.write(data)
+
+    def flush(self) -> None:
+        if self._head is not None:
+            head, self._head = self._head, None
+            self._transport.write(head)
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def __getattr__(self, name: str):
+        return getattr(self._transport, name)
 
 
 def _raw_response(status: int, answer: Answer) -> bytes:

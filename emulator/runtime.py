@@ -19,6 +19,7 @@ server had closed is retried once).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import random
 import time
@@ -144,7 +145,7 @@ class SageMakerRuntime:
             if injected is not None:
                 return injected
         try:
-            async with asyncio.timeout(self.limits.model_timeout_s if timed else None):
+            async with asyncio.timeout(self.limits.model_timeout_s) if timed else contextlib.nullcontext():
                 answer = await self._clients[variant.name].post(
                     self._paths[variant.name], body, {"Content-Type": content_type, "Accept": accept})
         except ModelUnreachable as error:

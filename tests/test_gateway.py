@@ -7,6 +7,7 @@ import base64
 import json
 import shutil
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ import yaml
 
 from core.metrics import Answers
 from emulator import cognito, stage_cache, waf
+from emulator import gateway_context as emulator_context
 from emulator import runtime as runtime_module
 from emulator.access_log import RotatingAccessLog
 from emulator.constants import INVOKED_HEADER
@@ -343,3 +345,12 @@ def test_an_answer_of_the_version_live_before_a_flip_is_not_cached_after_it(stac
     fresh.answer = Answer(200, {}, b'{"ratings": [4.0]}')
     cache.store(fresh)
     assert cache.lookup(fresh) == fresh.answer
+
+
+def test_request_ids_are_distinct_version_4_uuids_like_api_gateways():
+    """$context.requestId is a UUID on API Gateway; ours are version 4, drawn without a syscall each."""
+    ids = [emulator_context._request_id() for _ in range(10_000)]
+    assert len(set(ids)) == len(ids)
+    parsed = [uuid.UUID(text) for text in ids[:100]]
+    assert all(value.version == 4 and value.variant == uuid.RFC_4122 and str(value) == text
+               for value, text in zip(parsed, ids, strict=False))

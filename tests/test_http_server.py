@@ -16,6 +16,7 @@ import time
 
 import pytest
 
+from emulator.http_server import HeadWithBody
 from emulator.limits import Limits
 from tests.local_harness import PATH, RunningApi, model_app
 
@@ -113,3 +114,51 @@ def test_a_malformed_request_gets_json_and_a_log_line(api):
     assert status == 400 and headers["content-type"] == "application/json"
     assert json.loads(body)["message"] == "Malformed HTTP request"
     assert api.log_lines()[-1]["status"] == 400
+
+
+class _Transport:
+    """What HeadWithBody writes through: every write, one item each."""
+
+    def __init__(self):
+        self.writes: list[bytes] = []
+        self.closed = False
+
+    def write(self, data: bytes) -> None:
+        self.writes.append(data)
+
+    def close(self) -> None:
+        self.closed = True
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+
+def test_a_response_head_goes_out_with_its_body_in_one_write():
+    transport = _Transport()
+    writer = HeadWithBody(transport)
+    writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+    writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n")
+    writer.write(b"{}")
+    writer.write(b"more")
+    assert transport.writes == [b"HTTP/1.1 100 Continue\r\n\r\n", b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}",
+                                b"more"]
+    assert not writer.is_closing(), "everything else is the transport's"
+    bodiless = HeadWithBody(transport := _Transport())
+    bodiless.write(b"HTTP/1.1 204 No Content\r\n\r\n")
+    bodiless.close()
+    assert transport.writes == [b"HTTP/1.1 204 No Content\r\n\r\n"] and transport.closed, "flushed before closing"
+
+
+def test_a_head_request_gets_its_answer_head_and_the_connection_goes_on(api):
+    """uvicorn writes no body for HEAD: the held head must still go out when the answer completes."""
+    with socket.create_connection(("127.0.0.1", api.gateway_port), timeout=5) as sock:
+        sock.sendall(f"HEAD {PATH}/1?items=1 HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += sock.recv(65536)
+        assert head.startswith(b"HTTP/1.1 ")
+        sock.sendall(_request([]))
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 200 ") and answer.rstrip().endswith(b'{"ratings": [3.0]}')
