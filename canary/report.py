@@ -68,6 +68,9 @@ def run_lines(run: RunState, alive: bool) -> list[str]:
     lines = [f"\nrun of {run.version}: {run.status.value} (phase {run.phase.value}), step {run.step + 1}/"
              f"{len(run.weights)} at {run.weight:g} %; steps {steps}, bake {describe_duration(run.bake_seconds)}, "
              f"analysis every {describe_duration(run.interval_seconds)}, failure limit {run.failure_limit}"]
+    if run.bake_factor > 1.0:
+        lines.append(f"  the stage cache hid most of live's requests from its model: the last bake runs "
+                     f"{describe_duration(run.bake_seconds * run.bake_factor)} ({run.bake_factor:.1f}x)")
     if run.status is RunStatus.RUNNING and not alive:
         lines.append(f"  its process {run.pid} is gone: `canary --stack {run.stack} run --resume` continues it, "
                      f"`canary --stack {run.stack} rollback` stops the canary")

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from core.analysis import Analysis, Verdict
+from core.analysis import Analysis, Verdict, bake_factor
 from core.run_state import EndedBy, Phase, RunState, RunStatus, VerdictKind, VerdictRecord
 from core.schedule import Step, StepKind
 
@@ -23,6 +23,8 @@ MSG_PROMOTED_FULL = "promoted by `canary promote --full` at step {step} ({weight
 MSG_PAUSED = ("paused by {by} at step {step} ({weight:g} %): the weight holds and the bake waits; analyses go on; "
               "`canary resume` continues")
 MSG_RESUMED = "resumed: step {step}'s bake continues"
+MSG_STRETCHED = ("the stage cache answered {cached:.0%} of live's requests: the last bake runs {factor:.1f}x as long "
+                 "(until {minutes:.0f} min) so the 5xx test sees as much of live's own answers as without a cache")
 MSG_ABORTED = "rolled back: aborted by `canary abort` at step {step} ({weight:g} %)"
 MSG_ROLLBACK_FAILED = ("rolling back failed ({error}): {version} may still receive {weight:g} % of traffic on "
                        "stack {stack}; run `canary --stack {stack} rollback` to stop it")
@@ -134,23 +136,49 @@ def _set_weight(state: RunState, weight: float, actions: Actions) -> None:
 
 
 def _bake(state: RunState, seconds: float, actions: Actions) -> None:
-    """Wait out the bake, measuring every interval; too many failed measurements abort at once."""
+    """Wait out the bake, measuring every interval; too many failed measurements abort at once.
+    The last bake, the one before promotion, runs longer while a stage cache hides most of live's
+    requests from its model (``analysis.bake_factor``), and its window grows with it."""
     started = state.step_started_at if state.step_started_at is not None else actions.clock()
-    deadline = started + seconds
-    while (left := deadline - actions.clock()) > 0:
+    last, paused = _is_last_bake(state), 0.0
+
+    def left() -> float:
+        length = seconds * (state.bake_factor if last else 1.0)
+        return started + paused + length - actions.clock()  # a paused bake's clock stands still
+
+    while (remaining := left()) > 0:
         slept_from = actions.clock()
-        actions.sleep(min(state.interval_seconds, left))
+        actions.sleep(min(state.interval_seconds, remaining))
         if _held(state, actions):
-            deadline += actions.clock() - slept_from  # a paused bake's clock stands still
-        elif deadline - actions.clock() <= 0:
+            paused += actions.clock() - slept_from
+        elif left() <= 0:
             break
         # looks go on while paused: a candidate that fails is rolled back, paused or not
         result = _measure(state, actions, VerdictKind.INTERVAL)
+        if last:
+            _stretch(state, actions, seconds, result)
         if result.verdict is Verdict.FAIL:
             state.failures += 1
             if state.failures > state.failure_limit:
                 raise Aborted(f"fail: {'; '.join(result.reasons)} ({state.failures} failed measurement(s), "
                               f"failure limit {state.failure_limit})", Verdict.FAIL)
+
+
+def _is_last_bake(state: RunState) -> bool:
+    return not any(step.kind is StepKind.BAKE for step in state.steps[state.position + 1:])
+
+
+def _stretch(state: RunState, actions: Actions, seconds: float, result: Analysis) -> None:
+    """The last bake's factor after this look: it only grows (by 5 % or more, so the operator is
+    not told of every small change), and the record keeps it for a resumed run."""
+    factor = bake_factor(result.live)
+    if factor < state.bake_factor + 0.05:
+        return
+    state.bake_factor = factor
+    answers = result.live.answers
+    cached = answers.cached / answers.requests if answers is not None and answers.requests else 0.0
+    actions.say(MSG_STRETCHED.format(cached=cached, factor=factor, minutes=seconds * factor / 60))
+    _record(state, actions)
 
 
 def _held(state: RunState, actions: Actions) -> bool:
@@ -167,7 +195,7 @@ def _held(state: RunState, actions: Actions) -> bool:
 
 def _measure(state: RunState, actions: Actions, kind: VerdictKind) -> Analysis:
     since_step = actions.clock() - (state.step_started_at or actions.clock())
-    window = max(1.0, min(state.window_seconds, since_step))
+    window = max(1.0, min(state.window_seconds * state.bake_factor, since_step))
     result = actions.analyse(window)
     _verdict(state, actions, kind, result)
     actions.say(f"analysis ({kind.value}): {result.verdict.value} ({'; '.join(result.reasons)})")

@@ -123,6 +123,7 @@ class RunState:
     reason: str = ""
     step_times: list[list[float]] = field(default_factory=list)  # [time, weight] each time a weight was set
     pid: int = 0
+    bake_factor: float = 1.0  # the last bake and its window stretched by this (a stage cache, analysis.bake_factor)
 
     @classmethod
     def planned(cls, stack: str, version: str, weights: list[float], bake_seconds: float, interval_seconds: float,
@@ -168,7 +169,7 @@ class RunState:
             "phase": self.phase.value, "status": self.status.value, "endedBy": self.ended_by.value,
             "failures": self.failures, "verdicts": [verdict.to_json() for verdict in self.verdicts],
             "startedAt": self.started_at, "updatedAt": self.updated_at, "stepStartedAt": self.step_started_at,
-            "reason": self.reason, "stepTimes": self.step_times, "pid": self.pid,
+            "reason": self.reason, "stepTimes": self.step_times, "pid": self.pid, "bakeFactor": self.bake_factor,
             "step": self.step + 1, "stepCount": len(self.weights),  # derived, for readers; counted from 1
         }
 
@@ -190,7 +191,7 @@ class RunState:
             started_at=float(data["startedAt"]), updated_at=float(data["updatedAt"]),
             step_started_at=None if data["stepStartedAt"] is None else float(data["stepStartedAt"]),
             reason=str(data["reason"]), step_times=[[float(t), float(w)] for t, w in data["stepTimes"]],
-            pid=int(data["pid"]))
+            pid=int(data["pid"]), bake_factor=float(data.get("bakeFactor", 1.0)))
 
 
 def path_for(stack_path: Path) -> Path:
