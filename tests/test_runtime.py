@@ -91,6 +91,11 @@ def _metrics(api: RunningApi) -> dict:
     return json.loads(connection.getresponse().read())["Variants"]
 
 
+def _server_errors(api: RunningApi, variant: str) -> int:
+    """The variant's 5xx over every minute kept: a test may straddle a minute's edge."""
+    return sum(period["Invocation5XXErrors"] for period in _metrics(api)[variant])
+
+
 def test_a_burst_of_2000_concurrent_requests_queues_instead_of_failing(tmp_path):
     """Four connections to the model, 2,000 requests at once: all wait their turn and succeed."""
     api = RunningApi(tmp_path, {"v1": model_app(lambda body: _slow(0.001, body)), "v2": model_app()},
@@ -158,7 +163,7 @@ def test_a_model_slower_than_the_invocation_timeout_is_a_model_error(tmp_path):
         timed_out = "Your invocation timed out while waiting for a response from container v1."
         assert body["OriginalMessage"] == timed_out
         assert body["Message"].startswith(f'Received server error (0) from primary with message "{timed_out}"')
-        assert _metrics(api)["v1"][-1]["Invocation5XXErrors"] == 1
+        assert _server_errors(api, "v1") == 1
     finally:
         api.stop()
 
@@ -179,7 +184,7 @@ def test_through_the_gateway_a_model_timeout_shorter_than_the_integration_timeou
         body, elapsed = json.loads(answer.read()), time.monotonic() - started
         assert (answer.status, body["message"]) == (504, "the model did not answer in time; retry later"), body
         assert elapsed < 4.0, f"answered after {elapsed:.1f} s: the model timeout did not fire"
-        assert _metrics(api)["v1"][-1]["Invocation5XXErrors"] == 1
+        assert _server_errors(api, "v1") == 1
     finally:
         api.stop()
 
@@ -244,7 +249,7 @@ def test_faults_in_the_stack_file_apply_to_the_running_stack_without_a_restart(t
         assert _until(lambda: _timed(lambda: _invoke(api, ONE, "v2"))[1] >= 0.4), "latency added before the call"
         _set_faults(api, {})
         assert _until(lambda: _invoke(api, ONE, "v2")[0] == 200)
-        assert _metrics(api)["v2"][-1]["Invocation5XXErrors"] >= 2, "faults count against the version"
+        assert _server_errors(api, "v2") >= 2, "faults count against the version"
     finally:
         api.stop()
 
