@@ -51,9 +51,6 @@ class Output:
         if not self.stop:
             self.parts.append(text)
 
-    def getvalue(self) -> str:
-        return "".join(self.parts)
-
 
 def compile_body(body: airspeed.TemplateBody) -> Callable[[Any], str]:
     """The render function of a parsed template: namespace -> text."""
