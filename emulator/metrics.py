@@ -13,6 +13,8 @@ and only the last ``KEEP_PERIODS`` minutes are kept.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 import threading
 import time
@@ -43,6 +45,11 @@ def bucket_value(index: int) -> float:
     return math.exp((index + 0.5) / _SCALE)
 
 
+# every bucket's edge and middle, computed once: the dashboard reads each minute's histogram every second
+_EDGES = [bucket_edge(index) for index in range(BUCKETS)]
+_VALUES = [bucket_value(index) for index in range(BUCKETS)]
+
+
 @dataclass
 class LatencyHistogram:
     counts: list[int] = field(default_factory=lambda: [0] * BUCKETS)
@@ -58,24 +65,22 @@ class LatencyHistogram:
 
     def sparse(self) -> dict[float, int]:
         """The non-empty buckets by their lower edge (µs): what the judge compares versions with."""
-        return {bucket_edge(index): count for index, count in enumerate(self.counts) if count}
+        edges = _EDGES
+        return {edges[index]: count for index, count in enumerate(self.counts) if count}
 
     def percentile(self, percent: float) -> float:
         """Like numpy's default (linear between the two nearest ranks), each rank read as its
         bucket's middle, capped by the largest sample."""
         position = percent / 100 * (self.count - 1)
         lower = int(position)
-        low, high = self._ranked(lower), self._ranked(min(lower + 1, self.count - 1))
+        cumulative = list(itertools.accumulate(self.counts))
+        low, high = self._ranked(cumulative, lower), self._ranked(cumulative, min(lower + 1, self.count - 1))
         return min(low + (high - low) * (position - lower), self.maximum)
 
-    def _ranked(self, rank: int) -> float:
+    def _ranked(self, cumulative: list[int], rank: int) -> float:
         """The value of the sample at 0-based ``rank`` in sorted order, to within its bucket."""
-        seen = 0
-        for index, count in enumerate(self.counts):
-            seen += count
-            if seen > rank:
-                return bucket_value(index)
-        return self.maximum
+        index = bisect.bisect_right(cumulative, rank)
+        return _VALUES[index] if index < BUCKETS else self.maximum
 
 
 @dataclass
