@@ -193,21 +193,7 @@ def _foreach(node: Any) -> Statement:
     value, block, name = _value(node.value), _block(node.block), node.loop_var_name
 
     def run(namespace, output):
-        iterable = value(namespace)
-        if iterable is None or isinstance(iterable, str):
-            return
-        items = list(iterable.keys()) if isinstance(iterable, dict) else list(iterable)
-        if len(items) > dialect.MAX_FOREACH_ITERATIONS:
-            raise dialect.VtlError(f"#foreach over {len(items)} items exceeds API Gateway's limit of "
-                                   f"{dialect.MAX_FOREACH_ITERATIONS} iterations")
-        last = len(items) - 1
-        for index, item in enumerate(items):
-            local = Namespace(namespace)
-            local["velocityCount"] = index + 1
-            local["velocityHasNext"] = index < last
-            local["foreach"] = dialect.JMap(count=index + 1, index=index, hasNext=index < last,
-                                            first=index == 0, last=index == last)
-            local[name] = item
+        for local in dialect.iterations(value(namespace), namespace, name):
             block(local, output)
 
     return _guarded(node, run)

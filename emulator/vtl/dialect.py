@@ -194,22 +194,27 @@ class CappedForeachDirective(airspeed.ForeachDirective):
     CLOSE_PAREN = re.compile(r"[ \t]*\)(?:[ \t]*\r?\n)?(.*)$", re.S)
 
     def evaluate_raw(self, stream, namespace, loader):
-        value = self.value.calculate(namespace, loader)
-        if value is None or isinstance(value, str):  # Velocity does not iterate a string
-            return
-        items = list(value.keys()) if isinstance(value, dict) else list(value)
-        if len(items) > MAX_FOREACH_ITERATIONS:
-            raise VtlError(f"#foreach over {len(items)} items exceeds API Gateway's limit of "
-                           f"{MAX_FOREACH_ITERATIONS} iterations")
-        for index, item in enumerate(items):
-            has_next = index + 1 < len(items)
-            local = airspeed.LocalNamespace(namespace)
-            local["velocityCount"] = index + 1
-            local["velocityHasNext"] = has_next
-            local["foreach"] = JMap(count=index + 1, index=index, hasNext=has_next,
-                                    first=index == 0, last=not has_next)
-            local[self.loop_var_name] = item
+        for local in iterations(self.value.calculate(namespace, loader), namespace, self.loop_var_name):
             self.block.evaluate(stream, local, loader)
+
+
+def iterations(value: Any, namespace: Any, name: str):
+    """The scopes of a ``#foreach`` over ``value``, one per item, with Velocity's loop variables
+    (a string or null gives none); more than 1,000 items fails before the first."""
+    if value is None or isinstance(value, str):  # Velocity does not iterate a string
+        return
+    items = list(value.keys()) if isinstance(value, dict) else list(value)
+    if len(items) > MAX_FOREACH_ITERATIONS:
+        raise VtlError(f"#foreach over {len(items)} items exceeds API Gateway's limit of "
+                       f"{MAX_FOREACH_ITERATIONS} iterations")
+    for index, item in enumerate(items):
+        has_next = index + 1 < len(items)
+        local = airspeed.LocalNamespace(namespace)
+        local["velocityCount"] = index + 1
+        local["velocityHasNext"] = has_next
+        local["foreach"] = JMap(count=index + 1, index=index, hasNext=has_next, first=index == 0, last=not has_next)
+        local[name] = item
+        yield local
 
 
 AIRSPEED_VERSION = "0.6.9"
