@@ -122,11 +122,17 @@ def bake_factor(live: VariantStats) -> float:
     With 3/4 of live's answers cached, a 10-minute bake leaves the test a quarter of live's
     evidence (bench/bench_judge.py: 0.5 -> 2 % errors caught in 81 % of runs; with the last bake
     stretched to 30 minutes, in 99 %)."""
-    answers = live.answers
-    if answers is None or not _answers_complete(live) or not answers.cached or not answers.requests:
-        return 1.0
-    asked = 1.0 - answers.cached / answers.requests
+    asked = 1.0 - cached_share(live)
     return MAX_BAKE_FACTOR if asked <= 1.0 / MAX_BAKE_FACTOR else 1.0 / asked
+
+
+def cached_share(live: VariantStats) -> float:
+    """The share of live's requests the stage cache answered (0 where the gateway's answers are
+    not counted, or cover too little of what the model answered to stand for live)."""
+    answers = live.answers
+    if answers is None or not answers.requests or not _answers_complete(live):
+        return 0.0
+    return answers.cached / answers.requests
 
 
 def _sent(live: VariantStats) -> int:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from core.analysis import Analysis, Verdict, bake_factor
+from core.analysis import Analysis, Verdict, bake_factor, cached_share
 from core.run_state import EndedBy, Phase, RunState, RunStatus, VerdictKind, VerdictRecord
 from core.schedule import Step, StepKind
 
@@ -175,9 +175,7 @@ def _stretch(state: RunState, actions: Actions, seconds: float, result: Analysis
     if factor < state.bake_factor + 0.05:
         return
     state.bake_factor = factor
-    answers = result.live.answers
-    cached = answers.cached / answers.requests if answers is not None and answers.requests else 0.0
-    actions.say(MSG_STRETCHED.format(cached=cached, factor=factor, minutes=seconds * factor / 60))
+    actions.say(MSG_STRETCHED.format(cached=cached_share(result.live), factor=factor, minutes=seconds * factor / 60))
     _record(state, actions)
 
 

@@ -21,6 +21,14 @@ if TYPE_CHECKING:
     from emulator.vtl.engine import Rendered
 
 
+_IDS = random.Random()  # seeded from the OS once; a request id needs uniqueness, not secrecy
+
+
+def _request_id() -> str:
+    """A version-4 UUID, as API Gateway's request ids are, without a getrandom syscall per request."""
+    return str(uuid.UUID(int=_IDS.getrandbits(128), version=4))
+
+
 @dataclass(slots=True)  # made per request: slots make it and its reads cheaper
 class RequestContext:
     # what the client sent
@@ -30,7 +38,7 @@ class RequestContext:
     headers: dict[str, str]  # lower-case names
     source_ip: str
     state: GatewayState  # fixed for the whole request, even if the stack file changes meanwhile
-    request_id: str = field(default_factory=lambda: _request_id())
+    request_id: str = field(default_factory=_request_id)
     started: float = field(default_factory=time.perf_counter)
     # filled in by the steps, in order
     operation: Operation | None = None
@@ -61,14 +69,6 @@ class RequestContext:
                 "targetVariant": self.integration_headers.get(TARGET_VARIANT_HEADER, ""),
                 "integrationStatus": invocation.status if invocation else "", "errorType": self.error_type,
                 "cacheHit": self.cache_hit}
-
-
-_IDS = random.Random()  # seeded from the OS once; a request id needs uniqueness, not secrecy
-
-
-def _request_id() -> str:
-    """A version-4 UUID, as API Gateway's request ids are, without a getrandom syscall per request."""
-    return str(uuid.UUID(int=_IDS.getrandbits(128), version=4))
 
 
 _STAMP: list = [-1, ""]  # the last second formatted, and its text: one strftime a second, not a request

@@ -254,16 +254,16 @@ def test_a_failed_rollback_says_what_is_left_and_how_to_fix_it():
     assert "v2 may still receive 5 % of traffic on stack local; run `canary --stack local rollback`" in final.reason
 
 
-@pytest.mark.parametrize(("answers", "factor"), [
-    (None, 1.0),  # answers not counted (AWS's sticky canary): nothing to stretch for
-    (Answers(1000, 0, 0), 1.0),
-    (Answers(1000, 0, 0, cached=500), 2.0),  # half of live's requests never reached its model
-    (Answers(1000, 0, 0, cached=750), 3.0),
-    (Answers(1000, 0, 0, cached=990), 3.0),  # at most 3x
-    (Answers(400, 0, 0, cached=300), 1.0),  # the gateway's count covers too little of the model's
+@pytest.mark.parametrize(("model", "answers", "factor"), [
+    (1000, None, 1.0),  # answers not counted (AWS's sticky canary): nothing to stretch for
+    (1000, Answers(1000, 0, 0), 1.0),
+    (500, Answers(1000, 0, 0, cached=500), 2.0),  # half of live's requests never reached its model
+    (250, Answers(1000, 0, 0, cached=750), 3.0),
+    (10, Answers(1000, 0, 0, cached=990), 3.0),  # at most 3x
+    (1000, Answers(400, 0, 0, cached=300), 1.0),  # the gateway's count covers too little of the model's
 ])
-def test_the_last_bake_is_stretched_by_how_much_of_lives_traffic_the_cache_hid(answers, factor):
-    live = VariantStats(250 if answers and answers.requests == 1000 else 1000, 0, 0, 20.0, answers=answers)
+def test_the_last_bake_is_stretched_by_how_much_of_lives_traffic_the_cache_hid(model, answers, factor):
+    live = VariantStats(model, 0, 0, 20.0, answers=answers)
     assert analysis.bake_factor(live) == pytest.approx(factor)
 
 
